@@ -1,0 +1,1 @@
+//! Hetzner Cloud client layer (issue: Hetzner layer).

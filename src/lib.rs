@@ -1,0 +1,17 @@
+//! clawprov: one declarative stack file -> a locked-down OpenClaw gateway on
+//! Hetzner Cloud, reachable only over Tailscale.
+//!
+//! The binary (`src/main.rs`) is a thin shell over this library so that
+//! integration tests can reach every layer. Arrows point one way:
+//! `commands` -> layers; layers never import `commands`; `sim` is used only by
+//! `commands` and tests.
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod hetzner;
+pub mod render;
+pub mod secrets;
+pub mod sim;
+pub mod stack;
+pub mod ui;

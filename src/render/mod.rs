@@ -1,0 +1,1 @@
+//! Rendering cloud-init user-data from minijinja templates.

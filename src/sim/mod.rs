@@ -1,0 +1,1 @@
+//! Embedded Hetzner Cloud API simulator (issue: Hetzner layer).

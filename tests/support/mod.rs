@@ -1,0 +1,55 @@
+//! Shared helpers for integration tests. Each test file does `mod support;`
+//! and uses what it needs.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root (where Cargo.toml is).
+pub fn repo_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared` beside the repository (validator, cloud-init schema), or
+/// `$CLAWPROV_SHARED_DIR`.
+pub fn shared_dir() -> PathBuf {
+    match std::env::var_os("CLAWPROV_SHARED_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => repo_dir().join("..").join("shared"),
+    }
+}
+
+/// Path of a real tool on PATH. A test that needs a real tool never passes
+/// without it: a missing tool is a loud failure naming the package that
+/// `.ci/run` installs.
+pub fn require_tool(name: &str, package: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        let candidate = dir.join(name);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    for dir in ["/usr/sbin", "/sbin"] {
+        let candidate = Path::new(dir).join(name);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    panic!(
+        "required tool `{name}` is not installed (Debian package `{package}`); \
+         run `bash .ci/run` or `apt-get install {package}`"
+    );
+}
+
+/// The clawprov binary built by cargo for this test run, with an isolated
+/// config home so tests never touch the developer's identity.
+pub fn clawprov(home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_clawprov"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("NO_COLOR", "1");
+    cmd
+}
