@@ -1,10 +1,30 @@
 //! The age vault: `stacks/NAME.secrets.age`, an ASCII-armored age file whose
 //! plaintext is a YAML map of secret name -> value.
 //!
-//! Plaintext exists only in memory, inside [`Secret`]; it never touches disk.
+//! Plaintext exists only in memory, inside [`Secret`] and zeroized buffers;
+//! it never touches disk. Writes are atomic: a failed write keeps the
+//! previous vault.
 
+mod atomic;
+mod error;
+mod file;
+mod generate;
+pub mod identity;
+mod passphrase;
 mod recipient;
 mod secret;
+mod vault;
 
+#[doc(hidden)]
+pub use atomic::Stage as WriteStage;
+pub use error::VaultError;
+#[doc(hidden)]
+pub use file::write_interrupted;
+pub use file::{
+    is_passphrase_vault, read, write, Lock, Unlock, MAX_WORK_FACTOR, PASSPHRASE_WORK_FACTOR,
+};
+pub use generate::{generate_gateway_token, generate_ssh_key, public_key_of};
+pub use passphrase::{passphrase, PASSPHRASE_ENV};
 pub use recipient::Recipient;
 pub use secret::Secret;
+pub use vault::{Vault, KNOWN_KEYS, MAX_VALUE_BYTES};

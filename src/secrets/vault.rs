@@ -1,0 +1,216 @@
+//! The decrypted vault: secret name -> value, in memory only.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::{Secret, VaultError};
+
+/// The secret names clawprov knows. [`Vault::set`] accepts only these, so a
+/// typo (`hcloud_tokn`) is an error instead of a secret nobody reads.
+pub const KNOWN_KEYS: &[&str] = &[
+    "hcloud_token",
+    "tailscale_auth_key",
+    "tailscale_oauth_client_id",
+    "tailscale_oauth_client_secret",
+    "claude_setup_token",
+    "anthropic_api_key",
+    "gateway_token",
+    "ssh_private_key",
+    "telegram_bot_token",
+    "discord_bot_token",
+];
+
+/// The one secret whose value is multi-line (an OpenSSH private key).
+const MULTILINE_KEY: &str = "ssh_private_key";
+
+/// Largest accepted value. Real tokens are < 1 KiB; an ed25519 key ~400 B.
+/// The cap keeps a pasted file from silently becoming a "token".
+pub const MAX_VALUE_BYTES: usize = 64 * 1024;
+
+/// Secrets by name. `Debug` lists the names only.
+#[derive(Default, Clone, PartialEq, Eq)]
+pub struct Vault {
+    entries: BTreeMap<String, Secret>,
+}
+
+impl Vault {
+    pub fn new() -> Self {
+        Vault::default()
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Secret> {
+        self.entries.get(key)
+    }
+
+    /// Store `value` under `key`, replacing any previous value. Rejects names
+    /// outside [`KNOWN_KEYS`] and values that could not be delivered intact
+    /// (empty, NUL, line breaks in a one-line token, oversized).
+    pub fn set(&mut self, key: &str, value: Secret) -> Result<(), VaultError> {
+        if !KNOWN_KEYS.contains(&key) {
+            return Err(if is_name_shaped(key) {
+                VaultError::UnknownKey {
+                    name: key.to_string(),
+                }
+            } else {
+                // Do not echo it: something that is not name-shaped may be
+                // a secret pasted in the wrong place.
+                VaultError::InvalidKeyName
+            });
+        }
+        check_value(key, &value)?;
+        self.entries.insert(key.to_string(), value);
+        Ok(())
+    }
+
+    /// Remove `key`; whether it was there.
+    pub fn remove(&mut self, key: &str) -> bool {
+        self.entries.remove(key).is_some()
+    }
+
+    /// The names present, in sorted order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.keys().map(String::as_str)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Name/value pairs, for serializing the vault before encryption.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&str, &Secret)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Insert an entry read from a vault file. Unknown but well-formed names
+    /// are kept (a newer clawprov may have written them, and rewriting the
+    /// vault must not drop them); values follow the same rules as [`set`].
+    ///
+    /// [`set`]: Vault::set
+    pub(crate) fn insert_decoded(&mut self, key: String, value: Secret) -> Result<(), String> {
+        if !is_name_shaped(&key) {
+            return Err("a secret name is not lowercase letters, digits and `_`".into());
+        }
+        check_value(&key, &value).map_err(|e| e.to_string())?;
+        self.entries.insert(key, value);
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Vault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Vault")
+            .field("keys", &self.entries.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// `[a-z][a-z0-9_]{0,63}`: what a secret name looks like.
+fn is_name_shaped(key: &str) -> bool {
+    let mut chars = key.chars();
+    matches!(chars.next(), Some('a'..='z'))
+        && key.len() <= 64
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+}
+
+fn check_value(key: &str, value: &Secret) -> Result<(), VaultError> {
+    let text = value.expose();
+    let invalid = |reason| VaultError::InvalidValue {
+        name: key.to_string(),
+        reason,
+    };
+    if text.trim().is_empty() {
+        return Err(invalid("the value is empty"));
+    }
+    if text.len() > MAX_VALUE_BYTES {
+        return Err(invalid("the value is larger than 64 KiB"));
+    }
+    if text.contains('\0') {
+        return Err(invalid("the value contains a NUL byte"));
+    }
+    if key != MULTILINE_KEY && (text.contains('\n') || text.contains('\r')) {
+        return Err(invalid(
+            "the value contains a line break (only ssh_private_key may span lines)",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_accepts_every_known_key_and_get_returns_it() {
+        let mut v = Vault::new();
+        for (i, k) in KNOWN_KEYS.iter().enumerate() {
+            v.set(k, Secret::new(format!("value-{i}"))).unwrap();
+        }
+        assert_eq!(v.len(), KNOWN_KEYS.len());
+        assert_eq!(v.get("gateway_token").unwrap().expose(), "value-6");
+        let mut sorted: Vec<&str> = KNOWN_KEYS.to_vec();
+        sorted.sort();
+        assert_eq!(v.keys().collect::<Vec<_>>(), sorted);
+    }
+
+    #[test]
+    fn a_typo_is_rejected_with_the_known_names_as_hint() {
+        let err = Vault::new()
+            .set("hcloud_tokn", Secret::new("x"))
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("hcloud_tokn"), "{msg}");
+        assert!(msg.contains("hcloud_token"), "{msg}");
+        assert!(msg.contains("discord_bot_token"), "{msg}");
+        assert_eq!(err.kind(), crate::error::Kind::BadInput);
+    }
+
+    #[test]
+    fn a_name_that_looks_like_a_value_is_not_echoed() {
+        let err = Vault::new()
+            .set("sk-ant-CANARY-91x", Secret::new("x"))
+            .unwrap_err();
+        assert!(matches!(err, VaultError::InvalidKeyName));
+        assert!(!err.to_string().contains("CANARY"));
+    }
+
+    #[test]
+    fn values_are_checked() {
+        let mut v = Vault::new();
+        for bad in ["", "  ", "a\0b", "line\nbreak", "cr\rhere"] {
+            assert!(
+                v.set("hcloud_token", Secret::new(bad)).is_err(),
+                "{bad:?} accepted"
+            );
+        }
+        let big = "x".repeat(MAX_VALUE_BYTES + 1);
+        assert!(v.set("hcloud_token", Secret::new(big)).is_err());
+        let max = "x".repeat(MAX_VALUE_BYTES);
+        v.set("hcloud_token", Secret::new(max)).unwrap();
+        v.set(
+            "ssh_private_key",
+            Secret::new("-----BEGIN\nabc\n-----END\n"),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn remove_reports_presence() {
+        let mut v = Vault::new();
+        v.set("gateway_token", Secret::new("t")).unwrap();
+        assert!(v.remove("gateway_token"));
+        assert!(!v.remove("gateway_token"));
+        assert!(v.is_empty());
+    }
+
+    #[test]
+    fn debug_lists_names_only() {
+        let mut v = Vault::new();
+        v.set("hcloud_token", Secret::new("CANARY-debug-77")).unwrap();
+        let d = format!("{v:?}");
+        assert_eq!(d, r#"Vault { keys: ["hcloud_token"] }"#);
+    }
+}
