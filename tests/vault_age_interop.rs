@@ -62,13 +62,16 @@ fn with_pty(args: &[&Path], pw: &str) -> Output {
 
 fn sample_vault() -> Vault {
     let mut v = Vault::new();
-    v.set("hcloud_token", Secret::new("hc-0123456789abcdef")).unwrap();
+    v.set("hcloud_token", Secret::new("hc-0123456789abcdef"))
+        .unwrap();
     v.set("gateway_token", Secret::new("42")).unwrap();
     v.set("telegram_bot_token", Secret::new("12345:AA-x: y # z"))
         .unwrap();
     v.set(
         "ssh_private_key",
-        Secret::new("-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n"),
+        Secret::new(
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
+        ),
     )
     .unwrap();
     v
@@ -99,9 +102,16 @@ fn age_cli_decrypts_an_x25519_vault_clawprov_wrote() {
     secrets::write(&vault_path, &sample_vault(), &Lock::Recipients(&recipients)).unwrap();
 
     let text = std::fs::read_to_string(&vault_path).unwrap();
-    assert!(text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\n"), "{text}");
+    assert!(
+        text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\n"),
+        "{text}"
+    );
 
-    let out = run(Command::new(age()).arg("-d").arg("-i").arg(&id_path).arg(&vault_path));
+    let out = run(Command::new(age())
+        .arg("-d")
+        .arg("-i")
+        .arg(&id_path)
+        .arg(&vault_path));
     assert_eq!(yaml_map(&out.stdout), as_map(&sample_vault()));
 }
 
@@ -111,7 +121,9 @@ fn clawprov_reads_an_x25519_vault_the_age_cli_wrote() {
     // The identity comes from age-keygen, so clawprov's loader is checked
     // against the reference format too.
     let id_path = dir.path().join("keygen.txt");
-    run(Command::new(require_tool("age-keygen", "age")).arg("-o").arg(&id_path));
+    run(Command::new(require_tool("age-keygen", "age"))
+        .arg("-o")
+        .arg(&id_path));
     let recipient = identity::recipient_of(&id_path).unwrap();
     assert!(recipient.starts_with("age1"));
 
@@ -185,7 +197,10 @@ fn clawprov_reads_a_passphrase_vault_the_age_cli_wrote() {
         &Unlock::Passphrase(Secret::new("pass from the cli")),
     )
     .unwrap();
-    assert_eq!(v.get("anthropic_api_key").unwrap().expose(), "sk-ant-from-cli");
+    assert_eq!(
+        v.get("anthropic_api_key").unwrap().expose(),
+        "sk-ant-from-cli"
+    );
 
     let wrong = secrets::read(&vault_path, &Unlock::Passphrase(Secret::new("nope")));
     assert!(
@@ -211,7 +226,11 @@ fn age_cli_decrypts_with_an_ssh_key_a_vault_clawprov_wrote_to_it() {
     let recipients = [Recipient::parse(&public).unwrap()];
     secrets::write(&vault_path, &sample_vault(), &Lock::Recipients(&recipients)).unwrap();
 
-    let out = run(Command::new(age()).arg("-d").arg("-i").arg(&key).arg(&vault_path));
+    let out = run(Command::new(age())
+        .arg("-d")
+        .arg("-i")
+        .arg(&key)
+        .arg(&vault_path));
     assert_eq!(yaml_map(&out.stdout), as_map(&sample_vault()));
 }
 

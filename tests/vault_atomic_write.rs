@@ -28,7 +28,9 @@ impl Fixture {
     }
 
     fn unlock(&self) -> Unlock {
-        Unlock::Identities(identity::load(&self.dir.path().join("keys").join("identity.txt")).unwrap())
+        Unlock::Identities(
+            identity::load(&self.dir.path().join("keys").join("identity.txt")).unwrap(),
+        )
     }
 
     fn lock(&self) -> Lock<'_> {
@@ -67,17 +69,32 @@ fn an_interrupted_write_at_any_stage_keeps_the_old_vault() {
 
         let err = secrets::write_interrupted(&path, &vault_with("new-token"), &f.lock(), stage)
             .expect_err("the interrupted write must report failure");
-        assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
         assert_eq!(
             clawprov::error::Error::from(err).exit_code(),
             1,
             "an I/O failure is exit 1"
         );
 
-        assert_eq!(std::fs::read(&path).unwrap(), before, "{stage:?}: file changed");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "{stage:?}: file changed"
+        );
         let v = secrets::read(&path, &f.unlock()).unwrap();
-        assert_eq!(v.get("hcloud_token").unwrap().expose(), "old-token", "{stage:?}");
-        assert_eq!(strays(path.parent().unwrap(), &path), Vec::<String>::new(), "{stage:?}");
+        assert_eq!(
+            v.get("hcloud_token").unwrap().expose(),
+            "old-token",
+            "{stage:?}"
+        );
+        assert_eq!(
+            strays(path.parent().unwrap(), &path),
+            Vec::<String>::new(),
+            "{stage:?}"
+        );
     }
 }
 
@@ -148,7 +165,10 @@ fn a_write_into_a_read_only_directory_fails_and_keeps_the_old_vault() {
         secrets::write(&path, &vault_with("new-token"), &f.lock())
     };
     let err = result.expect_err("writing into a read-only directory must fail");
-    assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
     assert_eq!(std::fs::read(&path).unwrap(), before);
     let v = secrets::read(&path, &f.unlock()).unwrap();
     assert_eq!(v.get("hcloud_token").unwrap().expose(), "old-token");

@@ -54,7 +54,10 @@ fn debug_of_vault_secret_and_unlock_shows_no_value() {
     let pass = Secret::new(canary("passphrase"));
     assert_no_canary("Debug of Lock", &format!("{:?}", Lock::Passphrase(&pass)));
     // The values are really there: the check above is not vacuous.
-    assert_eq!(v.get("hcloud_token").unwrap().expose(), canary("hcloud_token"));
+    assert_eq!(
+        v.get("hcloud_token").unwrap().expose(),
+        canary("hcloud_token")
+    );
 }
 
 #[test]
@@ -69,7 +72,10 @@ fn the_file_on_disk_is_ciphertext_only() {
     let text = String::from_utf8(bytes).unwrap();
     assert!(text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
     assert_no_canary("vault file", &text);
-    assert!(!text.contains("hcloud_token"), "key names are encrypted too");
+    assert!(
+        !text.contains("hcloud_token"),
+        "key names are encrypted too"
+    );
     // And it decrypts back to the canaries.
     let v = secrets::read(&path, &Unlock::Identities(identity::load(&id).unwrap())).unwrap();
     assert_eq!(v, canary_vault());
@@ -77,7 +83,10 @@ fn the_file_on_disk_is_ciphertext_only() {
     // A passphrase vault: neither values nor the passphrase are in the file.
     let pass = Secret::new(canary("passphrase"));
     secrets::write(&path, &canary_vault(), &Lock::Passphrase(&pass)).unwrap();
-    assert_no_canary("passphrase vault file", &std::fs::read_to_string(&path).unwrap());
+    assert_no_canary(
+        "passphrase vault file",
+        &std::fs::read_to_string(&path).unwrap(),
+    );
     // Nothing else was written beside it.
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -99,29 +108,45 @@ fn errors_name_the_file_but_never_a_value() {
     // Wrong identity.
     let err = secrets::read(&path, &Unlock::Identities(identity::load(&other).unwrap()))
         .expect_err("another identity cannot decrypt");
-    assert!(matches!(err, VaultError::NoMatchingIdentity { .. }), "{err:?}");
+    assert!(
+        matches!(err, VaultError::NoMatchingIdentity { .. }),
+        "{err:?}"
+    );
     let text = error_texts(err);
     assert!(text.contains(&path.display().to_string()), "{text}");
     assert_no_canary("wrong-identity error", &text);
 
     // Passphrase given for a recipient vault.
-    let err = secrets::read(&path, &Unlock::Passphrase(Secret::new(canary("passphrase"))))
-        .expect_err("not a passphrase vault");
+    let err = secrets::read(
+        &path,
+        &Unlock::Passphrase(Secret::new(canary("passphrase"))),
+    )
+    .expect_err("not a passphrase vault");
     assert_no_canary("needs-identity error", &error_texts(err));
 
     // Wrong passphrase.
     let pass = Secret::new("right passphrase");
     secrets::write(&path, &canary_vault(), &Lock::Passphrase(&pass)).unwrap();
-    let err = secrets::read(&path, &Unlock::Passphrase(Secret::new(canary("passphrase"))))
-        .expect_err("wrong passphrase");
+    let err = secrets::read(
+        &path,
+        &Unlock::Passphrase(Secret::new(canary("passphrase"))),
+    )
+    .expect_err("wrong passphrase");
     assert!(matches!(err, VaultError::WrongPassphrase { .. }), "{err:?}");
-    assert_eq!(clawprov::error::Error::from(VaultError::WrongPassphrase { path: path.clone() }).exit_code(), 2);
+    assert_eq!(
+        clawprov::error::Error::from(VaultError::WrongPassphrase { path: path.clone() })
+            .exit_code(),
+        2
+    );
     assert_no_canary("wrong-passphrase error", &error_texts(err));
 
     // Bad values and names handed to set().
     let mut v = Vault::new();
     let err = v
-        .set("hcloud_token", Secret::new(format!("{}\nsecond line", canary("hcloud_token"))))
+        .set(
+            "hcloud_token",
+            Secret::new(format!("{}\nsecond line", canary("hcloud_token"))),
+        )
         .unwrap_err();
     assert_no_canary("invalid-value error", &error_texts(err));
     let err = v
@@ -141,7 +166,10 @@ fn a_malformed_vault_from_the_age_cli_is_reported_without_its_contents() {
     for plaintext in [
         format!("hcloud_token: {{nested: {}}}\n", canary("hcloud_token")),
         format!("hcloud_token: \"{}\\nline two\"\n", canary("hcloud_token")),
-        format!("hcloud_token: a\nhcloud_token: {}\n", canary("hcloud_token")),
+        format!(
+            "hcloud_token: a\nhcloud_token: {}\n",
+            canary("hcloud_token")
+        ),
         format!("- {}\n", canary("hcloud_token")),
         format!("hcloud_token: \"{}\n", canary("hcloud_token")),
     ] {

@@ -21,7 +21,11 @@ fn create_writes_a_0600_file_in_a_0700_dir_in_age_keygen_format() {
     assert!(recipient.starts_with("age1"), "{recipient}");
     assert_eq!(mode(&path), 0o600);
     assert_eq!(mode(&dir), 0o700);
-    assert_eq!(mode(&dir.parent().unwrap()), 0o700, "created parents are 0700 too");
+    assert_eq!(
+        mode(dir.parent().unwrap()),
+        0o700,
+        "created parents are 0700 too"
+    );
 
     let text = std::fs::read_to_string(&path).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -65,10 +69,14 @@ fn a_created_identity_loads_back_and_decrypts_what_was_sealed_to_it() {
 
     let vault_path = dir.path().join("v.age");
     let mut v = Vault::new();
-    v.set("gateway_token", secrets::generate_gateway_token()).unwrap();
+    v.set("gateway_token", secrets::generate_gateway_token())
+        .unwrap();
     let r = [Recipient::parse(&recipient).unwrap()];
     secrets::write(&vault_path, &v, &Lock::Recipients(&r)).unwrap();
-    assert_eq!(secrets::read(&vault_path, &Unlock::Identities(ids)).unwrap(), v);
+    assert_eq!(
+        secrets::read(&vault_path, &Unlock::Identities(ids)).unwrap(),
+        v
+    );
 }
 
 #[test]
@@ -76,13 +84,19 @@ fn loading_a_missing_or_foreign_file_is_bad_input_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.txt");
     let err = identity::load(&missing).err().unwrap();
-    assert!(matches!(err, VaultError::IdentityNotFound { .. }), "{err:?}");
+    assert!(
+        matches!(err, VaultError::IdentityNotFound { .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains(&missing.display().to_string()));
 
     let empty = dir.path().join("empty.txt");
     std::fs::write(&empty, "# only a comment\n").unwrap();
     let err = identity::load(&empty).err().unwrap();
-    assert!(matches!(err, VaultError::IdentityMalformed { .. }), "{err:?}");
+    assert!(
+        matches!(err, VaultError::IdentityMalformed { .. }),
+        "{err:?}"
+    );
     assert_eq!(clawprov::error::Error::from(err).exit_code(), 2);
 }
 
@@ -92,12 +106,16 @@ fn gateway_tokens_are_64_lowercase_hex_and_differ() {
     for t in &tokens {
         let s = t.expose();
         assert_eq!(s.len(), 64, "{}", s.len());
-        assert!(s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
     }
     assert_ne!(tokens[0], tokens[1]);
     assert_ne!(tokens[1], tokens[2]);
     // And the vault accepts it.
-    Vault::new().set("gateway_token", tokens[0].clone()).unwrap();
+    Vault::new()
+        .set("gateway_token", tokens[0].clone())
+        .unwrap();
 }
 
 #[test]
@@ -116,7 +134,11 @@ fn a_generated_ssh_key_matches_what_ssh_keygen_derives() {
         .arg(&key)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let derived = String::from_utf8(out.stdout).unwrap();
     assert_eq!(derived.trim(), public);
     assert!(public.starts_with("ssh-ed25519 AAAA"));

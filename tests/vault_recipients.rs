@@ -50,14 +50,33 @@ fn each_recipient_decrypts_alone_and_outsiders_cannot() {
     // The age CLI agrees for each one too.
     let age = support::require_tool("age", "age");
     for id in [&alice, &bob, &carol_key] {
-        let out = Command::new(&age).arg("-d").arg("-i").arg(id).arg(&path).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        assert_eq!(String::from_utf8(out.stdout).unwrap(), "hcloud_token: team-token\n");
+        let out = Command::new(&age)
+            .arg("-d")
+            .arg("-i")
+            .arg(id)
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            "hcloud_token: team-token\n"
+        );
     }
 
-    let err = secrets::read(&path, &Unlock::Identities(identity::load(&outsider).unwrap()))
-        .unwrap_err();
-    assert!(matches!(err, VaultError::NoMatchingIdentity { .. }), "{err:?}");
+    let err = secrets::read(
+        &path,
+        &Unlock::Identities(identity::load(&outsider).unwrap()),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, VaultError::NoMatchingIdentity { .. }),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -69,7 +88,8 @@ fn dropping_a_recipient_on_rewrite_locks_it_out() {
     let bob_r = Recipient::parse(&identity::create(&bob).unwrap()).unwrap();
     let path = dir.path().join("v.age");
     let mut v = Vault::new();
-    v.set("gateway_token", secrets::generate_gateway_token()).unwrap();
+    v.set("gateway_token", secrets::generate_gateway_token())
+        .unwrap();
 
     let both = [alice_r, bob_r];
     secrets::write(&path, &v, &Lock::Recipients(&both)).unwrap();
@@ -78,7 +98,10 @@ fn dropping_a_recipient_on_rewrite_locks_it_out() {
     secrets::write(&path, &v, &Lock::Recipients(&both[..1])).unwrap();
     secrets::read(&path, &Unlock::Identities(identity::load(&alice).unwrap())).unwrap();
     let err = secrets::read(&path, &Unlock::Identities(identity::load(&bob).unwrap())).unwrap_err();
-    assert!(matches!(err, VaultError::NoMatchingIdentity { .. }), "{err:?}");
+    assert!(
+        matches!(err, VaultError::NoMatchingIdentity { .. }),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -104,5 +127,7 @@ fn an_identity_for_a_passphrase_vault_gets_a_pointed_error() {
     assert!(matches!(err, VaultError::NeedsPassphrase { .. }), "{err:?}");
     assert!(err.to_string().contains("CLAWPROV_PASSPHRASE"));
     // An empty vault round-trips.
-    assert!(secrets::read(&path, &Unlock::Passphrase(pass)).unwrap().is_empty());
+    assert!(secrets::read(&path, &Unlock::Passphrase(pass))
+        .unwrap()
+        .is_empty());
 }

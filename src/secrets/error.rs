@@ -40,6 +40,12 @@ pub enum VaultError {
     )]
     NeedsIdentity { path: PathBuf },
 
+    #[error(
+        "vault {path}: the passphrase-protected SSH identity could not be unlocked \
+         (run in a terminal to be asked for its passphrase)"
+    )]
+    SshIdentityLocked { path: PathBuf },
+
     #[error("vault {path}: wrong passphrase")]
     WrongPassphrase { path: PathBuf },
 
@@ -47,7 +53,11 @@ pub enum VaultError {
         "vault {path}: its passphrase work factor 2^{required} is above the accepted \
          maximum 2^{max} (re-encrypt it with a lower work factor)"
     )]
-    ExcessiveWork { path: PathBuf, required: u8, max: u8 },
+    ExcessiveWork {
+        path: PathBuf,
+        required: u8,
+        max: u8,
+    },
 
     #[error("vault {path}: malformed: {reason}")]
     Malformed { path: PathBuf, reason: String },
@@ -103,9 +113,7 @@ pub enum VaultError {
     )]
     NoConfigHome,
 
-    #[error(
-        "no passphrase: set $CLAWPROV_PASSPHRASE, or run in a terminal to be asked for it"
-    )]
+    #[error("no passphrase: set $CLAWPROV_PASSPHRASE, or run in a terminal to be asked for it")]
     NoPassphrase,
 
     #[error("the passphrase is empty")]
@@ -138,6 +146,7 @@ impl VaultError {
             | VaultError::NeedsPassphrase { .. }
             | VaultError::NeedsIdentity { .. }
             | VaultError::WrongPassphrase { .. }
+            | VaultError::SshIdentityLocked { .. }
             | VaultError::ExcessiveWork { .. }
             | VaultError::Malformed { .. }
             | VaultError::UnknownKey { .. }

@@ -131,7 +131,7 @@ fn write_with_hook(
     lock: &Lock,
     hook: &dyn Fn(Stage) -> io::Result<()>,
 ) -> Result<(), VaultError> {
-    let plaintext = serialize(vault);
+    let plaintext = serialize(path, vault)?;
     let ciphertext = encrypt(path, &plaintext.0, lock)?;
     atomic::replace(path, &ciphertext, hook).map_err(|e| VaultError::Io {
         path: path.to_path_buf(),
@@ -231,14 +231,14 @@ impl Write for PlainBuf {
     }
 }
 
-fn serialize(vault: &Vault) -> PlainBuf {
+fn serialize(path: &Path, vault: &Vault) -> Result<PlainBuf, VaultError> {
     let map: BTreeMap<&str, &str> = vault.entries().map(|(k, v)| (k, v.expose())).collect();
     let mut buf = PlainBuf(Zeroizing::new(Vec::with_capacity(4096)));
-    // A map of strings always serializes; the writer cannot fail.
-    if serde_yaml::to_writer(&mut buf, &map).is_err() {
-        unreachable!("a map of strings serializes to YAML");
-    }
-    buf
+    serde_yaml::to_writer(&mut buf, &map).map_err(|_| VaultError::Encrypt {
+        path: path.to_path_buf(),
+        reason: "cannot serialize the secrets as YAML".into(),
+    })?;
+    Ok(buf)
 }
 
 fn parse(path: &Path, plaintext: &[u8]) -> Result<Vault, VaultError> {
@@ -248,28 +248,29 @@ fn parse(path: &Path, plaintext: &[u8]) -> Result<Vault, VaultError> {
     if text.trim().is_empty() {
         return Ok(vault);
     }
-    let entries: schema::Entries = serde_yaml::from_str(text).map_err(|e| {
-        // serde_yaml's own messages can quote the offending scalar (a
-        // secret): show only our fixed reasons, plus the position.
-        let message = e.to_string();
-        let reason = schema::REASONS
-            .iter()
-            .find(|r| message.contains(*r))
-            .copied()
-            .unwrap_or("not a YAML map of secret name -> string");
-        match e.location() {
-            Some(loc) => format!(
-                "{reason} (plaintext line {}, column {})",
-                loc.line(),
-                loc.column()
-            ),
-            None => reason.to_string(),
-        }
-    })
-    .map_err(|reason| VaultError::Malformed {
-        path: path.to_path_buf(),
-        reason,
-    })?;
+    let entries: schema::Entries = serde_yaml::from_str(text)
+        .map_err(|e| {
+            // serde_yaml's own messages can quote the offending scalar (a
+            // secret): show only our fixed reasons, plus the position.
+            let message = e.to_string();
+            let reason = schema::REASONS
+                .iter()
+                .find(|r| message.contains(*r))
+                .copied()
+                .unwrap_or("not a YAML map of secret name -> string");
+            match e.location() {
+                Some(loc) => format!(
+                    "{reason} (plaintext line {}, column {})",
+                    loc.line(),
+                    loc.column()
+                ),
+                None => reason.to_string(),
+            }
+        })
+        .map_err(|reason| VaultError::Malformed {
+            path: path.to_path_buf(),
+            reason,
+        })?;
     let mut entries = entries;
     for (key, value) in std::mem::take(&mut entries.0) {
         vault
@@ -429,10 +430,7 @@ fn decrypt_error(path: &Path, e: age::DecryptError, scrypt: bool) -> VaultError 
             required,
             max: MAX_WORK_FACTOR,
         },
-        D::KeyDecryptionFailed => malformed(
-            path,
-            "a passphrase-protected SSH identity could not be unlocked",
-        ),
+        D::KeyDecryptionFailed => VaultError::SshIdentityLocked { path: path_buf },
         D::UnknownFormat => malformed(path, "not an age file of a known version"),
         D::InvalidHeader | D::Io(_) => malformed(path, "not an age file (bad header or armor)"),
         D::InvalidMac => malformed(path, "the age header is damaged (MAC mismatch)"),
@@ -491,7 +489,10 @@ mod tests {
             ("912345678: x\n", schema::KEY_NOT_STRING),
             ("- CANARYSEQ\n", schema::NOT_A_MAP),
             ("CANARYSCALAR\n", schema::NOT_A_MAP),
-            ("hcloud_token: a\nhcloud_token: CANARYDUP\n", schema::DUPLICATE),
+            (
+                "hcloud_token: a\nhcloud_token: CANARYDUP\n",
+                schema::DUPLICATE,
+            ),
         ] {
             let r = reason(text);
             assert!(r.starts_with(expect), "{text:?}: {r}");
@@ -504,7 +505,10 @@ mod tests {
         let r = reason("hcloud_token: \"CANARYOPEN\n");
         assert!(!r.contains("CANARY"), "{r}");
         let r = reason("hcloud_token: \"CANARY\\nNEWLINE\"\n");
-        assert!(r.contains("hcloud_token") && r.contains("line break"), "{r}");
+        assert!(
+            r.contains("hcloud_token") && r.contains("line break"),
+            "{r}"
+        );
         assert!(!r.contains("CANARY"), "{r}");
         let r = reason("Bad-Name: CANARYVALUE\n");
         assert!(!r.contains("CANARY"), "{r}");
@@ -513,8 +517,13 @@ mod tests {
     #[test]
     fn unknown_well_formed_names_survive_a_round_trip() {
         let v = parse_text("future_token: abc\nhcloud_token: x\n").unwrap();
-        assert_eq!(v.keys().collect::<Vec<_>>(), ["future_token", "hcloud_token"]);
-        let again = parse_text(std::str::from_utf8(&serialize(&v).0).unwrap()).unwrap();
+        assert_eq!(
+            v.keys().collect::<Vec<_>>(),
+            ["future_token", "hcloud_token"]
+        );
+        let again =
+            parse_text(std::str::from_utf8(&serialize(Path::new("x"), &v).unwrap().0).unwrap())
+                .unwrap();
         assert_eq!(again, v);
     }
 
@@ -527,11 +536,14 @@ mod tests {
             ("discord_bot_token", "null"),
             ("telegram_bot_token", "12345:AA-b_c: #x 'q' \"d\""),
             ("anthropic_api_key", " leading and trailing "),
-            ("ssh_private_key", "-----BEGIN X-----\nabc\n-----END X-----\n"),
+            (
+                "ssh_private_key",
+                "-----BEGIN X-----\nabc\n-----END X-----\n",
+            ),
         ] {
             v.set(k, Secret::new(val)).unwrap();
         }
-        let text = serialize(&v);
+        let text = serialize(Path::new("x"), &v).unwrap();
         assert_eq!(parse(Path::new("x"), &text.0).unwrap(), v);
     }
 

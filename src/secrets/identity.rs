@@ -79,7 +79,10 @@ pub fn load(path: &Path) -> Result<Vec<Box<dyn age::Identity>>, VaultError> {
         .into_identities()
         .map_err(|e| malformed(path, e.to_string()))?;
     if identities.is_empty() {
-        return Err(malformed(path, "contains no age identity (AGE-SECRET-KEY-1...)".into()));
+        return Err(malformed(
+            path,
+            "contains no age identity (AGE-SECRET-KEY-1...)".into(),
+        ));
     }
     Ok(identities
         .into_iter()
@@ -167,7 +170,12 @@ pub fn recipient_of(path: &Path) -> Result<String, VaultError> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .find_map(|l| age::x25519::Identity::from_str(l).ok())
         .map(|id| id.to_public().to_string())
-        .ok_or_else(|| malformed(path, "contains no age identity (AGE-SECRET-KEY-1...)".into()))
+        .ok_or_else(|| {
+            malformed(
+                path,
+                "contains no age identity (AGE-SECRET-KEY-1...)".into(),
+            )
+        })
 }
 
 fn read_identity_file(path: &Path) -> Result<Zeroizing<String>, VaultError> {
@@ -193,10 +201,12 @@ fn read_identity_file(path: &Path) -> Result<Zeroizing<String>, VaultError> {
             source,
         })?;
     if bytes.len() as u64 > MAX_IDENTITY_BYTES {
-        return Err(malformed(path, "larger than 1 MiB; not an identity file".into()));
+        return Err(malformed(
+            path,
+            "larger than 1 MiB; not an identity file".into(),
+        ));
     }
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| malformed(path, "not UTF-8 text".into()))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| malformed(path, "not UTF-8 text".into()))?;
     Ok(Zeroizing::new(text.to_owned()))
 }
 
@@ -292,7 +302,10 @@ mod tests {
             resolve_from(None, Some("".into()), default).unwrap(),
             Path::new("/default")
         );
-        assert_eq!(resolve_from(None, None, default).unwrap(), Path::new("/default"));
+        assert_eq!(
+            resolve_from(None, None, default).unwrap(),
+            Path::new("/default")
+        );
     }
 
     #[test]

@@ -209,7 +209,8 @@ mod tests {
     #[test]
     fn debug_lists_names_only() {
         let mut v = Vault::new();
-        v.set("hcloud_token", Secret::new("CANARY-debug-77")).unwrap();
+        v.set("hcloud_token", Secret::new("CANARY-debug-77"))
+            .unwrap();
         let d = format!("{v:?}");
         assert_eq!(d, r#"Vault { keys: ["hcloud_token"] }"#);
     }
