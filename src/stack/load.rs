@@ -1,0 +1,173 @@
+//! Reading a stack file: text checks, outline scan, serde, allowlists --
+//! in that order, each stage refusing what the next one should never see.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::error::{StackError, DOCUMENT};
+use super::model::Stack;
+use super::outline::{self, Fault, Outline};
+use super::text::{self, MAX_FILE_BYTES};
+use super::validate;
+
+/// Read, parse and validate the stack file at `path`.
+///
+/// Reads at most a little over the size cap, so pointing `--stack` at a huge
+/// file (or `/dev/zero`) costs nothing.
+pub fn load(path: &Path) -> Result<Stack, StackError> {
+    let file = std::fs::File::open(path).map_err(|e| StackError::unreadable(path, &e))?;
+    let mut bytes = Vec::new();
+    let mut limited = file.take(MAX_FILE_BYTES as u64 + 1);
+    limited
+        .read_to_end(&mut bytes)
+        .map_err(|e| StackError::unreadable(path, &e))?;
+    if bytes.len() > MAX_FILE_BYTES {
+        // Report the real size when the file system knows it.
+        let size = std::fs::metadata(path)
+            .map(|m| m.len() as usize)
+            .unwrap_or(0);
+        return parse_sized(&bytes, path, Some(size));
+    }
+    parse(&bytes, path)
+}
+
+/// Parse and validate a stack file's bytes. `origin` is used only in
+/// messages. Never panics, whatever the bytes.
+pub fn parse(bytes: &[u8], origin: &Path) -> Result<Stack, StackError> {
+    parse_sized(bytes, origin, None)
+}
+
+fn parse_sized(bytes: &[u8], origin: &Path, real_size: Option<usize>) -> Result<Stack, StackError> {
+    let located =
+        |f: Fault| StackError::new(origin, f.pos, f.field, f.message).with_optional_hint(f.hint);
+    let text = text::decode(bytes).map_err(located)?;
+    let outline = outline::scan(text.text);
+
+    if let Some(size) = text.oversize.map(|n| real_size.unwrap_or(n).max(n)) {
+        return Err(oversize(origin, &outline, size));
+    }
+
+    // The earliest of: a forbidden character, a fault from the scan.
+    let bad_char = text::forbidden_char(text.text).map(|(pos, message, hint)| Fault {
+        pos,
+        field: outline
+            .field_on_line(pos.0, pos.1)
+            .unwrap_or(DOCUMENT)
+            .to_string(),
+        message: format!("the file contains {message}"),
+        hint: Some(hint.to_string()),
+    });
+    let first = match (bad_char, outline.fault.clone()) {
+        (Some(c), Some(f)) => Some(if c.pos <= f.pos { c } else { f }),
+        (c, f) => c.or(f),
+    };
+    if let Some(fault) = first {
+        return Err(located(fault));
+    }
+
+    let stack: Stack =
+        serde_yaml::from_str(text.text).map_err(|e| from_serde(origin, &outline, &e))?;
+
+    validate::check(&stack).map_err(|(field, why)| {
+        StackError::new(origin, outline.position(&field), field, why.message)
+            .with_optional_hint(why.hint)
+    })?;
+    Ok(stack)
+}
+
+/// A file over the cap: name the field being read where the cap was hit.
+fn oversize(origin: &Path, outline: &Outline, size: usize) -> StackError {
+    let message =
+        format!("the file is {size} bytes; stack files are limited to {MAX_FILE_BYTES} bytes");
+    let (field, pos, detail) = match (&outline.fault, &outline.current) {
+        (Some(f), _) if f.field != DOCUMENT => (f.field.clone(), f.pos, f.message.clone()),
+        (_, Some((field, pos))) => (
+            field.clone(),
+            *pos,
+            "the value here runs past the limit".to_string(),
+        ),
+        (Some(f), None) => (f.field.clone(), f.pos, f.message.clone()),
+        (None, None) => (
+            DOCUMENT.to_string(),
+            (1, 1),
+            "no field found before the limit".to_string(),
+        ),
+    };
+    StackError::new(origin, pos, field, format!("{message} ({detail})"))
+        .with_hint("a stack file is a few KiB; check what was pasted into this field")
+}
+
+/// serde_yaml's message without its own location suffix and path prefix,
+/// located and named through the outline.
+fn from_serde(origin: &Path, outline: &Outline, e: &serde_yaml::Error) -> StackError {
+    let full = e.to_string();
+    let (pos, mut message) = match e.location() {
+        Some(loc) => {
+            let suffix = format!(" at line {} column {}", loc.line(), loc.column());
+            let msg = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
+            ((loc.line(), loc.column()), msg)
+        }
+        None => ((1, 1), full.clone()),
+    };
+    // serde_yaml prefixes the path it knows ("tailscale.tags[0]: ...").
+    let mut serde_path = None;
+    if let Some((head, tail)) = message.split_once(": ") {
+        if !head.is_empty()
+            && head
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.[]".contains(c))
+        {
+            serde_path = Some(head.to_string());
+            message = tail.to_string();
+        }
+    }
+    let missing = message.starts_with("missing field");
+    let field = match (&serde_path, missing) {
+        // A missing field is reported at the mapping that lacks it.
+        (_, true) => {
+            let name = message.split('`').nth(1).unwrap_or("?");
+            match &serde_path {
+                Some(p) => format!("{p}.{name}"),
+                None => name.to_string(),
+            }
+        }
+        (Some(p), false) => p.clone(),
+        (None, false) => outline.field_at(pos).unwrap_or(DOCUMENT).to_string(),
+    };
+    let pos = if missing {
+        pos
+    } else {
+        outline_pos_or(outline, &field, pos)
+    };
+    let hint = if missing {
+        Some("add this field; `clawprov init NAME` writes a complete example".to_string())
+    } else if message.contains("invalid type") {
+        Some("check the value's type; booleans are true/false, ports are numbers, text may be quoted".to_string())
+    } else if message.contains("unknown variant") {
+        Some("use one of the values listed".to_string())
+    } else {
+        None
+    };
+    StackError::new(origin, pos, field, message).with_optional_hint(hint)
+}
+
+/// Prefer the position the outline recorded for `field`; serde's own
+/// location is used when the outline has nothing better.
+fn outline_pos_or(outline: &Outline, field: &str, fallback: (usize, usize)) -> (usize, usize) {
+    if outline.entries.iter().any(|e| e.path == field) {
+        outline.position(field)
+    } else {
+        fallback
+    }
+}
+
+/// The vault's path: `secrets.file` (or `<name>.secrets.age`), relative to
+/// the directory that holds the stack file.
+pub fn vault_path(stack: &Stack, stack_path: &Path) -> PathBuf {
+    let dir = stack_path.parent().unwrap_or_else(|| Path::new(""));
+    let file = match &stack.secrets.file {
+        Some(f) => f.clone(),
+        None => PathBuf::from(format!("{}.secrets.age", stack.name)),
+    };
+    dir.join(file)
+}
