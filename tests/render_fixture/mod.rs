@@ -36,10 +36,18 @@ pub fn all_stacks() -> Vec<(String, Stack)> {
         .collect();
     examples.sort();
     paths.extend(examples);
-    assert!(paths.len() >= 3, "need example.yaml and at least two examples");
+    assert!(
+        paths.len() >= 3,
+        "need example.yaml and at least two examples"
+    );
     paths
         .iter()
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), stack(p)))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                stack(p),
+            )
+        })
         .collect()
 }
 
