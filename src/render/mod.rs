@@ -162,3 +162,79 @@ fn check_cloud_config(text: &str, from_override: bool) -> Result<(), RenderError
         })),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Filters that make a value safe for the place it lands.
+    const QUOTING_FILTERS: &[&str] = &["yaml_str", "yaml_block", "sh_quote", "word"];
+
+    /// Every `{{ ... }}` in the embedded templates (outside `{# #}`
+    /// comments) ends in a quoting filter. The environment enforces this at
+    /// render time too; this catches it before a template is ever rendered.
+    #[test]
+    fn every_interpolation_in_the_templates_ends_in_a_quoting_filter() {
+        let mut seen = 0;
+        for (name, text) in EMBEDDED {
+            let mut rest = strip_comments(text);
+            while let Some(start) = rest.find("{{") {
+                let after = &rest[start + 2..];
+                let end = after
+                    .find("}}")
+                    .unwrap_or_else(|| panic!("{name}: unclosed {{{{"));
+                let expr = after[..end].trim();
+                let last = expr.rsplit('|').next().unwrap_or("").trim();
+                let filter = last.split('(').next().unwrap_or("").trim();
+                assert!(
+                    expr.contains('|') && QUOTING_FILTERS.contains(&filter),
+                    "{name}: `{{{{ {expr} }}}}` does not end in one of {QUOTING_FILTERS:?}"
+                );
+                seen += 1;
+                rest = after[end + 2..].to_string();
+            }
+        }
+        assert!(
+            seen > 20,
+            "only {seen} interpolations found: the scan is broken"
+        );
+    }
+
+    fn strip_comments(text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("{#") {
+            out.push_str(&rest[..start]);
+            match rest[start..].find("#}") {
+                Some(end) => rest = &rest[start + end + 2..],
+                None => return out,
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    #[test]
+    fn the_environment_refuses_unfiltered_output_and_undefined_names() {
+        let env = environment::environment(&[]).expect("environment");
+        let ok = env.render_str(
+            "{{ x | sh_quote }} {{ x | yaml_str }}",
+            minijinja::context! { x => "a'b" },
+        );
+        assert_eq!(ok.expect("filtered"), r#"'a'\''b' "a'b""#);
+        assert!(env
+            .render_str("{{ x }}", minijinja::context! { x => "a" })
+            .is_err());
+        assert!(env
+            .render_str("{{ x ~ 'y' }}", minijinja::context! { x => "a" })
+            .is_err());
+        assert!(env
+            .render_str("{{ y | sh_quote }}", minijinja::context! { x => "a" })
+            .is_err());
+        assert!(env
+            .render_str("{{ x | sh_quote }}", minijinja::context! { x => vec!["a"] })
+            .is_err());
+        // Literal text is not an interpolation and passes untouched.
+        assert_eq!(env.render_str("$HOME %h", ()).expect("literal"), "$HOME %h");
+    }
+}
