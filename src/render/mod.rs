@@ -1,1 +1,240 @@
 //! Rendering cloud-init user-data from minijinja templates.
+//!
+//! One `#cloud-config` document per stack: users, SSH hardening, UFW, the
+//! metadata-endpoint block, and a bootstrap script (run from `runcmd`) that
+//! installs Tailscale, nvm, Node and OpenClaw and prepares the gateway's
+//! systemd user unit. The only secret in it is the Tailscale auth key
+//! (invariant 3); everything else arrives later over SSH.
+//!
+//! The templates live in `templates/`, are embedded in the binary and can be
+//! overridden with `--templates DIR` (see [`Templates`]). Every value reaches
+//! the output through a quoting filter made for its context ([`quote`]); the
+//! environment refuses any other interpolation.
+
+mod environment;
+mod error;
+pub mod quote;
+mod templates;
+mod user_data;
+
+use serde::Serialize;
+
+use crate::secrets::Secret;
+use crate::stack::Stack;
+
+pub use error::RenderError;
+pub use templates::{Templates, CLOUD_CONFIG, EMBEDDED};
+pub use user_data::{UserData, FINGERPRINT_HEX_LEN, MAX_USER_DATA, REDACTED};
+
+/// Everything a rendering depends on.
+pub struct RenderInputs<'a> {
+    pub stack: &'a Stack,
+    /// ssh-ed25519 public keys for the admin user (the vault key's public
+    /// half and `stack.host.authorized_keys`).
+    pub operator_keys: &'a [String],
+    /// The one secret allowed in user-data.
+    pub tailscale_auth_key: &'a Secret,
+}
+
+/// Paths on the server that depend on the stack, computed once here so the
+/// templates do not build paths from pieces.
+#[derive(Serialize)]
+struct ServicePaths {
+    home: String,
+    nvm_dir: String,
+    node_bin_dir: String,
+    node_bin: String,
+    openclaw_bin: String,
+}
+
+impl ServicePaths {
+    fn new(stack: &Stack) -> Self {
+        let home = format!("/home/{}", stack.host.service_user);
+        let nvm_dir = format!("{home}/.nvm");
+        let node_bin_dir = format!("{nvm_dir}/versions/node/v{}/bin", stack.node.version);
+        ServicePaths {
+            node_bin: format!("{node_bin_dir}/node"),
+            openclaw_bin: format!("{node_bin_dir}/openclaw"),
+            home,
+            nvm_dir,
+            node_bin_dir,
+        }
+    }
+}
+
+/// What the file templates see. The auth key is not in it: only the
+/// cloud-config template gets the key, so no script can print it.
+#[derive(Serialize)]
+struct FileContext<'a> {
+    stack: &'a Stack,
+    operator_keys: &'a [String],
+    service: ServicePaths,
+}
+
+/// What the cloud-config template sees: the above, the rendered files, and
+/// the auth key (or [`REDACTED`]).
+#[derive(Serialize)]
+struct CloudConfigContext<'a> {
+    #[serde(flatten)]
+    base: &'a FileContext<'a>,
+    files: &'a std::collections::BTreeMap<&'static str, String>,
+    tailscale_auth_key: &'a str,
+}
+
+/// Render the user-data for `inputs` with `templates`.
+pub fn render(templates: &Templates, inputs: &RenderInputs) -> Result<UserData, RenderError> {
+    if inputs.operator_keys.is_empty() {
+        return Err(RenderError::NoOperatorKey);
+    }
+    let sources = templates.sources()?;
+    let from_override = sources.iter().any(|s| s.path.is_some());
+    let env = environment::environment(&sources)?;
+    let fail = |e: minijinja::Error| environment::template_error(&e, &sources);
+
+    let base = FileContext {
+        stack: inputs.stack,
+        operator_keys: inputs.operator_keys,
+        service: ServicePaths::new(inputs.stack),
+    };
+    let mut files = std::collections::BTreeMap::new();
+    for (name, _) in EMBEDDED.iter().filter(|(n, _)| *n != CLOUD_CONFIG) {
+        let text = env
+            .get_template(name)
+            .and_then(|t| t.render(&base))
+            .map_err(fail)?;
+        files.insert(file_key(name), text);
+    }
+
+    let cloud_config = env.get_template(CLOUD_CONFIG).map_err(fail)?;
+    let render_with = |key: &str| {
+        cloud_config
+            .render(CloudConfigContext {
+                base: &base,
+                files: &files,
+                tailscale_auth_key: key,
+            })
+            .map_err(fail)
+    };
+    let text = render_with(inputs.tailscale_auth_key.expose())?;
+    let redacted = render_with(REDACTED)?;
+
+    check_cloud_config(&text, from_override)?;
+    if text.len() > MAX_USER_DATA {
+        return Err(RenderError::TooLarge {
+            size: text.len(),
+            limit: MAX_USER_DATA,
+        });
+    }
+    Ok(UserData::new(text, redacted))
+}
+
+/// `bootstrap.sh.j2` -> `bootstrap_sh`: how the cloud-config template
+/// refers to a rendered file (`files.bootstrap_sh`).
+fn file_key(name: &'static str) -> &'static str {
+    match name {
+        "bootstrap.sh.j2" => "bootstrap_sh",
+        "openclaw-gateway.service.j2" => "gateway_unit",
+        "sshd-hardening.conf.j2" => "sshd_conf",
+        "metadata-block.sh.j2" => "metadata_block_sh",
+        "metadata-block.service.j2" => "metadata_block_unit",
+        "auto-upgrades.conf.j2" => "auto_upgrades_conf",
+        other => other,
+    }
+}
+
+/// The output must be what cloud-init will take as cloud-config: the
+/// `#cloud-config` header and one YAML mapping. Errors never quote the text
+/// (it holds the auth key), only the parser's position.
+fn check_cloud_config(text: &str, from_override: bool) -> Result<(), RenderError> {
+    let not = |detail: String| RenderError::NotCloudConfig {
+        detail,
+        from_override,
+    };
+    if text.lines().next() != Some("#cloud-config") {
+        return Err(not("the first line must be exactly `#cloud-config`".into()));
+    }
+    match serde_yaml::from_str::<serde_yaml::Value>(text) {
+        Ok(serde_yaml::Value::Mapping(_)) => Ok(()),
+        Ok(_) => Err(not("the top level is not a mapping".into())),
+        Err(e) => Err(not(match e.location() {
+            Some(loc) => format!("YAML error at line {}, column {}", loc.line(), loc.column()),
+            None => "YAML error".into(),
+        })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Filters that make a value safe for the place it lands.
+    const QUOTING_FILTERS: &[&str] = &["yaml_str", "yaml_block", "sh_quote", "word"];
+
+    /// Every `{{ ... }}` in the embedded templates (outside `{# #}`
+    /// comments) ends in a quoting filter. The environment enforces this at
+    /// render time too; this catches it before a template is ever rendered.
+    #[test]
+    fn every_interpolation_in_the_templates_ends_in_a_quoting_filter() {
+        let mut seen = 0;
+        for (name, text) in EMBEDDED {
+            let mut rest = strip_comments(text);
+            while let Some(start) = rest.find("{{") {
+                let after = &rest[start + 2..];
+                let end = after
+                    .find("}}")
+                    .unwrap_or_else(|| panic!("{name}: unclosed {{{{"));
+                let expr = after[..end].trim();
+                let last = expr.rsplit('|').next().unwrap_or("").trim();
+                let filter = last.split('(').next().unwrap_or("").trim();
+                assert!(
+                    expr.contains('|') && QUOTING_FILTERS.contains(&filter),
+                    "{name}: `{{{{ {expr} }}}}` does not end in one of {QUOTING_FILTERS:?}"
+                );
+                seen += 1;
+                rest = after[end + 2..].to_string();
+            }
+        }
+        assert!(
+            seen > 20,
+            "only {seen} interpolations found: the scan is broken"
+        );
+    }
+
+    fn strip_comments(text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("{#") {
+            out.push_str(&rest[..start]);
+            match rest[start..].find("#}") {
+                Some(end) => rest = &rest[start + end + 2..],
+                None => return out,
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    #[test]
+    fn the_environment_refuses_unfiltered_output_and_undefined_names() {
+        let env = environment::environment(&[]).expect("environment");
+        let ok = env.render_str(
+            "{{ x | sh_quote }} {{ x | yaml_str }}",
+            minijinja::context! { x => "a'b" },
+        );
+        assert_eq!(ok.expect("filtered"), r#"'a'\''b' "a'b""#);
+        assert!(env
+            .render_str("{{ x }}", minijinja::context! { x => "a" })
+            .is_err());
+        assert!(env
+            .render_str("{{ x ~ 'y' }}", minijinja::context! { x => "a" })
+            .is_err());
+        assert!(env
+            .render_str("{{ y | sh_quote }}", minijinja::context! { x => "a" })
+            .is_err());
+        assert!(env
+            .render_str("{{ x | sh_quote }}", minijinja::context! { x => vec!["a"] })
+            .is_err());
+        // Literal text is not an interpolation and passes untouched.
+        assert_eq!(env.render_str("$HOME %h", ()).expect("literal"), "$HOME %h");
+    }
+}

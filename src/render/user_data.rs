@@ -1,0 +1,76 @@
+//! The rendered `#cloud-config` document.
+
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+/// What stands in for the Tailscale auth key in [`UserData::redacted`].
+pub const REDACTED: &str = "[redacted]";
+
+/// Hetzner's limit on `user_data` in `POST /servers`, in bytes.
+pub const MAX_USER_DATA: usize = 32 * 1024;
+
+/// Number of hex characters of [`UserData::fingerprint`]: 128 bits, short
+/// enough for a Hetzner label value (<= 63 characters).
+pub const FINGERPRINT_HEX_LEN: usize = 32;
+
+/// Rendered user-data. It holds the Tailscale auth key, so `Debug` shows
+/// only its length and fingerprint, and the text is zeroed on drop.
+pub struct UserData {
+    text: Zeroizing<String>,
+    redacted: String,
+}
+
+impl UserData {
+    /// `redacted` must be the same rendering with the auth key replaced by
+    /// [`REDACTED`]; [`super::render`] produces both from one template set.
+    pub(crate) fn new(text: String, redacted: String) -> Self {
+        UserData {
+            text: Zeroizing::new(text),
+            redacted,
+        }
+    }
+
+    /// The full text including the auth key: only for the create-server
+    /// request (and `render --show-secrets`).
+    pub fn expose(&self) -> &str {
+        &self.text
+    }
+
+    /// The text with the auth key replaced by `[redacted]`: safe to print,
+    /// log or store.
+    pub fn redacted(&self) -> String {
+        self.redacted.clone()
+    }
+
+    /// Lowercase hex of the first 128 bits of sha256(`redacted()`).
+    ///
+    /// It changes with every stack or template change that alters the
+    /// server, and stays the same when only the auth key is rotated (a new
+    /// key alone is no reason to replace a server). Fit for a Hetzner label.
+    pub fn fingerprint(&self) -> String {
+        let digest = Sha256::digest(self.redacted.as_bytes());
+        let mut hex = hex::encode(digest);
+        hex.truncate(FINGERPRINT_HEX_LEN);
+        hex
+    }
+
+    /// Size in bytes of the full text (what counts against Hetzner's limit).
+    pub fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+}
+
+impl fmt::Debug for UserData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserData")
+            .field("len", &self.len())
+            .field("fingerprint", &self.fingerprint())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,401 @@
+//! Security invariants of the rendered user-data, checked on every example
+//! stack. Each assertion fails if the templates drift from the invariant.
+
+mod render_fixture;
+
+use clawprov::stack::Stack;
+use render_fixture::*;
+use serde_yaml::Value;
+
+fn rendered() -> Vec<(String, Stack, String, Value)> {
+    all_stacks()
+        .into_iter()
+        .map(|(name, stack)| {
+            let text = render_embedded(&stack).expose().to_string();
+            let doc = parse(&text);
+            (name, stack, text, doc)
+        })
+        .collect()
+}
+
+#[test]
+fn ufw_denies_everything_in_except_on_tailscale0() {
+    for (name, _, text, doc) in rendered() {
+        let cmds = commands(&bootstrap(&doc));
+        let ufw: Vec<&String> = cmds.iter().filter(|c| c.starts_with("ufw ")).collect();
+        let allows: Vec<&&String> = ufw
+            .iter()
+            .filter(|c| !c.starts_with("ufw default") && !c.starts_with("ufw --force enable"))
+            .collect();
+        assert_eq!(
+            allows,
+            [&&"ufw allow in on tailscale0".to_string()],
+            "{name}: {ufw:?}"
+        );
+        assert!(
+            ufw.contains(&&"ufw default deny incoming".to_string()),
+            "{name}"
+        );
+        assert!(
+            ufw.contains(&&"ufw default allow outgoing".to_string()),
+            "{name}"
+        );
+        let enable = position(&cmds, "ufw --force enable");
+        assert!(
+            position(&cmds, "ufw allow in on tailscale0") < enable,
+            "{name}"
+        );
+        // No other component opens a port: no ufw rule anywhere else, no sshd port.
+        assert_eq!(text.matches("ufw allow").count(), 1, "{name}");
+        assert!(!text.contains("ufw route"), "{name}");
+        assert!(!text.contains("ufw limit"), "{name}");
+    }
+}
+
+#[test]
+fn the_gateway_binds_loopback_and_never_all_interfaces() {
+    for (name, stack, text, doc) in rendered() {
+        assert!(!text.contains("0.0.0.0"), "{name}: 0.0.0.0 appears");
+        assert!(!text.contains("--bind lan"), "{name}");
+        let unit = file(&doc, "/usr/local/share/clawprov/openclaw-gateway.service").content;
+        let exec: Vec<&str> = unit
+            .lines()
+            .filter(|l| l.starts_with("ExecStart="))
+            .collect();
+        assert_eq!(exec.len(), 1, "{name}: {exec:?}");
+        let port = stack.openclaw.port.to_string();
+        let home = format!("/home/{}", stack.host.service_user);
+        let node = format!("{home}/.nvm/versions/node/v{}/bin/node", stack.node.version);
+        let expected = format!(
+            "ExecStart={node} {home}/.nvm/versions/node/v{}/bin/openclaw gateway --bind loopback --port {port}",
+            stack.node.version
+        );
+        assert_eq!(exec[0], expected, "{name}");
+
+        let lines: Vec<&str> = unit.lines().collect();
+        for required in [
+            "EnvironmentFile=%h/.config/openclaw/gateway.env",
+            "ConditionPathExists=%h/.config/openclaw/gateway.env",
+            "Restart=on-failure",
+            "NoNewPrivileges=yes",
+            "UMask=0077",
+            "WantedBy=default.target",
+        ] {
+            assert!(lines.contains(&required), "{name}: unit lacks {required}");
+        }
+        assert!(
+            !lines
+                .iter()
+                .any(|l| l.starts_with("MemoryDenyWriteExecute=")),
+            "{name}: MemoryDenyWriteExecute breaks node's JIT"
+        );
+
+        // Installed for the service user, enabled, never started by the bootstrap.
+        let cmds = commands(&bootstrap(&doc));
+        position(
+            &cmds,
+            "$SERVICE_HOME/.config/systemd/user/openclaw-gateway.service",
+        );
+        position(&cmds, "loginctl enable-linger \"$SERVICE_USER\"");
+        position(&cmds, "as_user_manager enable openclaw-gateway.service");
+        assert!(
+            !cmds.iter().any(
+                |c| c.contains("start openclaw-gateway") || c.contains("enable --now openclaw")
+            ),
+            "{name}"
+        );
+        // Tailscale Serve points at the same loopback port.
+        let serve = position(&cmds, "tailscale serve");
+        assert_eq!(
+            cmds[serve], "tailscale serve --bg --https=443 \"http://127.0.0.1:$GATEWAY_PORT\"",
+            "{name}"
+        );
+        assert!(
+            cmds.contains(&format!("readonly GATEWAY_PORT='{port}'")),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn nvm_is_checksummed_before_it_runs_and_nothing_is_piped_to_a_shell() {
+    let pipe_to_shell = |line: &str| {
+        line.split('|').skip(1).any(|rest| {
+            let first = rest.split_whitespace().next().unwrap_or("");
+            let first = if first == "sudo" {
+                rest.split_whitespace().nth(1).unwrap_or("")
+            } else {
+                first
+            };
+            matches!(
+                first.rsplit('/').next(),
+                Some("sh" | "bash" | "zsh" | "dash")
+            )
+        })
+    };
+    for (name, stack, text, doc) in rendered() {
+        assert!(!text.contains("@latest"), "{name}");
+        assert!(!text.contains("--lts"), "{name}");
+        for line in text.lines() {
+            assert!(
+                !(line.contains("curl") || line.contains("wget")) || !pipe_to_shell(line),
+                "{name}: {line}"
+            );
+        }
+        let cmds = commands(&bootstrap(&doc));
+        let download = position(&cmds, "nvm-sh/nvm/v$NVM_VERSION/install.sh");
+        assert!(
+            cmds[download].contains("-o \"$nvm_work/install.sh\""),
+            "{name}: download to a file"
+        );
+        let check = position(&cmds, "sha256sum --check --strict");
+        assert!(
+            cmds[check].starts_with("printf '%s  %s\\n' \"$NVM_SHA256\" \"$nvm_work/install.sh\""),
+            "{name}"
+        );
+        let run = position(&cmds, "bash \"$nvm_work/install.sh\"");
+        assert!(
+            download < check && check < run,
+            "{name}: download {download}, check {check}, run {run}"
+        );
+        assert!(
+            cmds.contains(&format!("readonly NVM_SHA256='{}'", stack.node.nvm_sha256)),
+            "{name}"
+        );
+        assert!(
+            cmds.contains(&format!(
+                "readonly NVM_VERSION='{}'",
+                stack.node.nvm_version
+            )),
+            "{name}"
+        );
+        assert!(
+            cmds.contains(&format!(
+                "readonly OPENCLAW_VERSION='{}'",
+                stack.openclaw.version
+            )),
+            "{name}"
+        );
+        assert!(
+            cmds[run].contains("as_service"),
+            "{name}: nvm installs as the service user"
+        );
+        // as_service keeps rc files untouched.
+        assert!(bootstrap(&doc).contains("PROFILE=/dev/null"), "{name}");
+        let npm = position(&cmds, "npm\" install -g");
+        assert!(
+            cmds[npm].contains("\"openclaw@$OPENCLAW_VERSION\"")
+                && cmds[npm].starts_with("as_service"),
+            "{name}"
+        );
+        let which = position(&cmds, "nvm which");
+        assert!(which < npm, "{name}");
+        // Tailscale comes from its signed apt repository.
+        assert!(
+            cmds.iter()
+                .any(|c| c
+                    .contains("deb [signed-by=/usr/share/keyrings/tailscale-archive-keyring.gpg]")),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_auth_key_file_is_deleted_right_after_tailscale_up_and_on_any_exit() {
+    for (name, stack, _, doc) in rendered() {
+        let cmds = commands(&bootstrap(&doc));
+        assert!(
+            cmds.contains(&format!("readonly AUTHKEY_FILE={AUTH_KEY_PATH}")),
+            "{name}"
+        );
+        let trap = position(&cmds, "trap 'rm -f -- \"$AUTHKEY_FILE\"' EXIT");
+        let up = position(&cmds, "tailscale up");
+        assert!(
+            trap < up,
+            "{name}: the EXIT trap must be set before tailscale up"
+        );
+        assert!(
+            cmds[up].contains("--auth-key=\"file:$AUTHKEY_FILE\""),
+            "{name}: {}",
+            cmds[up]
+        );
+        assert!(
+            cmds[up].ends_with("|| ts_status=$?"),
+            "{name}: failure must not skip the deletion"
+        );
+        assert_eq!(cmds[up + 1], "rm -f -- \"$AUTHKEY_FILE\"", "{name}");
+        let tags = stack.tailscale.tags.join(",");
+        assert!(
+            cmds.contains(&format!("readonly TS_TAGS='{tags}'")),
+            "{name}"
+        );
+        assert!(
+            cmds.contains(&format!(
+                "readonly TS_HOSTNAME='{}'",
+                stack.tailscale.hostname
+            )),
+            "{name}"
+        );
+        assert!(
+            cmds[up].contains("--hostname=\"$TS_HOSTNAME\" --advertise-tags=\"$TS_TAGS\""),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_metadata_endpoint_is_blocked_for_non_root_on_both_addresses_persistently() {
+    for (name, _, _, doc) in rendered() {
+        let script = file(&doc, "/usr/local/sbin/clawprov-metadata-block");
+        assert_eq!(script.permissions.as_deref(), Some("0755"));
+        let cmds = commands(&script.content);
+        assert!(
+            cmds.contains(&"block iptables 169.254.169.254".to_string()),
+            "{name}"
+        );
+        assert!(
+            cmds.contains(&"block ip6tables fe80::a9fe:a9fe".to_string()),
+            "{name}"
+        );
+        let rule = "-m owner ! --uid-owner 0 -j REJECT";
+        assert!(
+            cmds.iter()
+                .any(|c| c.contains("-I OUTPUT 1") && c.contains(rule)),
+            "{name}"
+        );
+        let unit = file(&doc, "/etc/systemd/system/clawprov-metadata-block.service").content;
+        assert!(
+            unit.contains("ExecStart=/usr/local/sbin/clawprov-metadata-block"),
+            "{name}"
+        );
+        assert!(unit.contains("WantedBy=multi-user.target"), "{name}");
+        assert!(unit.contains("RemainAfterExit=yes"), "{name}");
+        let boot = commands(&bootstrap(&doc));
+        let enable = position(
+            &boot,
+            "systemctl enable --now clawprov-metadata-block.service",
+        );
+        assert!(
+            enable < position(&boot, "tailscale up"),
+            "{name}: block before anything else runs"
+        );
+    }
+}
+
+#[test]
+fn users_are_admin_and_service_only_and_ssh_is_key_only() {
+    for (name, stack, _, doc) in rendered() {
+        let users = doc["users"].as_sequence().expect("users list");
+        assert!(
+            !users
+                .iter()
+                .any(|u| u.as_str() == Some("default") || u["name"].as_str() == Some("default")),
+            "{name}"
+        );
+        let names: Vec<&str> = users
+            .iter()
+            .map(|u| u["name"].as_str().expect("name"))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                stack.host.admin_user.as_str(),
+                stack.host.service_user.as_str()
+            ],
+            "{name}"
+        );
+        let admin = &users[0];
+        assert_eq!(admin["sudo"].as_str(), Some("ALL=(ALL) NOPASSWD:ALL"));
+        assert_eq!(
+            admin["groups"],
+            serde_yaml::from_str::<Value>("[sudo]").expect("yaml")
+        );
+        assert_eq!(admin["shell"].as_str(), Some("/bin/bash"));
+        assert_eq!(admin["lock_passwd"].as_bool(), Some(true));
+        assert_eq!(admin["ssh_authorized_keys"][0].as_str(), Some(OPERATOR_KEY));
+        let service = &users[1];
+        assert_eq!(service["lock_passwd"].as_bool(), Some(true));
+        for absent in ["sudo", "groups", "ssh_authorized_keys", "ssh_import_id"] {
+            assert!(
+                service.get(absent).is_none(),
+                "{name}: service user has {absent}"
+            );
+        }
+        assert_eq!(doc["ssh_pwauth"].as_bool(), Some(false), "{name}");
+        assert_eq!(doc["disable_root"].as_bool(), Some(true), "{name}");
+        let sshd = file(&doc, "/etc/ssh/sshd_config.d/10-clawprov.conf").content;
+        let allow = format!("AllowUsers {}", stack.host.admin_user);
+        for line in [
+            "PasswordAuthentication no",
+            "PermitRootLogin no",
+            "KbdInteractiveAuthentication no",
+            allow.as_str(),
+        ] {
+            assert!(sshd.lines().any(|l| l == line), "{name}: sshd lacks {line}");
+        }
+        let packages: Vec<&str> = doc["packages"]
+            .as_sequence()
+            .expect("packages")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(
+            packages.contains(&"ufw") && packages.contains(&"unattended-upgrades"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_bootstrap_stops_at_the_first_failure_logs_privately_and_marks_completion_last() {
+    for (name, _, _, doc) in rendered() {
+        assert_eq!(
+            doc["runcmd"],
+            serde_yaml::from_str::<Value>(&format!("[[{BOOTSTRAP_PATH}]]")).expect("yaml"),
+            "{name}: runcmd only runs the bootstrap, without a shell"
+        );
+        let entry = file(&doc, BOOTSTRAP_PATH);
+        assert_eq!(entry.permissions.as_deref(), Some("0700"), "{name}");
+        assert_eq!(entry.owner.as_deref(), Some("root:root"), "{name}");
+        assert!(entry.content.starts_with("#!/bin/bash\n"), "{name}");
+        let cmds = commands(&entry.content);
+        assert_eq!(
+            cmds[0], "set -euo pipefail",
+            "{name}: must be the first command"
+        );
+        assert!(
+            !cmds
+                .iter()
+                .any(|c| c.starts_with("set +e") || c.contains("|| true")),
+            "{name}: swallowed errors"
+        );
+        assert!(
+            cmds.contains(&"readonly LOG=/var/log/clawprov-bootstrap.log".to_string()),
+            "{name}"
+        );
+        let create = position(&cmds, "install -m 0600 -o root -g root /dev/null \"$LOG\"");
+        let redirect = position(&cmds, "exec >>\"$LOG\" 2>&1");
+        assert!(
+            create < redirect && redirect < position(&cmds, "tailscale up"),
+            "{name}"
+        );
+        assert!(
+            cmds.contains(&"readonly MARKER=\"$STATE_DIR/bootstrap-complete\"".to_string()),
+            "{name}"
+        );
+        assert!(
+            cmds.contains(&"readonly STATE_DIR=/var/lib/clawprov".to_string()),
+            "{name}"
+        );
+        let mark = position(&cmds, "mv -f -- \"$MARKER.tmp\" \"$MARKER\"");
+        let last_work = position(&cmds, "tailscale serve");
+        assert!(
+            last_work < mark,
+            "{name}: the marker comes after the last step"
+        );
+        assert!(
+            mark >= cmds.len() - 2,
+            "{name}: nothing but a log line after the marker"
+        );
+    }
+}
