@@ -82,8 +82,7 @@ impl Hetzner {
                         .unwrap_or_else(|| ("unknown".into(), "no error given".into()));
                     return Err(HetznerError::ActionFailed {
                         operation: operation.to_string(),
-                        action_id: action.id,
-                        command: action.command.clone(),
+                        action: format!("{} ({})", action.id, action.command),
                         code,
                         message,
                         left_behind: left_behind.map(str::to_string),

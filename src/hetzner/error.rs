@@ -68,13 +68,13 @@ pub enum HetznerError {
     },
 
     #[error(
-        "{operation}: action {action_id} ({command}) failed: {code}: {message}{}",
+        "{operation}: action {action} failed: {code}: {message}{}",
         left_behind_suffix(left_behind)
     )]
     ActionFailed {
         operation: String,
-        action_id: i64,
-        command: String,
+        /// "ID (command)", e.g. "42 (create_server)".
+        action: String,
         code: String,
         message: String,
         left_behind: Option<String>,
