@@ -484,7 +484,10 @@ impl Hetzner {
             match failure.verdict {
                 Verdict::Fail => {
                     if unclear && failure.cause.code() == Some("uniqueness_error") {
-                        if let Some(found) = self.adopt(&lookup, left_behind).await? {
+                        let found = self
+                            .adopt(&lookup, call, attempts, &failure.cause, left_behind)
+                            .await?;
+                        if let Some(found) = found {
                             self.note_attempts(attempts);
                             return Ok(Created::Adopted(found));
                         }
@@ -507,7 +510,10 @@ impl Hetzner {
                 Verdict::RetryAmbiguous => {
                     unclear = true;
                     faults += 1;
-                    if let Some(found) = self.adopt(&lookup, left_behind).await? {
+                    let found = self
+                        .adopt(&lookup, call, attempts, &failure.cause, left_behind)
+                        .await?;
+                    if let Some(found) = found {
                         self.note_attempts(attempts);
                         return Ok(Created::Adopted(found));
                     }
@@ -521,9 +527,15 @@ impl Hetzner {
         }
     }
 
+    /// Look for the resource an unclear create may have made. If the lookup
+    /// itself fails, the error is still the create's: what failed, and that
+    /// the resource may exist.
     async fn adopt<D, F, Fut>(
         &self,
         lookup: &F,
+        call: &Call,
+        attempts: u32,
+        cause: &Cause,
         left_behind: &str,
     ) -> Result<Option<D>, HetznerError>
     where
@@ -536,7 +548,15 @@ impl Hetzner {
                 Ok(Some(found))
             }
             Ok(None) => Ok(None),
-            Err(e) => Err(e.leaving(left_behind.to_string())),
+            Err(e) => {
+                self.note_attempts(attempts);
+                Err(HetznerError::Request {
+                    operation: call.operation.clone(),
+                    attempts,
+                    cause: cause.clone(),
+                    left_behind: Some(format!("{left_behind} (looking for it failed too: {e})")),
+                })
+            }
         }
     }
 }
