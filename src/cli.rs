@@ -57,6 +57,69 @@ pub enum Command {
 
     /// Check the stack file (and the vault, if it can be opened) without changing anything.
     Validate,
+
+    /// The embedded Hetzner Cloud API simulator (an offline playground).
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Serve a simulated Hetzner Cloud API on 127.0.0.1 until interrupted.
+    /// Point clients at it with HCLOUD_ENDPOINT=http://127.0.0.1:PORT/v1.
+    Serve(SimServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SimServeArgs {
+    /// Port on 127.0.0.1 (0 picks a free one; the URL is printed).
+    #[arg(long, default_value_t = 4000)]
+    pub port: u16,
+
+    /// Accept this read-write API token (repeatable). Default: the built-in
+    /// 64-character simulator token, printed at start.
+    #[arg(long = "token", value_name = "TOKEN")]
+    pub tokens: Vec<String>,
+
+    /// Accept this token for reads only (repeatable).
+    #[arg(long = "readonly-token", value_name = "TOKEN")]
+    pub readonly_tokens: Vec<String>,
+
+    /// How long each action runs, in milliseconds.
+    #[arg(long, default_value_t = 2000, value_name = "MS")]
+    pub action_ms: u64,
+
+    /// Delay before every response, in milliseconds.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency_ms: u64,
+
+    /// Probability (0..1) of an injected 500/502/504/409 answer.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub error_rate: f64,
+
+    /// Probability (0..1) that a connection is closed without an answer.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub drop_rate: f64,
+
+    /// Probability (0..1) that a successful create answers 504 timeout anyway.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub create_timeout_rate: f64,
+
+    /// Probability (0..1) that an action ends in error.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub action_error_rate: f64,
+
+    /// Rate-limit bucket size per token.
+    #[arg(long, default_value_t = 3600, value_name = "N")]
+    pub rate_limit: u32,
+
+    /// Requests given back per second.
+    #[arg(long, default_value_t = 1.0, value_name = "N")]
+    pub rate_refill: f64,
+
+    /// Seed for the fault dice (same seed, same faults).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Args)]

@@ -1,1 +1,95 @@
-//! Embedded Hetzner Cloud API simulator (issue: Hetzner layer).
+//! Embedded Hetzner Cloud API simulator (moto-style).
+//!
+//! [`World`] is the state model: plain data with methods that enforce the
+//! API's rules and return typed [`ApiError`]s. [`http`] is a thin axum layer
+//! that maps requests onto it (auth, rate limit, faults, paging headers).
+//! [`Sim`] shares one `World` between the server and tests, which can poke
+//! it directly; [`serve`] runs it on a socket.
+
+pub mod action;
+pub mod catalog;
+pub mod catalog_listing;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod faults;
+pub mod fingerprint;
+pub mod firewall;
+pub mod http;
+pub mod labels;
+pub mod pagination;
+pub mod query;
+pub mod rate_limit;
+pub mod server;
+pub mod ssh_key;
+pub mod world;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+pub use clock::Clock;
+pub use config::{Faults, RateLimit, SimConfig, DEFAULT_TOKEN};
+pub use error::ApiError;
+pub use http::{serve, SimServer};
+pub use world::World;
+
+/// One request as the simulator saw it; `status` 0 means the connection was
+/// dropped on purpose (fault injection) without an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedRequest {
+    pub method: String,
+    /// Path and query, e.g. `/v1/servers?page=2`.
+    pub path: String,
+    pub status: u16,
+    pub at: SystemTime,
+}
+
+/// The simulator's shared state. Cheap to clone; all clones see one world.
+#[derive(Debug, Clone)]
+pub struct Sim {
+    world: Arc<Mutex<World>>,
+    log: Arc<Mutex<Vec<LoggedRequest>>>,
+}
+
+impl Sim {
+    pub fn new(config: SimConfig) -> Self {
+        Sim {
+            world: Arc::new(Mutex::new(World::new(config))),
+            log: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// Locks the world (a poisoned lock is recovered: the state is plain data).
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the world, e.g. to seed resources or inspect them in a test.
+    pub fn with<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
+        f(&mut self.world())
+    }
+
+    pub fn clock(&self) -> Clock {
+        self.world().clock.clone()
+    }
+
+    /// Replaces the fault knobs while running (e.g. a 429 burst mid-test).
+    pub fn set_faults(&self, faults: Faults) {
+        self.world().dice.set_faults(faults);
+    }
+
+    pub fn request_log(&self) -> Vec<LoggedRequest> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn clear_request_log(&self) {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    pub(crate) fn record(&self, entry: LoggedRequest) {
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(entry);
+    }
+}
