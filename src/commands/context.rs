@@ -1,0 +1,123 @@
+//! What most commands need first: the stack file, and the key to its vault.
+//!
+//! Resolution order is part of the CLI contract (README "Choosing the stack"):
+//! `--stack`, then `$CLAWPROV_STACK`, then the only `stacks/*.yaml` here; the
+//! identity from `--identity`, `$CLAWPROV_AGE_IDENTITY`, then the default path.
+
+use std::path::{Path, PathBuf};
+
+use crate::cli::GlobalArgs;
+use crate::error::{Error, Result};
+use crate::secrets::{self, identity, Lock, Recipient, Secret, Unlock, Vault};
+use crate::stack::{self, Stack};
+
+/// A loaded, validated stack and where its vault lives.
+pub struct StackContext {
+    pub path: PathBuf,
+    pub stack: Stack,
+    pub vault_path: PathBuf,
+    identity: Option<PathBuf>,
+}
+
+/// How the vault is encrypted on the next write.
+pub enum Sealing {
+    Recipients(Vec<Recipient>),
+    Passphrase(Secret),
+}
+
+impl Sealing {
+    pub fn lock(&self) -> Lock<'_> {
+        match self {
+            Sealing::Recipients(r) => Lock::Recipients(r),
+            Sealing::Passphrase(p) => Lock::Passphrase(p),
+        }
+    }
+}
+
+impl StackContext {
+    pub fn load(global: &GlobalArgs) -> Result<StackContext> {
+        let cwd = std::env::current_dir()
+            .map_err(|e| Error::failed(format!("cannot read the working directory: {e}")))?;
+        let env = std::env::var_os("CLAWPROV_STACK");
+        let path = stack::discover(global.stack.as_deref(), env.as_deref(), &cwd)?;
+        let stack = stack::load(&path)?;
+        let vault_path = stack::vault_path(&stack, &path);
+        Ok(StackContext {
+            path,
+            stack,
+            vault_path,
+            identity: global.identity.clone(),
+        })
+    }
+
+    pub fn uses_passphrase(&self) -> bool {
+        self.stack.secrets.passphrase
+    }
+
+    /// The identity file this run uses (only meaningful for recipient vaults).
+    pub fn identity_path(&self) -> Result<PathBuf> {
+        Ok(identity::resolve(self.identity.as_deref())?)
+    }
+
+    /// Decrypt the vault. A missing vault is bad input with a hint.
+    pub fn open_vault(&self) -> Result<(Vault, Sealing)> {
+        if !self.vault_path.exists() {
+            return Err(Error::bad_input(format!(
+                "{}: vault not found (stack {}); create it with `clawprov init {}` or restore it from version control",
+                self.vault_path.display(),
+                self.path.display(),
+                self.stack.name
+            )));
+        }
+        if self.uses_passphrase() {
+            let pass = secrets::passphrase(false)?;
+            let vault = secrets::read(&self.vault_path, &Unlock::Passphrase(pass.clone()))?;
+            return Ok((vault, Sealing::Passphrase(pass)));
+        }
+        let id_path = self.identity_path()?;
+        let identities = identity::load(&id_path)?;
+        let vault = secrets::read(&self.vault_path, &Unlock::Identities(identities))?;
+        Ok((vault, Sealing::Recipients(self.recipients()?)))
+    }
+
+    /// The recipients the vault is sealed to: the stack's list, or, when the
+    /// list is empty, the local identity's own recipient.
+    pub fn recipients(&self) -> Result<Vec<Recipient>> {
+        let texts = self.recipient_texts()?;
+        texts
+            .iter()
+            .map(|t| {
+                Recipient::parse(t).map_err(|why| {
+                    Error::bad_input(format!(
+                        "{}: secrets.recipients: {why}",
+                        self.path.display()
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    pub fn recipient_texts(&self) -> Result<Vec<String>> {
+        if !self.stack.secrets.recipients.is_empty() {
+            return Ok(self.stack.secrets.recipients.clone());
+        }
+        Ok(vec![identity::recipient_of(&self.identity_path()?)?])
+    }
+
+    pub fn save_vault(&self, vault: &Vault, sealing: &Sealing) -> Result<()> {
+        secrets::write(&self.vault_path, vault, &sealing.lock())?;
+        Ok(())
+    }
+}
+
+/// Display form of a path relative to the working directory when possible.
+pub fn shown(path: &Path) -> String {
+    match std::env::current_dir() {
+        Ok(cwd) => path
+            .strip_prefix(&cwd)
+            .unwrap_or(path)
+            .display()
+            .to_string(),
+        Err(_) => path.display().to_string(),
+    }
+}
