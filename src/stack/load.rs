@@ -40,7 +40,19 @@ pub fn parse(bytes: &[u8], origin: &Path) -> Result<Stack, StackError> {
 fn parse_sized(bytes: &[u8], origin: &Path, real_size: Option<usize>) -> Result<Stack, StackError> {
     let located =
         |f: Fault| StackError::new(origin, f.pos, f.field, f.message).with_optional_hint(f.hint);
-    let text = text::decode(bytes).map_err(located)?;
+    let text = match text::decode(bytes) {
+        Ok(t) => t,
+        Err(mut fault) => {
+            // Name the field whose line holds the bad byte, when the text
+            // before it says so.
+            let prefix = text::valid_prefix(bytes);
+            let outline = outline::scan(prefix);
+            if let Some(field) = outline.field_on_line(fault.pos.0, fault.pos.1) {
+                fault.field = field.to_string();
+            }
+            return Err(located(fault));
+        }
+    };
     let outline = outline::scan(text.text);
 
     if let Some(size) = text.oversize.map(|n| real_size.unwrap_or(n).max(n)) {
@@ -86,11 +98,15 @@ fn oversize(origin: &Path, outline: &Outline, size: usize) -> StackError {
             *pos,
             "the value here runs past the limit".to_string(),
         ),
-        (Some(f), None) => (f.field.clone(), f.pos, f.message.clone()),
+        (Some(f), None) => (
+            DOCUMENT.to_string(),
+            f.pos,
+            "no key found before the limit".to_string(),
+        ),
         (None, None) => (
             DOCUMENT.to_string(),
             (1, 1),
-            "no field found before the limit".to_string(),
+            "no key found before the limit".to_string(),
         ),
     };
     StackError::new(origin, pos, field, format!("{message} ({detail})"))

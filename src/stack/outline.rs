@@ -215,11 +215,11 @@ fn walk(text: &str, out: &mut Outline) -> Result<(), Fault> {
                 .hint("write the value out in full"));
             }
             Event::Scalar(value, _style, anchor, tag) => {
-                check_decoration(&stack, at, anchor, tag.is_some())?;
+                check_decoration(&stack, decoration_at(&stack, out, at), anchor, tag.is_some())?;
                 scalar(&mut stack, out, &mut root_seen, value, at)?;
             }
             Event::MappingStart(anchor, ref tag) | Event::SequenceStart(anchor, ref tag) => {
-                check_decoration(&stack, at, anchor, tag.is_some())?;
+                check_decoration(&stack, decoration_at(&stack, out, at), anchor, tag.is_some())?;
                 let is_map = matches!(event, Event::MappingStart(..));
                 collection(&mut stack, out, &mut root_seen, is_map, at)?;
             }
@@ -244,6 +244,15 @@ fn pending_field(stack: &[Frame]) -> String {
         }) => p.clone(),
         Some(Frame::Map { path, .. }) => field_or_document(path),
         Some(Frame::List { path, next }) => format!("{path}[{next}]"),
+    }
+}
+
+/// Where to report an anchor or tag: at the key it decorates the value of
+/// (the value's own event may be marked on a later line), else where it is.
+fn decoration_at(stack: &[Frame], out: &Outline, at: Pos) -> Pos {
+    match (stack.last(), &out.current) {
+        (Some(Frame::Map { pending: Some(_), .. }), Some((_, key_at))) => *key_at,
+        _ => at,
     }
 }
 
@@ -331,10 +340,14 @@ fn scalar(
                 Ok(())
             }
             Some((key_path, shape)) => {
-                // A key's value.
+                // A key's value. An empty value's event is marked at the next
+                // token, so faults about emptiness point at the key instead.
+                let mut key_at = at;
                 if let Some(e) = out.entries.iter_mut().rev().find(|e| e.path == key_path) {
                     e.value = Some(at);
+                    key_at = e.key.unwrap_or(at);
                 }
+                let at = if value.is_empty() { key_at } else { at };
                 match shape {
                     Shape::Value => check_length(&key_path, &value, at),
                     Shape::Map(_) if value.is_empty() => Err(Fault::new(
