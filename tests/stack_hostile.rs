@@ -81,7 +81,9 @@ const CORPUS: &[(&str, &str, usize)] = &[
 ];
 
 fn fixture(name: &str) -> PathBuf {
-    support::repo_dir().join("tests/fixtures/hostile").join(format!("{name}.yaml"))
+    support::repo_dir()
+        .join("tests/fixtures/hostile")
+        .join(format!("{name}.yaml"))
 }
 
 /// Run the binary on `path` and check exit code 2, the `file:line:col: field:`
@@ -94,18 +96,39 @@ fn assert_refused(path: &Path, field: &str, line: Option<usize>) -> String {
         .output()
         .expect("run clawprov");
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(2), "{}: exit code; stderr:\n{stderr}", path.display());
-    assert!(!stderr.contains("panicked"), "{}: panic:\n{stderr}", path.display());
-    assert!(out.stdout.is_empty(), "{}: nothing on stdout", path.display());
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}: exit code; stderr:\n{stderr}",
+        path.display()
+    );
+    assert!(
+        !stderr.contains("panicked"),
+        "{}: panic:\n{stderr}",
+        path.display()
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{}: nothing on stdout",
+        path.display()
+    );
     let prefix = format!("error: {}:", path.display());
-    let rest = stderr
-        .strip_prefix(&prefix)
-        .unwrap_or_else(|| panic!("{}: stderr should start with {prefix:?}:\n{stderr}", path.display()));
+    let rest = stderr.strip_prefix(&prefix).unwrap_or_else(|| {
+        panic!(
+            "{}: stderr should start with {prefix:?}:\n{stderr}",
+            path.display()
+        )
+    });
     // line:column: field: message
     let mut parts = rest.splitn(3, ':');
-    let got_line: usize = parts.next().and_then(|l| l.parse().ok()).unwrap_or_else(|| panic!("no line in {stderr}"));
+    let got_line: usize = parts
+        .next()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or_else(|| panic!("no line in {stderr}"));
     let col_field = parts.next().unwrap_or_default();
-    let got_col: usize = col_field.parse().unwrap_or_else(|_| panic!("no column in {stderr}"));
+    let got_col: usize = col_field
+        .parse()
+        .unwrap_or_else(|_| panic!("no column in {stderr}"));
     assert!(got_col >= 1, "{stderr}");
     let after = parts.next().unwrap_or_default();
     assert!(
@@ -123,12 +146,13 @@ fn assert_refused(path: &Path, field: &str, line: Option<usize>) -> String {
 fn corpus_is_large_enough() {
     assert!(CORPUS.len() >= 30);
     // Every fixture file is in the table (no silently untested file).
-    let mut files: Vec<String> = std::fs::read_dir(support::repo_dir().join("tests/fixtures/hostile"))
-        .expect("fixtures")
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .filter(|n| n.ends_with(".yaml"))
-        .collect();
+    let mut files: Vec<String> =
+        std::fs::read_dir(support::repo_dir().join("tests/fixtures/hostile"))
+            .expect("fixtures")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .filter(|n| n.ends_with(".yaml"))
+            .collect();
     files.sort();
     let mut listed: Vec<String> = CORPUS.iter().map(|(n, _, _)| format!("{n}.yaml")).collect();
     listed.sort();
@@ -143,7 +167,10 @@ fn every_hostile_fixture_is_refused_with_its_field() {
         let err = clawprov::stack::parse(&bytes, &path).expect_err(name);
         assert_eq!(err.field, *field, "{name}: {err}");
         assert_eq!(err.line, *line, "{name}: {err}");
-        assert!(err.hint.is_some() || err.message.contains("expected"), "{name}: no hint: {err}");
+        assert!(
+            err.hint.is_some() || err.message.contains("expected"),
+            "{name}: no hint: {err}"
+        );
         assert_refused(&path, field, Some(*line));
     }
 }
@@ -152,7 +179,9 @@ fn every_hostile_fixture_is_refused_with_its_field() {
 /// fixed is valid, so each case fails for the reason it was written for.
 #[test]
 fn the_base_of_the_corpus_is_valid() {
-    let base = std::fs::read_to_string(fixture("admin-root")).expect("fixture").replace("admin_user: root", "admin_user: clawadmin");
+    let base = std::fs::read_to_string(fixture("admin-root"))
+        .expect("fixture")
+        .replace("admin_user: root", "admin_user: clawadmin");
     clawprov::stack::parse(base.as_bytes(), Path::new("base.yaml")).expect("base is valid");
 }
 
@@ -237,7 +266,8 @@ fn a_billion_laughs_is_refused_at_the_first_anchor() {
 
 #[test]
 fn metacharacters_in_every_string_field_are_refused() {
-    let base = std::fs::read_to_string(support::repo_dir().join("stacks/example.yaml")).expect("example");
+    let base =
+        std::fs::read_to_string(support::repo_dir().join("stacks/example.yaml")).expect("example");
     let fields: &[(&str, &str)] = &[
         ("name: example", "name"),
         ("location: fsn1", "hetzner.location"),
@@ -252,8 +282,19 @@ fn metacharacters_in_every_string_field_are_refused() {
         ("service_user: openclaw", "host.service_user"),
     ];
     let payloads = [
-        "$(reboot)", "`reboot`", "; reboot", "| sh", "a'b", "a\\\"b", "{{ x }}", "{% x %}", "a\\nb", "a\\rb", "a b",
-        "\u{0430}", "x\u{200b}",
+        "$(reboot)",
+        "`reboot`",
+        "; reboot",
+        "| sh",
+        "a'b",
+        "a\\\"b",
+        "{{ x }}",
+        "{% x %}",
+        "a\\nb",
+        "a\\rb",
+        "a b",
+        "\u{0430}",
+        "x\u{200b}",
     ];
     let dir = tempfile::tempdir().expect("tempdir");
     let mut count = 0;

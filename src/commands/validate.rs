@@ -17,7 +17,11 @@ pub fn run(global: &GlobalArgs, ui: &Ui) -> Result<()> {
     let path = stack::discover(global.stack.as_deref(), env.as_deref(), &cwd)?;
     let loaded = stack::load(&path)?;
     let vault = stack::vault_path(&loaded, &path);
-    ui.emit(&Validated { path, vault, stack: loaded });
+    ui.emit(&Validated {
+        path,
+        vault,
+        stack: loaded,
+    });
     Ok(())
 }
 
@@ -33,7 +37,11 @@ impl Report for Validated {
         let s = &self.stack;
         let h = &s.hetzner;
         let t = &s.tailscale;
-        let vault_state = if self.vault.exists() { "" } else { " (not created yet)" };
+        let vault_state = if self.vault.exists() {
+            ""
+        } else {
+            " (not created yet)"
+        };
         format!(
             "{}: valid\n  name:    {}\n  server:  {} in {} ({})\n  node:    {}.{} tags {}\n  gateway: openclaw {} on 127.0.0.1:{}\n  vault:   {}{}",
             self.path.display(),

@@ -22,11 +22,13 @@ pub fn load(path: &Path) -> Result<Stack, StackError> {
         .read_to_end(&mut bytes)
         .map_err(|e| StackError::unreadable(path, &e))?;
     if bytes.len() > MAX_FILE_BYTES {
-        // Report the real size when the file system knows it.
+        // The real size, when the file system knows it (not for pipes or
+        // devices).
         let size = std::fs::metadata(path)
-            .map(|m| m.len() as usize)
-            .unwrap_or(0);
-        return parse_sized(&bytes, path, Some(size));
+            .ok()
+            .filter(|m| m.is_file() && m.len() as usize > MAX_FILE_BYTES)
+            .map(|m| m.len() as usize);
+        return parse_sized(&bytes, path, size);
     }
     parse(&bytes, path)
 }
@@ -34,10 +36,11 @@ pub fn load(path: &Path) -> Result<Stack, StackError> {
 /// Parse and validate a stack file's bytes. `origin` is used only in
 /// messages. Never panics, whatever the bytes.
 pub fn parse(bytes: &[u8], origin: &Path) -> Result<Stack, StackError> {
-    parse_sized(bytes, origin, None)
+    parse_sized(bytes, origin, Some(bytes.len()))
 }
 
-fn parse_sized(bytes: &[u8], origin: &Path, real_size: Option<usize>) -> Result<Stack, StackError> {
+/// `size` is the file's real size, when known (a read may stop at the cap).
+fn parse_sized(bytes: &[u8], origin: &Path, size: Option<usize>) -> Result<Stack, StackError> {
     let located =
         |f: Fault| StackError::new(origin, f.pos, f.field, f.message).with_optional_hint(f.hint);
     let text = match text::decode(bytes) {
@@ -55,7 +58,7 @@ fn parse_sized(bytes: &[u8], origin: &Path, real_size: Option<usize>) -> Result<
     };
     let outline = outline::scan(text.text);
 
-    if let Some(size) = text.oversize.map(|n| real_size.unwrap_or(n).max(n)) {
+    if text.oversize.is_some() {
         return Err(oversize(origin, &outline, size));
     }
 
@@ -88,9 +91,13 @@ fn parse_sized(bytes: &[u8], origin: &Path, real_size: Option<usize>) -> Result<
 }
 
 /// A file over the cap: name the field being read where the cap was hit.
-fn oversize(origin: &Path, outline: &Outline, size: usize) -> StackError {
-    let message =
-        format!("the file is {size} bytes; stack files are limited to {MAX_FILE_BYTES} bytes");
+fn oversize(origin: &Path, outline: &Outline, size: Option<usize>) -> StackError {
+    let message = match size {
+        Some(n) => {
+            format!("the file is {n} bytes; stack files are limited to {MAX_FILE_BYTES} bytes")
+        }
+        None => format!("the file is too large; stack files are limited to {MAX_FILE_BYTES} bytes"),
+    };
     let (field, pos, detail) = match (&outline.fault, &outline.current) {
         (Some(f), _) if f.field != DOCUMENT => (f.field.clone(), f.pos, f.message.clone()),
         (_, Some((field, pos))) => (

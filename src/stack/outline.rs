@@ -215,11 +215,21 @@ fn walk(text: &str, out: &mut Outline) -> Result<(), Fault> {
                 .hint("write the value out in full"));
             }
             Event::Scalar(value, _style, anchor, tag) => {
-                check_decoration(&stack, decoration_at(&stack, out, at), anchor, tag.is_some())?;
+                check_decoration(
+                    &stack,
+                    decoration_at(&stack, out, at),
+                    anchor,
+                    tag.is_some(),
+                )?;
                 scalar(&mut stack, out, &mut root_seen, value, at)?;
             }
             Event::MappingStart(anchor, ref tag) | Event::SequenceStart(anchor, ref tag) => {
-                check_decoration(&stack, decoration_at(&stack, out, at), anchor, tag.is_some())?;
+                check_decoration(
+                    &stack,
+                    decoration_at(&stack, out, at),
+                    anchor,
+                    tag.is_some(),
+                )?;
                 let is_map = matches!(event, Event::MappingStart(..));
                 collection(&mut stack, out, &mut root_seen, is_map, at)?;
             }
@@ -251,7 +261,12 @@ fn pending_field(stack: &[Frame]) -> String {
 /// (the value's own event may be marked on a later line), else where it is.
 fn decoration_at(stack: &[Frame], out: &Outline, at: Pos) -> Pos {
     match (stack.last(), &out.current) {
-        (Some(Frame::Map { pending: Some(_), .. }), Some((_, key_at))) => *key_at,
+        (
+            Some(Frame::Map {
+                pending: Some(_), ..
+            }),
+            Some((_, key_at)),
+        ) => *key_at,
         _ => at,
     }
 }
@@ -342,12 +357,13 @@ fn scalar(
             Some((key_path, shape)) => {
                 // A key's value. An empty value's event is marked at the next
                 // token, so faults about emptiness point at the key instead.
-                let mut key_at = at;
+                let mut at = at;
                 if let Some(e) = out.entries.iter_mut().rev().find(|e| e.path == key_path) {
+                    if value.is_empty() {
+                        at = e.key.unwrap_or(at);
+                    }
                     e.value = Some(at);
-                    key_at = e.key.unwrap_or(at);
                 }
-                let at = if value.is_empty() { key_at } else { at };
                 match shape {
                     Shape::Value => check_length(&key_path, &value, at),
                     Shape::Map(_) if value.is_empty() => Err(Fault::new(
