@@ -322,7 +322,7 @@ fn scalar(
                     return Err(Fault::new(at, field_or_document(path), "a key is too long")
                         .hint(format!("valid keys here: {}", schema::listing(keys))));
                 }
-                if seen.iter().any(|k| *k == value) {
+                if seen.contains(&value) {
                     return Err(Fault::new(at, key_path, "duplicate key")
                         .hint("each key may appear once; remove one of them"));
                 }
