@@ -22,11 +22,13 @@ pub fn load(path: &Path) -> Result<Stack, StackError> {
         .read_to_end(&mut bytes)
         .map_err(|e| StackError::unreadable(path, &e))?;
     if bytes.len() > MAX_FILE_BYTES {
-        // Report the real size when the file system knows it.
+        // The real size, when the file system knows it (not for pipes or
+        // devices).
         let size = std::fs::metadata(path)
-            .map(|m| m.len() as usize)
-            .unwrap_or(0);
-        return parse_sized(&bytes, path, Some(size));
+            .ok()
+            .filter(|m| m.is_file() && m.len() as usize > MAX_FILE_BYTES)
+            .map(|m| m.len() as usize);
+        return parse_sized(&bytes, path, size);
     }
     parse(&bytes, path)
 }
@@ -34,16 +36,29 @@ pub fn load(path: &Path) -> Result<Stack, StackError> {
 /// Parse and validate a stack file's bytes. `origin` is used only in
 /// messages. Never panics, whatever the bytes.
 pub fn parse(bytes: &[u8], origin: &Path) -> Result<Stack, StackError> {
-    parse_sized(bytes, origin, None)
+    parse_sized(bytes, origin, Some(bytes.len()))
 }
 
-fn parse_sized(bytes: &[u8], origin: &Path, real_size: Option<usize>) -> Result<Stack, StackError> {
+/// `size` is the file's real size, when known (a read may stop at the cap).
+fn parse_sized(bytes: &[u8], origin: &Path, size: Option<usize>) -> Result<Stack, StackError> {
     let located =
         |f: Fault| StackError::new(origin, f.pos, f.field, f.message).with_optional_hint(f.hint);
-    let text = text::decode(bytes).map_err(located)?;
+    let text = match text::decode(bytes) {
+        Ok(t) => t,
+        Err(mut fault) => {
+            // Name the field whose line holds the bad byte, when the text
+            // before it says so.
+            let prefix = text::valid_prefix(bytes);
+            let outline = outline::scan(prefix);
+            if let Some(field) = outline.field_on_line(fault.pos.0, fault.pos.1) {
+                fault.field = field.to_string();
+            }
+            return Err(located(fault));
+        }
+    };
     let outline = outline::scan(text.text);
 
-    if let Some(size) = text.oversize.map(|n| real_size.unwrap_or(n).max(n)) {
+    if text.oversize.is_some() {
         return Err(oversize(origin, &outline, size));
     }
 
@@ -76,9 +91,13 @@ fn parse_sized(bytes: &[u8], origin: &Path, real_size: Option<usize>) -> Result<
 }
 
 /// A file over the cap: name the field being read where the cap was hit.
-fn oversize(origin: &Path, outline: &Outline, size: usize) -> StackError {
-    let message =
-        format!("the file is {size} bytes; stack files are limited to {MAX_FILE_BYTES} bytes");
+fn oversize(origin: &Path, outline: &Outline, size: Option<usize>) -> StackError {
+    let message = match size {
+        Some(n) => {
+            format!("the file is {n} bytes; stack files are limited to {MAX_FILE_BYTES} bytes")
+        }
+        None => format!("the file is too large; stack files are limited to {MAX_FILE_BYTES} bytes"),
+    };
     let (field, pos, detail) = match (&outline.fault, &outline.current) {
         (Some(f), _) if f.field != DOCUMENT => (f.field.clone(), f.pos, f.message.clone()),
         (_, Some((field, pos))) => (
@@ -86,11 +105,15 @@ fn oversize(origin: &Path, outline: &Outline, size: usize) -> StackError {
             *pos,
             "the value here runs past the limit".to_string(),
         ),
-        (Some(f), None) => (f.field.clone(), f.pos, f.message.clone()),
+        (Some(f), None) => (
+            DOCUMENT.to_string(),
+            f.pos,
+            "no key found before the limit".to_string(),
+        ),
         (None, None) => (
             DOCUMENT.to_string(),
             (1, 1),
-            "no field found before the limit".to_string(),
+            "no key found before the limit".to_string(),
         ),
     };
     StackError::new(origin, pos, field, format!("{message} ({detail})"))

@@ -215,11 +215,21 @@ fn walk(text: &str, out: &mut Outline) -> Result<(), Fault> {
                 .hint("write the value out in full"));
             }
             Event::Scalar(value, _style, anchor, tag) => {
-                check_decoration(&stack, at, anchor, tag.is_some())?;
+                check_decoration(
+                    &stack,
+                    decoration_at(&stack, out, at),
+                    anchor,
+                    tag.is_some(),
+                )?;
                 scalar(&mut stack, out, &mut root_seen, value, at)?;
             }
             Event::MappingStart(anchor, ref tag) | Event::SequenceStart(anchor, ref tag) => {
-                check_decoration(&stack, at, anchor, tag.is_some())?;
+                check_decoration(
+                    &stack,
+                    decoration_at(&stack, out, at),
+                    anchor,
+                    tag.is_some(),
+                )?;
                 let is_map = matches!(event, Event::MappingStart(..));
                 collection(&mut stack, out, &mut root_seen, is_map, at)?;
             }
@@ -244,6 +254,20 @@ fn pending_field(stack: &[Frame]) -> String {
         }) => p.clone(),
         Some(Frame::Map { path, .. }) => field_or_document(path),
         Some(Frame::List { path, next }) => format!("{path}[{next}]"),
+    }
+}
+
+/// Where to report an anchor or tag: at the key it decorates the value of
+/// (the value's own event may be marked on a later line), else where it is.
+fn decoration_at(stack: &[Frame], out: &Outline, at: Pos) -> Pos {
+    match (stack.last(), &out.current) {
+        (
+            Some(Frame::Map {
+                pending: Some(_), ..
+            }),
+            Some((_, key_at)),
+        ) => *key_at,
+        _ => at,
     }
 }
 
@@ -298,7 +322,7 @@ fn scalar(
                     return Err(Fault::new(at, field_or_document(path), "a key is too long")
                         .hint(format!("valid keys here: {}", schema::listing(keys))));
                 }
-                if seen.iter().any(|k| *k == value) {
+                if seen.contains(&value) {
                     return Err(Fault::new(at, key_path, "duplicate key")
                         .hint("each key may appear once; remove one of them"));
                 }
@@ -331,8 +355,13 @@ fn scalar(
                 Ok(())
             }
             Some((key_path, shape)) => {
-                // A key's value.
+                // A key's value. An empty value's event is marked at the next
+                // token, so faults about emptiness point at the key instead.
+                let mut at = at;
                 if let Some(e) = out.entries.iter_mut().rev().find(|e| e.path == key_path) {
+                    if value.is_empty() {
+                        at = e.key.unwrap_or(at);
+                    }
                     e.value = Some(at);
                 }
                 match shape {

@@ -60,6 +60,15 @@ pub fn decode(bytes: &[u8]) -> Result<Text<'_>, Fault> {
     }
 }
 
+/// The longest valid UTF-8 prefix of `bytes` (within the size cap).
+pub fn valid_prefix(bytes: &[u8]) -> &str {
+    let bytes = &bytes[..bytes.len().min(MAX_FILE_BYTES)];
+    match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
+    }
+}
+
 /// The 1-based position just after `text` (where the next character goes).
 fn end_position(text: &str) -> Pos {
     let line = text.matches('\n').count() + 1;
