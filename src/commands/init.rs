@@ -81,6 +81,25 @@ pub fn run(args: InitArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
             )));
         }
     }
+    // Check NAME and --tailnet before anything is created (the identity
+    // included), and report them as the arguments they are.
+    let probe = stack::init_document(&args.name, &tailnet, &hostname, &[], true);
+    if let Err(e) = stack::parse(probe.as_bytes(), &stack_path) {
+        let what = match e.field.as_str() {
+            "name" | "tailscale.hostname" => "NAME".to_string(),
+            "tailscale.tailnet" => "--tailnet".to_string(),
+            other => other.to_string(),
+        };
+        let hint = e
+            .hint
+            .as_deref()
+            .map(|h| format!("\n  hint: {h}"))
+            .unwrap_or_default();
+        return Err(Error::bad_input(format!(
+            "init: {what}: {}{hint}",
+            e.message
+        )));
+    }
     for r in &args.recipients {
         Recipient::parse(r).map_err(|why| Error::bad_input(format!("--recipient: {why}")))?;
     }

@@ -12,6 +12,7 @@ mod generate;
 pub mod identity;
 mod passphrase;
 mod recipient;
+mod requirements;
 mod secret;
 mod vault;
 
@@ -26,5 +27,6 @@ pub use file::{
 pub use generate::{generate_gateway_token, generate_ssh_key, public_key_of};
 pub use passphrase::{passphrase, PASSPHRASE_ENV};
 pub use recipient::Recipient;
+pub use requirements::{missing as missing_requirements, requirements, Requirement};
 pub use secret::Secret;
-pub use vault::{Vault, KNOWN_KEYS, MAX_VALUE_BYTES};
+pub use vault::{check_key, Vault, KNOWN_KEYS, MAX_VALUE_BYTES};

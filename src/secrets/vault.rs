@@ -46,17 +46,7 @@ impl Vault {
     /// outside [`KNOWN_KEYS`] and values that could not be delivered intact
     /// (empty, NUL, line breaks in a one-line token, oversized).
     pub fn set(&mut self, key: &str, value: Secret) -> Result<(), VaultError> {
-        if !KNOWN_KEYS.contains(&key) {
-            return Err(if is_name_shaped(key) {
-                VaultError::UnknownKey {
-                    name: key.to_string(),
-                }
-            } else {
-                // Do not echo it: something that is not name-shaped may be
-                // a secret pasted in the wrong place.
-                VaultError::InvalidKeyName
-            });
-        }
+        check_key(key)?;
         check_value(key, &value)?;
         self.entries.insert(key.to_string(), value);
         Ok(())
@@ -114,6 +104,23 @@ fn is_name_shaped(key: &str) -> bool {
     matches!(chars.next(), Some('a'..='z'))
         && key.len() <= 64
         && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+}
+
+/// Whether `key` is a name the vault stores. Commands call this before
+/// asking for a value nobody could store.
+pub fn check_key(key: &str) -> Result<(), VaultError> {
+    if KNOWN_KEYS.contains(&key) {
+        return Ok(());
+    }
+    Err(if is_name_shaped(key) {
+        VaultError::UnknownKey {
+            name: key.to_string(),
+        }
+    } else {
+        // Do not echo it: something that is not name-shaped may be
+        // a secret pasted in the wrong place.
+        VaultError::InvalidKeyName
+    })
 }
 
 fn check_value(key: &str, value: &Secret) -> Result<(), VaultError> {
