@@ -163,6 +163,7 @@ impl World {
             .collect();
         let (page_items, page) = query.apply(items.iter())?;
         Ok(Listing {
+            extra: Vec::new(),
             key: "actions",
             items: page_items.iter().map(|a| a.0.json(now)).collect(),
             page,

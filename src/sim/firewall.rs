@@ -306,6 +306,7 @@ impl World {
         let query = ListQuery::parse(q)?;
         let (items, page) = query.apply(self.firewalls.values())?;
         Ok(Listing {
+            extra: Vec::new(),
             key: "firewalls",
             items: items.iter().map(|f| self.firewall_json(f)).collect(),
             page,

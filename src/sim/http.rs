@@ -371,6 +371,9 @@ fn render(reply: Reply, headers: &HeaderMap, path: &str, raw_query: Option<&str>
             let mut body = serde_json::Map::new();
             body.insert(listing.key.to_string(), Value::Array(listing.items));
             body.insert("meta".to_string(), listing.page.meta());
+            for (k, v) in listing.extra {
+                body.insert(k.to_string(), v);
+            }
             let mut r = json_response(StatusCode::OK, &Value::Object(body));
             let host = headers
                 .get("host")

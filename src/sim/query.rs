@@ -192,6 +192,8 @@ pub struct Listing {
     pub key: &'static str,
     pub items: Vec<Value>,
     pub page: Page,
+    /// Endpoint-specific top-level fields (e.g. `recommendation`).
+    pub extra: Vec<(&'static str, Value)>,
 }
 
 #[cfg(test)]

@@ -336,6 +336,7 @@ impl World {
                 .filter(|s| statuses.is_empty() || statuses.contains(&self.server_status(s))),
         )?;
         Ok(Listing {
+            extra: Vec::new(),
             key: "servers",
             items: items.iter().map(|s| self.server_json(s)).collect(),
             page,

@@ -98,6 +98,7 @@ impl World {
                 .filter(|k| fingerprint.is_none_or(|f| k.fingerprint == f)),
         )?;
         Ok(Listing {
+            extra: Vec::new(),
             key: "ssh_keys",
             items: items.iter().map(|k| k.json()).collect(),
             page,
