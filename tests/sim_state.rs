@@ -47,7 +47,10 @@ fn ssh_keys_are_unique_by_name_and_fingerprint() {
         let same_name = w
             .create_ssh_key(&json!({"name": "a", "public_key": sim_common::fake_ed25519(2)}))
             .unwrap_err();
-        assert_eq!((same_name.code, same_name.status), ("uniqueness_error", 409));
+        assert_eq!(
+            (same_name.code, same_name.status),
+            ("uniqueness_error", 409)
+        );
         assert_eq!(same_name.details["fields"][0]["name"], "name");
         let same_key = w
             .create_ssh_key(&json!({"name": "b", "public_key": sim_common::fake_ed25519(1)}))
@@ -66,7 +69,14 @@ fn server_boots_through_initializing_starting_running() {
     let id = sim.with(|w| create_server(w, "s1"));
     assert_eq!(sim.with(|w| status(w, id)), "initializing");
     clock.advance(Duration::from_secs(5));
-    let action = sim.with(|w| w.list_actions(&QueryPairs::parse(Some("sort=id")), Some("server"), Some(id)))
+    let action = sim
+        .with(|w| {
+            w.list_actions(
+                &QueryPairs::parse(Some("sort=id")),
+                Some("server"),
+                Some(id),
+            )
+        })
         .expect("actions");
     assert_eq!(action.items[0]["progress"], 50);
     assert_eq!(action.items[0]["status"], "running");
@@ -75,7 +85,9 @@ fn server_boots_through_initializing_starting_running() {
     assert_eq!(sim.with(|w| status(w, id)), "starting");
     clock.advance(Duration::from_secs(10));
     assert_eq!(sim.with(|w| status(w, id)), "running");
-    let done = sim.with(|w| w.get_action(action.items[0]["id"].as_i64().unwrap_or(0))).expect("action");
+    let done = sim
+        .with(|w| w.get_action(action.items[0]["id"].as_i64().unwrap_or(0)))
+        .expect("action");
     assert_eq!(done["action"]["status"], "success");
     assert_eq!(done["action"]["progress"], 100);
 }
@@ -86,10 +98,15 @@ fn a_running_action_locks_the_server() {
     let id = sim.with(|w| create_server(w, "s1"));
     let e = sim.with(|w| w.delete_server(id)).unwrap_err();
     assert_eq!((e.code, e.status), ("locked", 423));
-    let e = sim.with(|w| w.change_server_protection(id, &json!({"delete": true}))).unwrap_err();
+    let e = sim
+        .with(|w| w.change_server_protection(id, &json!({"delete": true})))
+        .unwrap_err();
     assert_eq!(e.code, "locked");
     clock.advance(Duration::from_secs(20));
-    assert_eq!(sim.with(|w| w.get_server(id)).expect("get")["server"]["locked"], false);
+    assert_eq!(
+        sim.with(|w| w.get_server(id)).expect("get")["server"]["locked"],
+        false
+    );
     sim.with(|w| w.delete_server(id)).expect("unlocked now");
 }
 
@@ -109,14 +126,19 @@ fn delete_protection_is_enforced() {
     sim.with(|w| w.delete_server(id)).expect("delete");
     assert_eq!(sim.with(|w| status(w, id)), "deleting");
     clock.advance(Duration::from_secs(10));
-    assert_eq!(sim.with(|w| w.get_server(id)).unwrap_err().code, "not_found");
+    assert_eq!(
+        sim.with(|w| w.get_server(id)).unwrap_err().code,
+        "not_found"
+    );
 }
 
 #[test]
 fn an_applied_firewall_is_in_use_until_its_server_is_gone() {
     let (sim, clock) = sim();
     sim.with(|w| {
-        let fw = w.create_firewall(&json!({"name": "fw", "rules": []})).expect("fw")["firewall"]["id"]
+        let fw = w
+            .create_firewall(&json!({"name": "fw", "rules": []}))
+            .expect("fw")["firewall"]["id"]
             .as_i64()
             .unwrap_or(0);
         let mut body = server_body("s1");
@@ -126,10 +148,15 @@ fn an_applied_firewall_is_in_use_until_its_server_is_gone() {
         let e = w.delete_firewall(fw).unwrap_err();
         assert_eq!((e.code, e.status), ("resource_in_use", 409));
         let again = json!({"apply_to": [{"type": "server", "server": {"id": srv["id"]}}]});
-        assert_eq!(w.apply_firewall(fw, &again).unwrap_err().code, "firewall_already_applied");
+        assert_eq!(
+            w.apply_firewall(fw, &again).unwrap_err().code,
+            "firewall_already_applied"
+        );
         clock.advance(Duration::from_secs(20));
-        w.delete_server(srv["id"].as_i64().unwrap_or(0)).expect("delete server");
-        w.delete_firewall(fw).expect("detached by the server delete");
+        w.delete_server(srv["id"].as_i64().unwrap_or(0))
+            .expect("delete server");
+        w.delete_firewall(fw)
+            .expect("detached by the server delete");
     });
 }
 
@@ -204,21 +231,35 @@ fn lists_filter_sort_and_page() {
     sim.with(|w| {
         for i in 0..7 {
             let env = if i < 3 { "prod" } else { "dev" };
-            w.create_ssh_key(&json!({"name": format!("k{i}"), "public_key": sim_common::fake_ed25519(i),
-                                     "labels": {"env": env}}))
-                .expect("key");
+            w.create_ssh_key(
+                &json!({"name": format!("k{i}"), "public_key": sim_common::fake_ed25519(i),
+                                     "labels": {"env": env}}),
+            )
+            .expect("key");
         }
-        let l = w.list_ssh_keys(&QueryPairs::parse(Some("label_selector=env%3Dprod&sort=name:desc"))).expect("list");
+        let l = w
+            .list_ssh_keys(&QueryPairs::parse(Some(
+                "label_selector=env%3Dprod&sort=name:desc",
+            )))
+            .expect("list");
         let names: Vec<&str> = l.items.iter().filter_map(|k| k["name"].as_str()).collect();
         assert_eq!(names, ["k2", "k1", "k0"]);
-        let l = w.list_ssh_keys(&QueryPairs::parse(Some("per_page=3&page=3"))).expect("list");
+        let l = w
+            .list_ssh_keys(&QueryPairs::parse(Some("per_page=3&page=3")))
+            .expect("list");
         assert_eq!(l.items.len(), 1);
         assert_eq!(l.page.last_page, 3);
-        let l = w.list_ssh_keys(&QueryPairs::parse(Some("name=k4"))).expect("list");
+        let l = w
+            .list_ssh_keys(&QueryPairs::parse(Some("name=k4")))
+            .expect("list");
         assert_eq!(l.items.len(), 1);
-        let e = w.list_ssh_keys(&QueryPairs::parse(Some("sort=color"))).unwrap_err();
+        let e = w
+            .list_ssh_keys(&QueryPairs::parse(Some("sort=color")))
+            .unwrap_err();
         assert_eq!(e.details["fields"][0]["name"], "sort");
-        let e = w.list_ssh_keys(&QueryPairs::parse(Some("label_selector=env%20in%20(a"))).unwrap_err();
+        let e = w
+            .list_ssh_keys(&QueryPairs::parse(Some("label_selector=env%20in%20(a")))
+            .unwrap_err();
         assert_eq!(e.details["fields"][0]["name"], "label_selector");
     });
 }
@@ -229,10 +270,15 @@ fn injected_action_errors_are_reported_on_the_action() {
     let sim = Sim::new(SimConfig {
         clock: clock.clone(),
         action_duration: Duration::from_secs(1),
-        faults: clawprov::sim::Faults { action_error_rate: 1.0, ..Default::default() },
+        faults: clawprov::sim::Faults {
+            action_error_rate: 1.0,
+            ..Default::default()
+        },
         ..SimConfig::default()
     });
-    let created = sim.with(|w| w.create_server(&server_body("s"))).expect("create");
+    let created = sim
+        .with(|w| w.create_server(&server_body("s")))
+        .expect("create");
     clock.advance(Duration::from_secs(5));
     let id = created["action"]["id"].as_i64().unwrap_or(0);
     let a = sim.with(|w| w.get_action(id)).expect("action");
