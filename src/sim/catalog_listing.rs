@@ -39,6 +39,7 @@ listed!(Image, |i: &Image| i.name);
 pub struct Datacenter(&'static Location);
 
 impl Listed for Datacenter {
+    #[allow(clippy::misnamed_getters)] // a datacenter's id is its own, not its location's
     fn id(&self) -> i64 {
         self.0.datacenter_id
     }

@@ -198,8 +198,8 @@ fn process(
             Outcome::Reply(Err(ApiError::rate_limit_exceeded())),
         );
     }
-    let read_write = world.config.tokens.iter().any(|t| *t == token);
-    let read_only = world.config.readonly_tokens.iter().any(|t| *t == token);
+    let read_write = world.config.tokens.contains(&token);
+    let read_only = world.config.readonly_tokens.contains(&token);
     if token.is_empty() || !(read_write || read_only) {
         return (Some(verdict), Outcome::Reply(Err(ApiError::unauthorized())));
     }

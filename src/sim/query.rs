@@ -142,13 +142,10 @@ impl ListQuery {
     }
 
     /// Filters, sorts and pages `items`; returns the page's items and the page.
-    pub fn apply<'a, T: Listed>(
+    pub fn apply<'a, T: Listed + 'a>(
         &self,
         items: impl Iterator<Item = &'a T>,
-    ) -> ApiResult<(Vec<&'a T>, Page)>
-    where
-        T: 'a,
-    {
+    ) -> ApiResult<(Vec<&'a T>, Page)> {
         let mut v: Vec<&T> = items
             .filter(|i| self.name.as_deref().is_none_or(|n| i.name() == Some(n)))
             .filter(|i| match (&self.selector, i.labels()) {
