@@ -275,3 +275,21 @@ async fn seeded_faults_repeat_exactly() {
         "{failed:?}"
     );
 }
+
+#[tokio::test]
+async fn latency_delays_every_answer() {
+    let server = start(SimConfig {
+        latency: std::time::Duration::from_millis(150),
+        ..SimConfig::default()
+    })
+    .await;
+    let t = std::time::Instant::now();
+    assert_eq!(
+        get(&server, DEFAULT_TOKEN, "/locations").await.status(),
+        StatusCode::OK
+    );
+    assert!(
+        t.elapsed() >= std::time::Duration::from_millis(150),
+        "answered before the configured latency"
+    );
+}

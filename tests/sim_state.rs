@@ -287,3 +287,30 @@ fn injected_action_errors_are_reported_on_the_action() {
     let sid = created["server"]["id"].as_i64().unwrap_or(0);
     assert_eq!(sim.with(|w| status(w, sid)), "off");
 }
+
+#[test]
+fn firewalls_follow_label_selector_targets() {
+    let (sim, _) = sim();
+    sim.with(|w| {
+        let fw = w
+            .create_firewall(&json!({"name": "fw", "apply_to": [
+                {"type": "label_selector", "label_selector": {"selector": "role=gw"}}]}))
+            .expect("fw")["firewall"]["id"]
+            .as_i64()
+            .unwrap_or(0);
+        let mut body = server_body("gw1");
+        body["labels"] = json!({"role": "gw"});
+        let gw = w.create_server(&body).expect("gw")["server"].clone();
+        assert_eq!(gw["public_net"]["firewalls"][0]["id"], fw);
+        let other = w.create_server(&server_body("db1")).expect("db")["server"].clone();
+        assert_eq!(other["public_net"]["firewalls"], json!([]));
+        let f = w.get_firewall(fw).expect("fw")["firewall"].clone();
+        assert_eq!(f["applied_to"][0]["applied_to_resources"], json!([{"type": "server", "server": {"id": gw["id"]}}]));
+        let bad = json!({"apply_to": [{"type": "label_selector", "label_selector": {"selector": "role in (gw"}}]});
+        assert_eq!(w.apply_firewall(fw, &bad).unwrap_err().code, "invalid_input");
+        let remove = json!({"remove_from": [{"type": "label_selector", "label_selector": {"selector": "role=gw"}}]});
+        w.remove_firewall(fw, &remove).expect("removed");
+        assert_eq!(w.remove_firewall(fw, &remove).unwrap_err().code, "firewall_already_removed");
+        w.delete_firewall(fw).expect("no longer in use");
+    });
+}

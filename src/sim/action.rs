@@ -89,6 +89,8 @@ impl Action {
 pub struct ActionAt<'a>(pub &'a Action, pub SystemTime);
 
 impl Listed for ActionAt<'_> {
+    const SORT_FIELDS: &'static [&'static str] =
+        &["id", "command", "status", "progress", "started", "finished"];
     fn id(&self) -> i64 {
         self.0.id
     }

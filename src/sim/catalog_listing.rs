@@ -11,6 +11,7 @@ use super::query::{ListQuery, Listed, Listing, QueryPairs, SortValue};
 macro_rules! listed {
     ($t:ty, $name:expr) => {
         impl Listed for $t {
+            const SORT_FIELDS: &'static [&'static str] = &["id", "name"];
             fn id(&self) -> i64 {
                 self.id
             }
@@ -39,6 +40,7 @@ listed!(Image, |i: &Image| i.name);
 pub struct Datacenter(&'static Location);
 
 impl Listed for Datacenter {
+    const SORT_FIELDS: &'static [&'static str] = &["id", "name"];
     #[allow(clippy::misnamed_getters)] // a datacenter's id is its own, not its location's
     fn id(&self) -> i64 {
         self.0.datacenter_id

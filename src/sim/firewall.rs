@@ -31,6 +31,7 @@ pub struct Firewall {
 }
 
 impl Listed for Firewall {
+    const SORT_FIELDS: &'static [&'static str] = &["id", "name", "created"];
     fn id(&self) -> i64 {
         self.id
     }

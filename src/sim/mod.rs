@@ -30,7 +30,7 @@ use std::time::SystemTime;
 pub use clock::Clock;
 pub use config::{Faults, RateLimit, SimConfig, DEFAULT_TOKEN};
 pub use error::ApiError;
-pub use http::{serve, SimServer};
+pub use http::{serve, serve_sim, SimServer};
 pub use world::World;
 
 /// One request as the simulator saw it; `status` 0 means the connection was

@@ -97,7 +97,9 @@ pub trait Listed {
     fn id(&self) -> i64;
     fn name(&self) -> Option<&str>;
     fn labels(&self) -> Option<&Labels>;
-    /// The value of sort field `field`, or `None` when it cannot be sorted by.
+    /// Fields `sort=` accepts for this resource.
+    const SORT_FIELDS: &'static [&'static str];
+    /// The value of sort field `field` (one of [`Listed::SORT_FIELDS`]).
     fn sort_value(&self, field: &str) -> Option<SortValue>;
 }
 
@@ -155,13 +157,11 @@ impl ListQuery {
             })
             .collect();
         for (field, _) in &self.sort {
-            if let Some(first) = v.first() {
-                if first.sort_value(field).is_none() {
-                    return Err(ApiError::invalid_field(
-                        "sort",
-                        format!("cannot sort by '{field}'"),
-                    ));
-                }
+            if !T::SORT_FIELDS.contains(&field.as_str()) {
+                return Err(ApiError::invalid_field(
+                    "sort",
+                    format!("cannot sort by '{field}'"),
+                ));
             }
         }
         v.sort_by(|a, b| {

@@ -41,6 +41,7 @@ pub struct Server {
 }
 
 impl Listed for Server {
+    const SORT_FIELDS: &'static [&'static str] = &["id", "name", "created"];
     fn id(&self) -> i64 {
         self.id
     }

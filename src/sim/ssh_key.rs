@@ -35,6 +35,7 @@ impl SshKey {
 }
 
 impl Listed for SshKey {
+    const SORT_FIELDS: &'static [&'static str] = &["id", "name", "created"];
     fn id(&self) -> i64 {
         self.id
     }

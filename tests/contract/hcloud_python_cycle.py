@@ -138,8 +138,8 @@ def main() -> None:
 
     # A running action locks the server.
     reboot = client.servers.reboot(s0)
-    if reboot.status == "running":
-        expect_error("locked", client.servers.delete, s0)
+    assert reboot.status == "running" and reboot.command == "reboot_server", (reboot.status, reboot.command)
+    expect_error("locked", client.servers.delete, s0)
     reboot.wait_until_finished()
 
     actions = client.actions.get_all(status="success") if hasattr(client, "actions") else []
