@@ -115,6 +115,13 @@ async fn rate_limit_headers_and_429() {
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.headers()["ratelimit-remaining"], "0");
     assert_eq!(error_code(r).await, "rate_limit_exceeded");
+    server.sim.set_rate_limit(RateLimit {
+        capacity: 10,
+        refill_per_second: 1.0,
+    });
+    let r = get(&server, DEFAULT_TOKEN, "/locations").await;
+    assert_eq!(r.status(), StatusCode::OK, "a new limit starts full");
+    assert_eq!(r.headers()["ratelimit-remaining"], "9");
 }
 
 #[tokio::test]
