@@ -14,7 +14,11 @@ pub fn run(global: &GlobalArgs, ui: &Ui) -> Result<()> {
     let cwd = std::env::current_dir()
         .map_err(|e| Error::failed(format!("cannot read the working directory: {e}")))?;
     let env = std::env::var_os("CLAWPROV_STACK");
-    let path = stack::discover(global.stack.as_deref(), env.as_deref(), &cwd)?;
+    let path = stack::discover(
+        global.stack.first().map(std::path::PathBuf::as_path),
+        env.as_deref(),
+        &cwd,
+    )?;
     let loaded = stack::load(&path)?;
     let vault = stack::vault_path(&loaded, &path);
     ui.emit(&Validated {

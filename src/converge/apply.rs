@@ -81,7 +81,12 @@ impl Run<'_> {
     }
 
     fn label(&self, step: &Step, what: &str) -> String {
-        format!("{}: {what} {} {}", self.plan.stack, step.resource.as_str(), step.name)
+        format!(
+            "{}: {what} {} {}",
+            self.plan.stack,
+            step.resource.as_str(),
+            step.name
+        )
     }
 
     fn unsupported(&self, what: &str, hint: &str) -> ConvergeError {
@@ -102,7 +107,10 @@ pub async fn apply(
     user_data: &UserData,
     ui: &Ui,
 ) -> Result<Converged, ConvergeError> {
-    let Some(desired) = plan.desired.as_ref().filter(|_| plan.purpose == Purpose::Converge)
+    let Some(desired) = plan
+        .desired
+        .as_ref()
+        .filter(|_| plan.purpose == Purpose::Converge)
     else {
         return Err(ConvergeError::WrongPlan {
             stack: plan.stack.clone(),
@@ -231,7 +239,8 @@ async fn ssh_key(
                     // Hetzner keys are unique by fingerprint: old one out first.
                     h.delete_ssh_key(id).await?;
                 }
-                h.create_ssh_key(&want.name, &want.public_key, &labels).await
+                h.create_ssh_key(&want.name, &want.public_key, &labels)
+                    .await
             })
             .await
             .map_err(|e| run.fail(e))?;
@@ -355,7 +364,12 @@ async fn server(
 async fn settle(run: &Run<'_>, step: &Step, server: &mut Server) -> Result<(), ConvergeError> {
     for change in &step.changes {
         let id = server.id;
-        let label = format!("{}: {} of server {}", run.plan.stack, change.describe(), server.name);
+        let label = format!(
+            "{}: {} of server {}",
+            run.plan.stack,
+            change.describe(),
+            server.name
+        );
         match change {
             Change::Protection { delete, rebuild } => {
                 let (d, r) = (*delete, *rebuild);

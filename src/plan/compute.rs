@@ -58,11 +58,10 @@ pub fn steps(desired: &Desired, observed: &Observed, options: PlanOptions) -> Ve
 /// The resource to keep (the first matching `preferred`, else the oldest)
 /// and the rest.
 fn pick<T>(all: &[T], preferred: impl Fn(&T) -> bool) -> (Option<&T>, Vec<&T>) {
-    let keep = all.iter().position(&preferred).or(if all.is_empty() {
-        None
-    } else {
-        Some(0)
-    });
+    let keep = all
+        .iter()
+        .position(&preferred)
+        .or(if all.is_empty() { None } else { Some(0) });
     let rest = all
         .iter()
         .enumerate()
@@ -95,7 +94,11 @@ fn ssh_key_step(desired: &Desired, key: Option<&SshKey>) -> Step {
 /// "tcp 22 from 0.0.0.0/0" for a reason text.
 fn describe_rule(r: &FirewallRule) -> String {
     let proto = format!("{:?}", r.protocol).to_lowercase();
-    let port = r.port.as_deref().map(|p| format!(" {p}")).unwrap_or_default();
+    let port = r
+        .port
+        .as_deref()
+        .map(|p| format!(" {p}"))
+        .unwrap_or_default();
     match r.direction {
         Direction::In => format!("in {proto}{port} from {}", r.source_ips.join(",")),
         Direction::Out => format!("out {proto}{port} to {}", r.destination_ips.join(",")),
@@ -202,8 +205,8 @@ fn server_step(
     let mut notes = Vec::new();
     let Some(s) = server else {
         let changes = server_settings(desired, (false, false), false, options, &mut notes);
-        let mut reason = "no server with the stack's labels; created with the firewall attached"
-            .to_string();
+        let mut reason =
+            "no server with the stack's labels; created with the firewall attached".to_string();
         for n in notes {
             reason.push_str("; ");
             reason.push_str(&n);
@@ -240,12 +243,18 @@ fn server_step(
             );
         }
     }
-    let booting = matches!(s.status, ServerStatus::Initializing | ServerStatus::Starting);
+    let booting = matches!(
+        s.status,
+        ServerStatus::Initializing | ServerStatus::Starting
+    );
     let (op, mut reason) = if !changes.is_empty() {
         let what: Vec<String> = changes.iter().map(Change::describe).collect();
         (Op::Update, format!("differs: {}", what.join(", ")))
     } else if booting {
-        (Op::Wait, format!("exists, still {:?}", s.status).to_lowercase())
+        (
+            Op::Wait,
+            format!("exists, still {:?}", s.status).to_lowercase(),
+        )
     } else if s.status == ServerStatus::Running {
         (Op::NoOp, "running, as declared".to_string())
     } else {

@@ -19,8 +19,8 @@ use crate::hetzner::MonthlyCost;
 
 pub use compute::{steps, teardown_steps, PlanOptions};
 pub use desired::{
-    base_labels, resource_name, selector, Desired, DesiredFirewall, DesiredServer,
-    DesiredSshKey, MANAGED_LABEL, STACK_LABEL, USER_DATA_LABEL,
+    base_labels, resource_name, selector, Desired, DesiredFirewall, DesiredServer, DesiredSshKey,
+    MANAGED_LABEL, STACK_LABEL, USER_DATA_LABEL,
 };
 pub use observed::{observe, Observed};
 pub use step::{Change, Op, Resource, Step};

@@ -71,9 +71,14 @@ pub enum Change {
     EnableBackups,
     DisableBackups,
     /// Set delete/rebuild protection to these values.
-    Protection { delete: bool, rebuild: bool },
+    Protection {
+        delete: bool,
+        rebuild: bool,
+    },
     /// Apply the stack's firewall to the server.
-    AttachFirewall { firewall: String },
+    AttachFirewall {
+        firewall: String,
+    },
 }
 
 impl Change {

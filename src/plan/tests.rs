@@ -84,9 +84,10 @@ fn matching_resources_give_a_plan_without_mutations() {
 fn a_changed_user_data_fingerprint_replaces_the_server() {
     let d = desired();
     let mut o = matching(&d);
-    o.servers[0]
-        .labels
-        .insert(USER_DATA_LABEL.into(), "ffffffffffffffffffffffffffffffff".into());
+    o.servers[0].labels.insert(
+        USER_DATA_LABEL.into(),
+        "ffffffffffffffffffffffffffffffff".into(),
+    );
     let p = Plan::converge(&d, &o, PlanOptions::default());
     let r = p.replaces();
     assert_eq!(r.len(), 1);
@@ -110,7 +111,11 @@ fn a_foreign_inbound_rule_is_an_update_that_names_it() {
     let fw = &p.steps[1];
     assert_eq!((fw.resource, fw.op), (Resource::Firewall, Op::Update));
     assert_eq!(fw.changes, vec![Change::SetRules]);
-    assert!(fw.reason.contains("in tcp 22 from 0.0.0.0/0"), "{}", fw.reason);
+    assert!(
+        fw.reason.contains("in tcp 22 from 0.0.0.0/0"),
+        "{}",
+        fw.reason
+    );
 }
 
 #[test]
@@ -170,7 +175,9 @@ fn teardown_goes_server_firewall_key_and_flags_protection() {
         ]
     );
     assert_eq!(p.unprotects().len(), 1);
-    assert!(Plan::teardown("demo", &Observed::default()).steps.is_empty());
+    assert!(Plan::teardown("demo", &Observed::default())
+        .steps
+        .is_empty());
 }
 
 #[test]
@@ -179,7 +186,10 @@ fn labels_fit_hetzner_limits_and_the_selector_is_exact() {
     for (k, v) in d.server_labels() {
         assert!(k.len() <= 63 + 9 && v.len() <= 63, "{k}={v}");
     }
-    assert_eq!(selector("demo"), "clawprov/stack=demo,clawprov/managed=true");
+    assert_eq!(
+        selector("demo"),
+        "clawprov/stack=demo,clawprov/managed=true"
+    );
     let labels: BTreeMap<_, _> = d.labels();
     assert_eq!(labels.get(STACK_LABEL).map(String::as_str), Some("demo"));
 }
