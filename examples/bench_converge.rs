@@ -25,8 +25,8 @@ fn prepared(name: &str) -> (Desired, UserData) {
     let text = format!(
         "name: {name}\nhetzner: {{backups: false}}\ntailscale: {{tailnet: tail1.ts.net, hostname: gw-{name}}}\n"
     );
-    let stack = clawprov::stack::parse(text.as_bytes(), std::path::Path::new("bench.yaml"))
-        .expect("stack");
+    let stack =
+        clawprov::stack::parse(text.as_bytes(), std::path::Path::new("bench.yaml")).expect("stack");
     let (private, _) = secrets::generate_ssh_key("bench").expect("key");
     let public = secrets::public_key_of(&private).expect("public");
     let auth = Secret::new("tskey-auth-bench");

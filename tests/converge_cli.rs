@@ -48,22 +48,37 @@ fn up_sim_works_on_the_shipped_example_without_a_vault_and_writes_nothing() {
         dir.path().join("stacks/example.yaml"),
     )
     .expect("copy");
-    let o = run(home.path(), dir.path(), &["up", "--sim", "-s", "stacks/example.yaml"], None);
+    let o = run(
+        home.path(),
+        dir.path(),
+        &["up", "--sim", "-s", "stacks/example.yaml"],
+        None,
+    );
     assert!(o.status.success(), "{}", text(&o));
     let out = text(&o);
     assert!(out.contains("throwaway"), "{out}");
     assert!(out.contains("converged"), "{out}");
-    assert!(out.contains("https://openclaw-example.tail1234.ts.net/"), "{out}");
+    assert!(
+        out.contains("https://openclaw-example.tail1234.ts.net/"),
+        "{out}"
+    );
     assert!(out.contains("next:"), "{out}");
     // Nothing written beside the stack or into the config home.
-    let files: Vec<_> = std::fs::read_dir(dir.path().join("stacks")).expect("ls").collect();
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("stacks"))
+        .expect("ls")
+        .collect();
     assert_eq!(files.len(), 1);
     assert!(!home.path().join(".config/clawprov").exists());
 }
 
 /// init + auth key, backups off (the simulator has no backup API).
 fn project(home: &Path, dir: &Path) {
-    let o = run(home, dir, &["init", "demo", "--dir", ".", "--tailnet", "tail1.ts.net"], None);
+    let o = run(
+        home,
+        dir,
+        &["init", "demo", "--dir", ".", "--tailnet", "tail1.ts.net"],
+        None,
+    );
     assert!(o.status.success(), "{}", text(&o));
     let path = dir.join("stacks/demo.yaml");
     let s = std::fs::read_to_string(&path).expect("read");
@@ -93,21 +108,29 @@ async fn refusals_exit_2_and_the_flags_unlock_them() {
             full.extend(args);
             let refs: Vec<&str> = full.iter().map(String::as_str).collect();
             let mut cmd = support::clawprov(&h);
-            cmd.current_dir(&d).args(&refs).env("HCLOUD_TOKEN", DEFAULT_TOKEN);
+            cmd.current_dir(&d)
+                .args(&refs)
+                .env("HCLOUD_TOKEN", DEFAULT_TOKEN);
             cmd.stdin(std::process::Stdio::null());
             cmd.output().expect("clawprov runs")
         })
     };
     {
         let (h, d) = (home.path().to_path_buf(), dir.path().to_path_buf());
-        tokio::task::spawn_blocking(move || project(&h, &d)).await.expect("project");
+        tokio::task::spawn_blocking(move || project(&h, &d))
+            .await
+            .expect("project");
     }
     let args = |a: &str| a.split_whitespace().map(String::from).collect::<Vec<_>>();
 
     let o = call(args("up --yes")).await.expect("join");
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(converge_common::count(&sim, "demo"), (1, 1, 1));
-    assert!(!text(&o).contains("canary"), "auth key leaked: {}", text(&o));
+    assert!(
+        !text(&o).contains("canary"),
+        "auth key leaked: {}",
+        text(&o)
+    );
 
     // A user-data change: plan says replace; up refuses without --replace (exit 2).
     let path = dir.path().join("stacks/demo.yaml");
@@ -137,7 +160,11 @@ async fn refusals_exit_2_and_the_flags_unlock_them() {
     // status names the tailnet URL.
     let o = call(args("status")).await.expect("join");
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("https://openclaw-demo.tail1.ts.net/"), "{}", text(&o));
+    assert!(
+        text(&o).contains("https://openclaw-demo.tail1.ts.net/"),
+        "{}",
+        text(&o)
+    );
 
     // destroy: --yes needed off a terminal; protection needs --unprotect.
     let o = call(args("destroy")).await.expect("join");

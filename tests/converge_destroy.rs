@@ -48,8 +48,13 @@ async fn destroy_deletes_only_the_stacks_labelled_resources_and_twice_is_a_no_op
     assert!(done.deleted[2].starts_with("ssh key"));
     assert_eq!(count(&sim, "demo"), (0, 0, 0));
     assert_eq!(count(&sim, "demo-2"), (0, 0, 1));
-    let names: Vec<String> = sim.sim.with(|w| w.servers.values().map(|s| s.name.clone()).collect());
-    assert_eq!(names, vec!["clawprov-demo".to_string(), "gw-demo-2".to_string()]);
+    let names: Vec<String> = sim
+        .sim
+        .with(|w| w.servers.values().map(|s| s.name.clone()).collect());
+    assert_eq!(
+        names,
+        vec!["clawprov-demo".to_string(), "gw-demo-2".to_string()]
+    );
 
     sim.sim.clear_request_log();
     let again = f.destroy(&h).await;

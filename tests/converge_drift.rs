@@ -57,7 +57,11 @@ async fn an_inbound_rule_added_with_hcloud_is_planned_and_removed() {
         .expect("firewall step");
     assert_eq!(step.op, Op::Update, "{}", plan.table());
     assert_eq!(step.changes, vec![Change::SetRules]);
-    assert!(step.reason.contains("in tcp 22 from 0.0.0.0/0"), "{}", step.reason);
+    assert!(
+        step.reason.contains("in tcp 22 from 0.0.0.0/0"),
+        "{}",
+        step.reason
+    );
 
     f.up(&h).await;
     assert!(sim.sim.with(|w| w.firewalls[&fw.id].rules.is_empty()));

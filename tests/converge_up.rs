@@ -23,8 +23,14 @@ async fn fresh_up_creates_three_labelled_resources_with_the_firewall_attached_at
     sim.sim.with(|w| {
         let s = w.servers.values().next().expect("server");
         assert_eq!(s.name, "gw-demo");
-        assert_eq!(s.labels.get("clawprov/stack").map(String::as_str), Some("demo"));
-        assert_eq!(s.labels.get("clawprov/managed").map(String::as_str), Some("true"));
+        assert_eq!(
+            s.labels.get("clawprov/stack").map(String::as_str),
+            Some("demo")
+        );
+        assert_eq!(
+            s.labels.get("clawprov/managed").map(String::as_str),
+            Some("true")
+        );
         assert_eq!(
             s.labels.get("clawprov/user-data"),
             Some(&desired.server.user_data_fingerprint)
@@ -44,7 +50,9 @@ async fn fresh_up_creates_three_labelled_resources_with_the_firewall_attached_at
         "firewall applied after create: {m:?}"
     );
     assert_eq!(
-        m.iter().filter(|r| r.starts_with("POST /v1/servers")).count(),
+        m.iter()
+            .filter(|r| r.starts_with("POST /v1/servers"))
+            .count(),
         1,
         "{m:?}"
     );
@@ -112,7 +120,10 @@ async fn twenty_runs_killed_at_random_points_each_converge_without_duplicates() 
             }
         }
         let (k, fw, s) = count(&sim, &name);
-        assert!(k <= 1 && fw <= 1 && s <= 1, "round {round}: duplicates ({k},{fw},{s})");
+        assert!(
+            k <= 1 && fw <= 1 && s <= 1,
+            "round {round}: duplicates ({k},{fw},{s})"
+        );
         let done = f.up(&h).await;
         assert!(done.server.is_some());
         assert_eq!(count(&sim, &name), (1, 1, 1), "round {round}");
@@ -123,5 +134,8 @@ async fn twenty_runs_killed_at_random_points_each_converge_without_duplicates() 
             .iter()
             .all(|s| s.op == Op::NoOp || (s.resource == Resource::Server && s.op == Op::Wait)));
     }
-    assert!(interrupted >= 10, "only {interrupted} runs were interrupted");
+    assert!(
+        interrupted >= 10,
+        "only {interrupted} runs were interrupted"
+    );
 }
