@@ -22,8 +22,10 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Stack file. Defaults to $CLAWPROV_STACK, else the only stacks/*.yaml here.
+    /// plan, up, destroy and status take several (repeat -s, or a quoted glob
+    /// such as -s 'stacks/*.yaml').
     #[arg(short = 's', long = "stack", global = true, value_name = "FILE")]
-    pub stack: Option<PathBuf>,
+    pub stack: Vec<PathBuf>,
 
     /// Print one machine-readable JSON result on stdout.
     #[arg(long, global = true)]
@@ -41,6 +43,11 @@ pub struct GlobalArgs {
     /// Use templates from DIR instead of the ones built into the binary.
     #[arg(long, global = true, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+
+    /// Hetzner Cloud API base URL (default https://api.hetzner.cloud/v1),
+    /// e.g. a simulator started with `clawprov sim serve`.
+    #[arg(long, global = true, env = "HCLOUD_ENDPOINT", value_name = "URL")]
+    pub hcloud_endpoint: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -57,6 +64,20 @@ pub enum Command {
 
     /// Check the stack file (and the vault, if it can be opened) without changing anything.
     Validate,
+
+    /// Show what `up` would do: create / update / replace / delete, each with
+    /// its reason, and the monthly cost. Changes nothing.
+    Plan(PlanArgs),
+
+    /// Create or update the stack's Hetzner resources (SSH key, firewall with
+    /// zero inbound rules, server) until they match the stack file.
+    Up(UpArgs),
+
+    /// Delete every resource carrying the stack's labels (and nothing else).
+    Destroy(DestroyArgs),
+
+    /// The stack's resources, IPs, tailnet URL and last known health.
+    Status(StatusArgs),
 
     /// The embedded Hetzner Cloud API simulator (an offline playground).
     #[command(subcommand)]
@@ -194,4 +215,56 @@ pub struct RenderArgs {
     /// Include the Tailscale auth key instead of "[redacted]".
     #[arg(long)]
     pub show_secrets: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Run against a simulator started inside this process (no account needed).
+    #[arg(long)]
+    pub sim: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Answer yes to "replace or delete?" (needed when not on a terminal).
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Allow replacing the server (a user-data change cannot be applied in place).
+    #[arg(long)]
+    pub replace: bool,
+
+    /// How many stacks to converge at the same time.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub parallel: usize,
+
+    /// Run against a simulator started inside this process (no account needed).
+    #[arg(long)]
+    pub sim: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// Do not ask for the stack name (needed when not on a terminal).
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Lift delete protection on the stack's server before deleting it.
+    #[arg(long)]
+    pub unprotect: bool,
+
+    /// How many stacks to destroy at the same time.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub parallel: usize,
+
+    /// Run against a simulator started inside this process (it starts empty).
+    #[arg(long)]
+    pub sim: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Run against a simulator started inside this process (it starts empty).
+    #[arg(long)]
+    pub sim: bool,
 }

@@ -8,8 +8,10 @@
 
 pub mod cli;
 pub mod commands;
+pub mod converge;
 pub mod error;
 pub mod hetzner;
+pub mod plan;
 pub mod render;
 pub mod secrets;
 pub mod sim;

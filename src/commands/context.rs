@@ -39,7 +39,16 @@ impl StackContext {
         let cwd = std::env::current_dir()
             .map_err(|e| Error::failed(format!("cannot read the working directory: {e}")))?;
         let env = std::env::var_os("CLAWPROV_STACK");
-        let path = stack::discover(global.stack.as_deref(), env.as_deref(), &cwd)?;
+        if global.stack.len() > 1 {
+            return Err(Error::bad_input(
+                "this command takes one stack (-s FILE); only plan, up, destroy and status take several",
+            ));
+        }
+        let path = stack::discover(
+            global.stack.first().map(PathBuf::as_path),
+            env.as_deref(),
+            &cwd,
+        )?;
         let stack = stack::load(&path)?;
         let vault_path = stack::vault_path(&stack, &path);
         Ok(StackContext {

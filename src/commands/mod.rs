@@ -2,10 +2,15 @@
 //! layers, and returns a [`crate::ui::Report`].
 
 mod context;
+mod destroy;
 mod init;
+mod plan;
 mod render;
 mod secrets;
 pub mod sim;
+mod status;
+mod target;
+mod up;
 pub mod validate;
 
 use crate::cli::{Cli, Command};
@@ -19,6 +24,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Secrets(cmd) => secrets::run(cmd, &cli.global, &ui),
         Command::Render(args) => render::run(args, &cli.global, &ui),
         Command::Validate => validate::run(&cli.global, &ui),
+        Command::Plan(args) => plan::run(args, &cli.global, &ui).await,
+        Command::Up(args) => up::run(args, &cli.global, &ui).await,
+        Command::Destroy(args) => destroy::run(args, &cli.global, &ui).await,
+        Command::Status(args) => status::run(args, &cli.global, &ui).await,
         Command::Sim(cmd) => sim::run(cmd, &ui).await,
     }
 }

@@ -1,0 +1,113 @@
+//! `clawprov status`: what the stack's labels find, the server's addresses,
+//! the tailnet URL and the last known health.
+
+use serde_json::json;
+
+use super::target::{stack_paths, Endpoint, Loaded};
+use crate::cli::{GlobalArgs, StatusArgs};
+use crate::converge::ServerView;
+use crate::error::Result;
+use crate::hetzner::ServerStatus;
+use crate::plan::{observe, Observed, USER_DATA_LABEL};
+use crate::ui::{Report, Ui};
+
+struct StackStatus {
+    stack: String,
+    observed: Observed,
+    tailnet_url: String,
+}
+
+impl StackStatus {
+    /// Until the host phase exists, health is what Hetzner knows.
+    fn health(&self) -> String {
+        match self.observed.servers.first() {
+            None => "not deployed (no server carries the stack's labels)".into(),
+            Some(s) if s.status == ServerStatus::Running => {
+                "server running; host checks (cloud-init, gateway, Tailscale Serve) come with the host phase".into()
+            }
+            Some(s) => format!("server {:?}", s.status).to_lowercase(),
+        }
+    }
+}
+
+struct Statuses(Vec<StackStatus>);
+
+impl Report for Statuses {
+    fn human(&self) -> String {
+        let mut out = String::new();
+        for s in &self.0 {
+            out.push_str(&format!("stack {}\n", s.stack));
+            for v in s.observed.servers.iter().map(ServerView::from) {
+                out.push_str(&format!(
+                    "  server   {} #{} {} ipv4 {} ipv6 {} firewalls {:?}\n",
+                    v.name,
+                    v.id,
+                    v.status,
+                    v.ipv4.as_deref().unwrap_or("-"),
+                    v.ipv6.as_deref().unwrap_or("-"),
+                    v.firewall_ids
+                ));
+            }
+            for f in &s.observed.firewalls {
+                let inbound = f
+                    .rules
+                    .iter()
+                    .filter(|r| r.direction == crate::hetzner::Direction::In)
+                    .count();
+                out.push_str(&format!(
+                    "  firewall {} #{} inbound rules: {inbound}\n",
+                    f.name, f.id
+                ));
+            }
+            for k in &s.observed.ssh_keys {
+                out.push_str(&format!("  ssh key  {} #{}\n", k.name, k.id));
+            }
+            out.push_str(&format!("  tailnet  {}\n", s.tailnet_url));
+            out.push_str(&format!("  health   {}\n", s.health()));
+        }
+        out
+    }
+    fn json(&self) -> serde_json::Value {
+        let stacks: Vec<_> = self
+            .0
+            .iter()
+            .map(|s| {
+                json!({
+                    "stack": s.stack,
+                    "servers": s.observed.servers.iter().map(|x| {
+                        let mut v = serde_json::to_value(ServerView::from(x)).unwrap_or_default();
+                        v["user_data_fingerprint"] = json!(x.labels.get(USER_DATA_LABEL));
+                        v
+                    }).collect::<Vec<_>>(),
+                    "firewalls": s.observed.firewalls.iter().map(|f| json!({
+                        "id": f.id, "name": f.name,
+                        "inbound_rules": f.rules.iter().filter(|r| r.direction == crate::hetzner::Direction::In).count(),
+                        "applied_to_servers": f.applied_to_servers,
+                    })).collect::<Vec<_>>(),
+                    "ssh_keys": s.observed.ssh_keys.iter().map(|k| json!({"id": k.id, "name": k.name})).collect::<Vec<_>>(),
+                    "tailnet_url": s.tailnet_url,
+                    "health": s.health(),
+                })
+            })
+            .collect();
+        json!({ "stacks": stacks })
+    }
+}
+
+pub async fn run(args: StatusArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
+    let endpoint = Endpoint::resolve(global, args.sim, ui).await?;
+    let mut out = Vec::new();
+    for path in stack_paths(global)? {
+        let loaded = Loaded::load(path, global, args.sim, ui)?;
+        let client = endpoint.client(Some(&loaded.vault))?;
+        let observed = observe(&client, &loaded.stack.name).await?;
+        let t = &loaded.stack.tailscale;
+        out.push(StackStatus {
+            stack: loaded.stack.name.clone(),
+            observed,
+            tailnet_url: format!("https://{}.{}/", t.hostname, t.tailnet),
+        });
+    }
+    ui.emit(&Statuses(out));
+    Ok(())
+}

@@ -1,0 +1,272 @@
+//! What plan, up, destroy and status share: which stacks, which Hetzner
+//! endpoint and token, and, with `--sim`, a simulator inside this process.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use rand::RngCore;
+
+use super::context::{shown, StackContext};
+use crate::cli::GlobalArgs;
+use crate::error::{Error, Result};
+use crate::hetzner::{self, Hetzner};
+use crate::plan::{Desired, PlanOptions};
+use crate::render::{self, RenderInputs, Templates, UserData};
+use crate::secrets::{self, Secret, Vault};
+use crate::sim::{SimConfig, SimServer};
+use crate::stack::{Stack, TailscaleAuth};
+use crate::ui::Ui;
+
+/// Where the Hetzner requests go.
+pub struct Endpoint {
+    /// `None`: the real API.
+    pub url: Option<String>,
+    /// The simulator's own token when it runs in this process.
+    sim_token: Option<Secret>,
+    /// Kept alive for the command's lifetime; dropping it stops the simulator.
+    _sim: Option<SimServer>,
+}
+
+impl Endpoint {
+    /// `--sim`: a fresh simulator on 127.0.0.1 (random port, random token)
+    /// inside this process; nothing real is ever contacted. Otherwise
+    /// `--hcloud-endpoint` / `HCLOUD_ENDPOINT`, else the real API.
+    pub async fn resolve(global: &GlobalArgs, sim: bool, ui: &Ui) -> Result<Endpoint> {
+        if !sim {
+            return Ok(Endpoint {
+                url: hetzner::endpoint_from(global.hcloud_endpoint.clone()),
+                sim_token: None,
+                _sim: None,
+            });
+        }
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let token = hex::encode(bytes);
+        let config = SimConfig {
+            tokens: vec![token.clone()],
+            action_duration: std::time::Duration::from_millis(1500),
+            ..SimConfig::default()
+        };
+        let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        let server = crate::sim::serve(config, addr)
+            .await
+            .map_err(|e| Error::failed(format!("cannot start the simulator: {e}")))?;
+        let url = server.endpoint();
+        ui.info(&format!(
+            "--sim: simulated Hetzner API at {url}, inside this process (it starts empty and ends with this command)"
+        ));
+        Ok(Endpoint {
+            url: Some(url),
+            sim_token: Some(Secret::new(token)),
+            _sim: Some(server),
+        })
+    }
+
+    pub fn is_sim(&self) -> bool {
+        self.sim_token.is_some()
+    }
+
+    /// What the target can do: the simulator has no backup API.
+    pub fn plan_options(&self) -> PlanOptions {
+        PlanOptions {
+            backups_api: !self.is_sim(),
+        }
+    }
+
+    /// A client with the simulator's token (`--sim`), else the vault's
+    /// `hcloud_token`, else `HCLOUD_TOKEN`.
+    pub fn client(&self, vault: Option<&Vault>) -> Result<Hetzner> {
+        let token = match &self.sim_token {
+            Some(t) => t.clone(),
+            None => hetzner::token_from(vault.and_then(|v| v.get("hcloud_token").cloned()))?,
+        };
+        Ok(Hetzner::new(self.url.clone(), token)?)
+    }
+}
+
+/// The stack files named by `-s` (each may be a glob in its file name:
+/// `-s 'stacks/*.yaml'`), or `[None]` for the usual discovery.
+pub fn stack_paths(global: &GlobalArgs) -> Result<Vec<Option<PathBuf>>> {
+    if global.stack.is_empty() {
+        return Ok(vec![None]);
+    }
+    let mut out = Vec::new();
+    for p in &global.stack {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if !name.contains('*') && !name.contains('?') {
+            out.push(Some(p.clone()));
+            continue;
+        }
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|e| Error::bad_input(format!("{}: cannot list: {e}", dir.display())))?;
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|f| {
+                f.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| wildcard(name, n))
+            })
+            .collect();
+        if found.is_empty() {
+            return Err(Error::bad_input(format!(
+                "{}: no stack file matches",
+                p.display()
+            )));
+        }
+        found.sort();
+        out.extend(found.into_iter().map(Some));
+    }
+    Ok(out)
+}
+
+/// `*` (any run) and `?` (one character) matching on a file name.
+fn wildcard(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ni;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// One stack, loaded, with its vault (or, with `--sim` and no vault, a
+/// throwaway one in memory).
+pub struct Loaded {
+    pub path: PathBuf,
+    pub stack: Stack,
+    pub vault: Vault,
+}
+
+impl Loaded {
+    pub fn load(path: Option<PathBuf>, global: &GlobalArgs, sim: bool, ui: &Ui) -> Result<Loaded> {
+        let mut one = global.clone();
+        one.stack = path.into_iter().collect();
+        let ctx = StackContext::load(&one)?;
+        let vault = if sim && !ctx.vault_path.exists() {
+            ui.info(&format!(
+                "--sim: no vault at {}; using a throwaway one in memory (generated SSH key and gateway token, fake Tailscale key). Nothing is written to disk.",
+                shown(&ctx.vault_path)
+            ));
+            throwaway_vault(&ctx.stack.name)?
+        } else {
+            ctx.open_vault()?.0
+        };
+        Ok(Loaded {
+            path: ctx.path,
+            stack: ctx.stack,
+            vault,
+        })
+    }
+
+    fn needs(&self, key: &str) -> Error {
+        Error::bad_input(format!(
+            "stack {}: the vault has no {key}; set it with `clawprov -s {} secrets set {key}`",
+            self.stack.name,
+            shown(&self.path)
+        ))
+    }
+
+    /// Render the user-data and derive what the stack wants.
+    pub fn desired(&self, global: &GlobalArgs, sim: bool) -> Result<(Desired, UserData)> {
+        let private = self
+            .vault
+            .get("ssh_private_key")
+            .ok_or_else(|| self.needs("ssh_private_key"))?;
+        let operator = secrets::public_key_of(private)?;
+        let mut operator_keys = vec![operator.clone()];
+        operator_keys.extend(self.stack.host.authorized_keys.iter().cloned());
+        let fake = Secret::new(fake_auth_key());
+        let auth_key = match (self.stack.tailscale.auth, self.vault.get("tailscale_auth_key")) {
+            (TailscaleAuth::AuthKey, Some(k)) => k,
+            (_, _) if sim => &fake,
+            (TailscaleAuth::AuthKey, None) => return Err(self.needs("tailscale_auth_key")),
+            (TailscaleAuth::Oauth, _) => {
+                return Err(Error::bad_input(format!(
+                    "stack {}: tailscale.auth: oauth (minting a key per deployment) is not supported by up yet; store a key with `clawprov -s {} secrets set tailscale_auth_key` and set auth: auth_key",
+                    self.stack.name,
+                    shown(&self.path)
+                )))
+            }
+        };
+        let templates = match &global.templates {
+            Some(dir) => Templates::Dir(dir.clone()),
+            None => Templates::Embedded,
+        };
+        let user_data = render::render(
+            &templates,
+            &RenderInputs {
+                stack: &self.stack,
+                operator_keys: &operator_keys,
+                tailscale_auth_key: auth_key,
+            },
+        )?;
+        let desired = Desired::new(&self.stack, &operator, &user_data.fingerprint());
+        Ok((desired, user_data))
+    }
+}
+
+/// A Tailscale-shaped key that no tailnet accepts; only ever used with `--sim`.
+fn fake_auth_key() -> String {
+    let mut bytes = [0u8; 12];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("tskey-auth-sim-{}", hex::encode(bytes))
+}
+
+fn throwaway_vault(stack: &str) -> Result<Vault> {
+    let mut vault = Vault::new();
+    let (private, _public) = secrets::generate_ssh_key(&format!("clawprov-sim-{stack}"))?;
+    vault.set("ssh_private_key", private)?;
+    vault.set("gateway_token", secrets::generate_gateway_token())?;
+    vault.set("tailscale_auth_key", Secret::new(fake_auth_key()))?;
+    Ok(vault)
+}
+
+/// Ask on the terminal; true only for an explicit yes.
+pub fn confirm(question: &str) -> bool {
+    answer(&format!("{question} [y/N] "))
+        .map(|a| matches!(a.trim(), "y" | "Y" | "yes"))
+        .unwrap_or(false)
+}
+
+/// Read one line from the terminal after printing `prompt` on stderr.
+pub fn answer(prompt: &str) -> Option<String> {
+    use std::io::Write;
+    let mut err = std::io::stderr();
+    let _ = write!(err, "{prompt}");
+    let _ = err.flush();
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).ok()?;
+    Some(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wildcard;
+
+    #[test]
+    fn wildcards_match_file_names() {
+        assert!(wildcard("*.yaml", "a.yaml"));
+        assert!(wildcard("s?.yaml", "s1.yaml"));
+        assert!(!wildcard("*.yaml", "a.yml"));
+        assert!(wildcard("a*b*c", "aXbYc"));
+        assert!(!wildcard("a*b", "aXbY"));
+    }
+}

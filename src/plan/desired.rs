@@ -1,0 +1,133 @@
+//! What a stack wants to exist on Hetzner, derived from the stack file, the
+//! vault's operator key and the rendered user-data. Pure data: no I/O.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::hetzner::FirewallRule;
+use crate::stack::Stack;
+
+/// Every resource of a stack carries this label with the stack's name; the
+/// label (not a name, not a state file) is how clawprov finds its resources.
+pub const STACK_LABEL: &str = "clawprov/stack";
+/// Marks a resource as created (and so deletable) by clawprov.
+pub const MANAGED_LABEL: &str = "clawprov/managed";
+/// On the server: [`crate::render::UserData::fingerprint`] of what it booted
+/// with. user-data cannot change after creation, so a different fingerprint
+/// means the server must be replaced.
+pub const USER_DATA_LABEL: &str = "clawprov/user-data";
+
+/// The label selector that finds every resource of `stack` (and nothing of
+/// another stack, even one whose name starts the same).
+pub fn selector(stack: &str) -> String {
+    format!("{STACK_LABEL}={stack},{MANAGED_LABEL}=true")
+}
+
+/// The labels shared by the SSH key and the firewall.
+pub fn base_labels(stack: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (STACK_LABEL.to_string(), stack.to_string()),
+        (MANAGED_LABEL.to_string(), "true".to_string()),
+    ])
+}
+
+/// Name of the SSH key and the firewall: `clawprov-<stack>`. The stack name
+/// is at most 63 characters, Hetzner names may be longer, so this always fits.
+pub fn resource_name(stack: &str) -> String {
+    format!("clawprov-{stack}")
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DesiredSshKey {
+    pub name: String,
+    /// `ssh-ed25519 AAAA...` (the public half of the vault's `ssh_private_key`).
+    pub public_key: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DesiredFirewall {
+    pub name: String,
+    /// Exactly these rules: none inbound. Hetzner allows all outbound traffic
+    /// when a firewall has no outbound rule, so the empty list means
+    /// "nothing in, everything out".
+    #[serde(skip)]
+    pub rules: Vec<FirewallRule>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DesiredServer {
+    /// The stack's Tailscale hostname: the server is known by one name both
+    /// in the Hetzner console and on the tailnet.
+    pub name: String,
+    pub server_type: String,
+    pub location: String,
+    pub image: String,
+    pub user_data_fingerprint: String,
+    pub backups: bool,
+    pub protect_delete: bool,
+    pub protect_rebuild: bool,
+    pub public_ipv4: bool,
+    pub public_ipv6: bool,
+}
+
+/// Everything one stack wants.
+#[derive(Debug, Clone, Serialize)]
+pub struct Desired {
+    pub stack: String,
+    pub ssh_key: DesiredSshKey,
+    pub firewall: DesiredFirewall,
+    pub server: DesiredServer,
+    /// `https://<hostname>.<tailnet>/`: where the gateway will answer.
+    pub tailnet_url: String,
+}
+
+impl Desired {
+    /// `operator_key` is the public key (`ssh-ed25519 ...`), `fingerprint`
+    /// the rendered user-data's [`crate::render::UserData::fingerprint`].
+    pub fn new(stack: &Stack, operator_key: &str, fingerprint: &str) -> Desired {
+        let h = &stack.hetzner;
+        Desired {
+            stack: stack.name.clone(),
+            ssh_key: DesiredSshKey {
+                name: resource_name(&stack.name),
+                public_key: operator_key.trim().to_string(),
+            },
+            firewall: DesiredFirewall {
+                name: resource_name(&stack.name),
+                rules: Vec::new(),
+            },
+            server: DesiredServer {
+                name: stack.tailscale.hostname.clone(),
+                server_type: h.server_type.clone(),
+                location: h.location.clone(),
+                image: h.image.clone(),
+                user_data_fingerprint: fingerprint.to_string(),
+                backups: h.backups,
+                protect_delete: h.protection.delete,
+                protect_rebuild: h.protection.rebuild,
+                public_ipv4: h.public_ipv4,
+                public_ipv6: h.public_ipv6,
+            },
+            tailnet_url: format!(
+                "https://{}.{}/",
+                stack.tailscale.hostname, stack.tailscale.tailnet
+            ),
+        }
+    }
+
+    /// Labels of the SSH key and the firewall.
+    pub fn labels(&self) -> BTreeMap<String, String> {
+        base_labels(&self.stack)
+    }
+
+    /// Labels of the server: the base labels plus the user-data fingerprint.
+    pub fn server_labels(&self) -> BTreeMap<String, String> {
+        let mut labels = self.labels();
+        labels.insert(
+            USER_DATA_LABEL.to_string(),
+            self.server.user_data_fingerprint.clone(),
+        );
+        labels
+    }
+}

@@ -1,0 +1,52 @@
+//! The human form of a plan: one line per step, then the cost.
+
+use super::{Op, Plan, Purpose};
+
+pub(super) fn render(plan: &Plan) -> String {
+    let mut out = format!(
+        "stack {} ({}):\n",
+        plan.stack,
+        match plan.purpose {
+            Purpose::Converge => "up",
+            Purpose::Teardown => "destroy",
+        }
+    );
+    if plan.steps.is_empty() {
+        out.push_str("  nothing carries the stack's labels: nothing to do\n");
+    }
+    let name_w = plan.steps.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    for s in &plan.steps {
+        let marker = match s.op {
+            Op::NoOp => " ",
+            Op::Create => "+",
+            Op::Update => "~",
+            Op::Replace => "!",
+            Op::Delete => "-",
+            Op::Wait => ".",
+        };
+        let id = s.id.map(|i| format!("#{i}")).unwrap_or_default();
+        out.push_str(&format!(
+            "  {marker} {:<7} {:<8} {:<name_w$} {:<8} {}\n",
+            s.op.as_str(),
+            s.resource.as_str(),
+            s.name,
+            id,
+            s.reason
+        ));
+    }
+    if let Some(c) = &plan.cost {
+        let mut parts = vec![format!("server {}", c.server)];
+        if let Some(b) = &c.backups {
+            parts.push(format!("backups {b}"));
+        }
+        if let Some(ip) = &c.primary_ipv4 {
+            parts.push(format!("IPv4 {ip}"));
+        }
+        out.push_str(&format!(
+            "  monthly cost: {} ({})\n",
+            c.total,
+            parts.join(", ")
+        ));
+    }
+    out
+}

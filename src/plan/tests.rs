@@ -1,0 +1,195 @@
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::hetzner::{
+    Direction, Firewall, FirewallRule, Protection, Protocol, Server, ServerStatus, SshKey,
+};
+
+const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyKeyKeyKey op@host";
+
+fn desired() -> Desired {
+    let stack: crate::stack::Stack = serde_yaml::from_str(
+        "name: demo\ntailscale: {tailnet: tail1.ts.net, hostname: demo-gw}\nhetzner: {backups: false}\n",
+    )
+    .expect("stack");
+    Desired::new(&stack, KEY, "0123456789abcdef0123456789abcdef")
+}
+
+fn matching(d: &Desired) -> Observed {
+    Observed {
+        ssh_keys: vec![SshKey {
+            id: 1,
+            name: d.ssh_key.name.clone(),
+            fingerprint: "aa".into(),
+            public_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyKeyKeyKey other-comment".into(),
+            labels: d.labels(),
+        }],
+        firewalls: vec![Firewall {
+            id: 2,
+            name: d.firewall.name.clone(),
+            labels: d.labels(),
+            rules: vec![],
+            applied_to_servers: vec![3],
+        }],
+        servers: vec![server(3, d)],
+    }
+}
+
+fn server(id: i64, d: &Desired) -> Server {
+    Server {
+        id,
+        name: d.server.name.clone(),
+        status: ServerStatus::Running,
+        labels: d.server_labels(),
+        ipv4: Some("203.0.113.1".into()),
+        ipv6: None,
+        protection: Protection::default(),
+        firewall_ids: vec![2],
+        server_type: d.server.server_type.clone(),
+        location: d.server.location.clone(),
+        image: Some(d.server.image.clone()),
+        backups_enabled: false,
+    }
+}
+
+fn ops(p: &Plan) -> Vec<(Resource, Op)> {
+    p.steps.iter().map(|s| (s.resource, s.op)).collect()
+}
+
+#[test]
+fn nothing_observed_creates_key_firewall_and_server_in_that_order() {
+    let d = desired();
+    let p = Plan::converge(&d, &Observed::default(), PlanOptions::default());
+    assert_eq!(
+        ops(&p),
+        vec![
+            (Resource::SshKey, Op::Create),
+            (Resource::Firewall, Op::Create),
+            (Resource::Server, Op::Create)
+        ]
+    );
+    assert!(!p.is_noop());
+    assert!(p.destructive().is_empty());
+}
+
+#[test]
+fn matching_resources_give_a_plan_without_mutations() {
+    let d = desired();
+    let p = Plan::converge(&d, &matching(&d), PlanOptions::default());
+    assert!(p.is_noop(), "{}", p.table());
+    assert!(p.steps.iter().all(|s| s.op == Op::NoOp));
+}
+
+#[test]
+fn a_changed_user_data_fingerprint_replaces_the_server() {
+    let d = desired();
+    let mut o = matching(&d);
+    o.servers[0].labels.insert(
+        USER_DATA_LABEL.into(),
+        "ffffffffffffffffffffffffffffffff".into(),
+    );
+    let p = Plan::converge(&d, &o, PlanOptions::default());
+    let r = p.replaces();
+    assert_eq!(r.len(), 1);
+    assert!(r[0].reason.contains("user-data changed"), "{}", r[0].reason);
+    assert_eq!(p.destructive().len(), 1);
+}
+
+#[test]
+fn a_foreign_inbound_rule_is_an_update_that_names_it() {
+    let d = desired();
+    let mut o = matching(&d);
+    o.firewalls[0].rules.push(FirewallRule {
+        direction: Direction::In,
+        protocol: Protocol::Tcp,
+        port: Some("22".into()),
+        source_ips: vec!["0.0.0.0/0".into()],
+        destination_ips: vec![],
+        description: None,
+    });
+    let p = Plan::converge(&d, &o, PlanOptions::default());
+    let fw = &p.steps[1];
+    assert_eq!((fw.resource, fw.op), (Resource::Firewall, Op::Update));
+    assert_eq!(fw.changes, vec![Change::SetRules]);
+    assert!(
+        fw.reason.contains("in tcp 22 from 0.0.0.0/0"),
+        "{}",
+        fw.reason
+    );
+}
+
+#[test]
+fn protection_and_backups_differences_are_updates() {
+    let mut d = desired();
+    d.server.protect_delete = true;
+    d.server.backups = true;
+    let p = Plan::converge(&d, &matching(&d), PlanOptions::default());
+    let s = &p.steps[2];
+    assert_eq!(s.op, Op::Update);
+    assert!(s.changes.contains(&Change::EnableBackups));
+    assert!(s.changes.contains(&Change::Protection {
+        delete: true,
+        rebuild: false
+    }));
+    // Against the simulator (no backup API) backups are shown as skipped.
+    let p = Plan::converge(&d, &matching(&d), PlanOptions { backups_api: false });
+    assert!(!p.steps[2].changes.contains(&Change::EnableBackups));
+    assert!(p.steps[2].reason.contains("backups skipped"));
+}
+
+#[test]
+fn duplicates_are_deleted_and_the_named_one_kept() {
+    let d = desired();
+    let mut o = matching(&d);
+    let mut dup = server(9, &d);
+    dup.name = "demo-gw-old".into();
+    o.servers.insert(0, dup);
+    let p = Plan::converge(&d, &o, PlanOptions::default());
+    assert_eq!(p.steps[0].op, Op::Delete);
+    assert_eq!(p.steps[0].id, Some(9));
+    assert!(p.steps.iter().any(|s| s.id == Some(3) && s.op == Op::NoOp));
+}
+
+#[test]
+fn a_booting_server_is_waited_for() {
+    let d = desired();
+    let mut o = matching(&d);
+    o.servers[0].status = ServerStatus::Starting;
+    let p = Plan::converge(&d, &o, PlanOptions::default());
+    assert_eq!(p.steps[2].op, Op::Wait);
+    assert!(p.is_noop());
+}
+
+#[test]
+fn teardown_goes_server_firewall_key_and_flags_protection() {
+    let d = desired();
+    let mut o = matching(&d);
+    o.servers[0].protection.delete = true;
+    let p = Plan::teardown("demo", &o);
+    assert_eq!(
+        ops(&p),
+        vec![
+            (Resource::Server, Op::Delete),
+            (Resource::Firewall, Op::Delete),
+            (Resource::SshKey, Op::Delete)
+        ]
+    );
+    assert_eq!(p.unprotects().len(), 1);
+    assert!(Plan::teardown("demo", &Observed::default())
+        .steps
+        .is_empty());
+}
+
+#[test]
+fn labels_fit_hetzner_limits_and_the_selector_is_exact() {
+    let d = desired();
+    for (k, v) in d.server_labels() {
+        assert!(k.len() <= 63 + 9 && v.len() <= 63, "{k}={v}");
+    }
+    assert_eq!(
+        selector("demo"),
+        "clawprov/stack=demo,clawprov/managed=true"
+    );
+    let labels: BTreeMap<_, _> = d.labels();
+    assert_eq!(labels.get(STACK_LABEL).map(String::as_str), Some("demo"));
+}
