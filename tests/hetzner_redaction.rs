@@ -59,12 +59,6 @@ async fn failures_with_an_accepted_token_never_print_it() {
         ..SimConfig::default()
     })
     .await;
-    let h = Hetzner::with_options(
-        Some(server.endpoint()),
-        Secret::new(CANARY),
-        fast_options(2),
-    )
-    .expect("client");
     let mut failures = 0;
     let mut opts = fast_options(2);
     opts.retry.max_attempts = 3;
