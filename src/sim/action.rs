@@ -89,6 +89,8 @@ impl Action {
 pub struct ActionAt<'a>(pub &'a Action, pub SystemTime);
 
 impl Listed for ActionAt<'_> {
+    const SORT_FIELDS: &'static [&'static str] =
+        &["id", "command", "status", "progress", "started", "finished"];
     fn id(&self) -> i64 {
         self.0.id
     }
@@ -163,6 +165,7 @@ impl World {
             .collect();
         let (page_items, page) = query.apply(items.iter())?;
         Ok(Listing {
+            extra: Vec::new(),
             key: "actions",
             items: page_items.iter().map(|a| a.0.json(now)).collect(),
             page,

@@ -495,7 +495,7 @@ impl ServerType {
             .locations
             .iter()
             .filter_map(|n| location(n))
-            .map(|l| json!({"id": l.id, "name": l.name, "deprecation": null}))
+            .map(|l| json!({"id": l.id, "name": l.name, "deprecation": null, "available": true, "recommended": true}))
             .collect();
         json!({
             "id": self.id,

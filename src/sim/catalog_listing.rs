@@ -11,6 +11,7 @@ use super::query::{ListQuery, Listed, Listing, QueryPairs, SortValue};
 macro_rules! listed {
     ($t:ty, $name:expr) => {
         impl Listed for $t {
+            const SORT_FIELDS: &'static [&'static str] = &["id", "name"];
             fn id(&self) -> i64 {
                 self.id
             }
@@ -39,6 +40,8 @@ listed!(Image, |i: &Image| i.name);
 pub struct Datacenter(&'static Location);
 
 impl Listed for Datacenter {
+    const SORT_FIELDS: &'static [&'static str] = &["id", "name"];
+    #[allow(clippy::misnamed_getters)] // a datacenter's id is its own, not its location's
     fn id(&self) -> i64 {
         self.0.datacenter_id
     }
@@ -60,6 +63,7 @@ impl Listed for Datacenter {
 pub fn list_locations(q: &QueryPairs) -> ApiResult<Listing> {
     let (items, page) = ListQuery::parse(q)?.apply(LOCATIONS.iter())?;
     Ok(Listing {
+        extra: Vec::new(),
         key: "locations",
         items: items.iter().map(|l| l.json()).collect(),
         page,
@@ -78,6 +82,7 @@ pub fn list_datacenters(q: &QueryPairs) -> ApiResult<Listing> {
     let dcs: Vec<Datacenter> = LOCATIONS.iter().map(Datacenter).collect();
     let (items, page) = ListQuery::parse(q)?.apply(dcs.iter())?;
     Ok(Listing {
+        extra: vec![("recommendation", json!(LOCATIONS[0].datacenter_id))],
         key: "datacenters",
         items: items.iter().map(|d| d.0.datacenter_json()).collect(),
         page,
@@ -95,6 +100,7 @@ pub fn get_datacenter(id: i64) -> ApiResult<Value> {
 pub fn list_server_types(q: &QueryPairs) -> ApiResult<Listing> {
     let (items, page) = ListQuery::parse(q)?.apply(SERVER_TYPES.iter())?;
     Ok(Listing {
+        extra: Vec::new(),
         key: "server_types",
         items: items.iter().map(|t| t.json()).collect(),
         page,
@@ -130,6 +136,7 @@ pub fn list_images(q: &QueryPairs) -> ApiResult<Listing> {
             && (statuses.is_empty() || statuses.contains(&"available"))
     }))?;
     Ok(Listing {
+        extra: Vec::new(),
         key: "images",
         items: items.iter().map(|i| i.json()).collect(),
         page,

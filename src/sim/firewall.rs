@@ -31,6 +31,7 @@ pub struct Firewall {
 }
 
 impl Listed for Firewall {
+    const SORT_FIELDS: &'static [&'static str] = &["id", "name", "created"];
     fn id(&self) -> i64 {
         self.id
     }
@@ -306,6 +307,7 @@ impl World {
         let query = ListQuery::parse(q)?;
         let (items, page) = query.apply(self.firewalls.values())?;
         Ok(Listing {
+            extra: Vec::new(),
             key: "firewalls",
             items: items.iter().map(|f| self.firewall_json(f)).collect(),
             page,

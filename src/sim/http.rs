@@ -198,8 +198,8 @@ fn process(
             Outcome::Reply(Err(ApiError::rate_limit_exceeded())),
         );
     }
-    let read_write = world.config.tokens.iter().any(|t| *t == token);
-    let read_only = world.config.readonly_tokens.iter().any(|t| *t == token);
+    let read_write = world.config.tokens.contains(&token);
+    let read_only = world.config.readonly_tokens.contains(&token);
     if token.is_empty() || !(read_write || read_only) {
         return (Some(verdict), Outcome::Reply(Err(ApiError::unauthorized())));
     }
@@ -371,6 +371,9 @@ fn render(reply: Reply, headers: &HeaderMap, path: &str, raw_query: Option<&str>
             let mut body = serde_json::Map::new();
             body.insert(listing.key.to_string(), Value::Array(listing.items));
             body.insert("meta".to_string(), listing.page.meta());
+            for (k, v) in listing.extra {
+                body.insert(k.to_string(), v);
+            }
             let mut r = json_response(StatusCode::OK, &Value::Object(body));
             let host = headers
                 .get("host")

@@ -5,6 +5,21 @@
 //! that maps requests onto it (auth, rate limit, faults, paging headers).
 //! [`Sim`] shares one `World` between the server and tests, which can poke
 //! it directly; [`serve`] runs it on a socket.
+//!
+//! Endpoints (all under `/v1`, Bearer auth, paged lists with `meta` + `Link`):
+//! - `ssh_keys` CRUD (MD5 fingerprint, unique name and key);
+//! - `firewalls` CRUD, `actions/{set_rules,apply_to_resources,remove_from_resources}`
+//!   (server and label-selector targets; `resource_in_use` while applied);
+//! - `servers` create/get/list/update/delete, `actions/{change_protection,
+//!   poweron,poweroff,reboot,reset,shutdown}`; status initializing -> starting
+//!   -> running; `locked` while an action runs; `protected` on delete;
+//! - `actions`, `actions/{id}`, `{servers,firewalls}/actions[/{id}]`,
+//!   `{servers,firewalls}/{id}/actions[/{id}]`;
+//! - catalog: `locations`, `datacenters`, `server_types`, `images`, `pricing`.
+//!
+//! Time comes from [`Clock`]: actions finish when the clock passes their end,
+//! so a manual clock makes tests deterministic. Faults ([`Faults`]) are drawn
+//! from one RNG seeded by [`SimConfig::seed`], in request order.
 
 pub mod action;
 pub mod catalog;
@@ -30,7 +45,7 @@ use std::time::SystemTime;
 pub use clock::Clock;
 pub use config::{Faults, RateLimit, SimConfig, DEFAULT_TOKEN};
 pub use error::ApiError;
-pub use http::{serve, SimServer};
+pub use http::{serve, serve_sim, SimServer};
 pub use world::World;
 
 /// One request as the simulator saw it; `status` 0 means the connection was
@@ -76,6 +91,12 @@ impl Sim {
     /// Replaces the fault knobs while running (e.g. a 429 burst mid-test).
     pub fn set_faults(&self, faults: Faults) {
         self.world().dice.set_faults(faults);
+    }
+
+    /// Replaces the rate limit and refills every bucket (e.g. to provoke a
+    /// burst of 429s with a tiny bucket, then lift it).
+    pub fn set_rate_limit(&self, limit: RateLimit) {
+        self.world().set_rate_limit(limit);
     }
 
     pub fn request_log(&self) -> Vec<LoggedRequest> {

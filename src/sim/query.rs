@@ -97,7 +97,9 @@ pub trait Listed {
     fn id(&self) -> i64;
     fn name(&self) -> Option<&str>;
     fn labels(&self) -> Option<&Labels>;
-    /// The value of sort field `field`, or `None` when it cannot be sorted by.
+    /// Fields `sort=` accepts for this resource.
+    const SORT_FIELDS: &'static [&'static str];
+    /// The value of sort field `field` (one of [`Listed::SORT_FIELDS`]).
     fn sort_value(&self, field: &str) -> Option<SortValue>;
 }
 
@@ -142,13 +144,10 @@ impl ListQuery {
     }
 
     /// Filters, sorts and pages `items`; returns the page's items and the page.
-    pub fn apply<'a, T: Listed>(
+    pub fn apply<'a, T: Listed + 'a>(
         &self,
         items: impl Iterator<Item = &'a T>,
-    ) -> ApiResult<(Vec<&'a T>, Page)>
-    where
-        T: 'a,
-    {
+    ) -> ApiResult<(Vec<&'a T>, Page)> {
         let mut v: Vec<&T> = items
             .filter(|i| self.name.as_deref().is_none_or(|n| i.name() == Some(n)))
             .filter(|i| match (&self.selector, i.labels()) {
@@ -158,13 +157,11 @@ impl ListQuery {
             })
             .collect();
         for (field, _) in &self.sort {
-            if let Some(first) = v.first() {
-                if first.sort_value(field).is_none() {
-                    return Err(ApiError::invalid_field(
-                        "sort",
-                        format!("cannot sort by '{field}'"),
-                    ));
-                }
+            if !T::SORT_FIELDS.contains(&field.as_str()) {
+                return Err(ApiError::invalid_field(
+                    "sort",
+                    format!("cannot sort by '{field}'"),
+                ));
             }
         }
         v.sort_by(|a, b| {
@@ -192,6 +189,8 @@ pub struct Listing {
     pub key: &'static str,
     pub items: Vec<Value>,
     pub page: Page,
+    /// Endpoint-specific top-level fields (e.g. `recommendation`).
+    pub extra: Vec<(&'static str, Value)>,
 }
 
 #[cfg(test)]

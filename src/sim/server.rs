@@ -41,6 +41,7 @@ pub struct Server {
 }
 
 impl Listed for Server {
+    const SORT_FIELDS: &'static [&'static str] = &["id", "name", "created"];
     fn id(&self) -> i64 {
         self.id
     }
@@ -336,6 +337,7 @@ impl World {
                 .filter(|s| statuses.is_empty() || statuses.contains(&self.server_status(s))),
         )?;
         Ok(Listing {
+            extra: Vec::new(),
             key: "servers",
             items: items.iter().map(|s| self.server_json(s)).collect(),
             page,

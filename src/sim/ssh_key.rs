@@ -35,6 +35,7 @@ impl SshKey {
 }
 
 impl Listed for SshKey {
+    const SORT_FIELDS: &'static [&'static str] = &["id", "name", "created"];
     fn id(&self) -> i64 {
         self.id
     }
@@ -98,6 +99,7 @@ impl World {
                 .filter(|k| fingerprint.is_none_or(|f| k.fingerprint == f)),
         )?;
         Ok(Listing {
+            extra: Vec::new(),
             key: "ssh_keys",
             items: items.iter().map(|k| k.json()).collect(),
             page,

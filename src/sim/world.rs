@@ -70,6 +70,12 @@ impl World {
             .take(now)
     }
 
+    /// Replaces the rate limit; buckets start again full.
+    pub fn set_rate_limit(&mut self, limit: super::config::RateLimit) {
+        self.config.rate_limit = limit;
+        self.buckets.clear();
+    }
+
     /// Starts an action at `starts` (now, or when an earlier one ends).
     pub(super) fn start_action(
         &mut self,
