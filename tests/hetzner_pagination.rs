@@ -7,7 +7,11 @@ use hetzner_common::*;
 
 #[tokio::test]
 async fn lists_over_120_items_follow_all_pages_with_the_selector() {
-    let server = start(SimConfig::default()).await;
+    let server = start(SimConfig {
+        action_duration: std::time::Duration::ZERO,
+        ..SimConfig::default()
+    })
+    .await;
     let h = client(&server, 5);
     for i in 0..125 {
         h.create_firewall(&format!("a-{i:03}"), &outbound_rules(), &labels("a"))

@@ -51,20 +51,19 @@ async fn failures_with_an_accepted_token_never_print_it() {
     let server = start(SimConfig {
         tokens: vec![CANARY.to_string()],
         faults: Faults {
-            error_rate: 0.5,
-            drop_rate: 0.5,
+            // Every request fails: some dropped, the rest with an API error.
+            error_rate: 1.0,
+            drop_rate: 0.3,
             ..Faults::default()
         },
         ..SimConfig::default()
     })
     .await;
-    let h = Hetzner::with_options(
-        Some(server.endpoint()),
-        Secret::new(CANARY),
-        fast_options(2),
-    )
-    .expect("client");
     let mut failures = 0;
+    let mut opts = fast_options(2);
+    opts.retry.max_attempts = 3;
+    let h =
+        Hetzner::with_options(Some(server.endpoint()), Secret::new(CANARY), opts).expect("client");
     for i in 0..5 {
         if let Err(err) = h
             .create_ssh_key(&format!("k{i}"), &public_key(), &labels("canary"))

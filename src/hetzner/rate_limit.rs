@@ -101,18 +101,17 @@ impl Bucket {
         self.limit = h.limit as f64;
         let missing = h.limit.saturating_sub(h.remaining);
         let until_full = h.reset_unix.saturating_sub(now_unix);
-        if missing > 0 && until_full > 0 {
-            // Reset is when the bucket is full: missing tokens over that time.
-            // Round-down of the timestamp can only overestimate the rate a
-            // little; a 429 then corrects it through `exhausted`.
+        if missing > 0 && until_full >= 3 {
+            // Reset is when the bucket is full: missing tokens over that
+            // time. Whole seconds make short spans meaningless (1 missing
+            // token at 30/s still says "1 s"), so only spans of 3 s or more
+            // update the rate (off by at most a third).
             self.refill_per_sec = (missing as f64 / until_full as f64).clamp(0.01, 1000.0);
         }
+        // The server's count is the truth as of this answer; requests still
+        // in flight (other than this one) will take from it too.
         let others = self.in_flight.saturating_sub(1) as f64;
-        let server_view = (h.remaining as f64 - others).max(0.0);
-        self.tokens = Some(match self.tokens {
-            Some(t) => t.min(server_view),
-            None => server_view,
-        });
+        self.tokens = Some((h.remaining as f64 - others).max(0.0));
     }
 
     /// The server answered 429: nothing is left, whatever we believed.
@@ -277,6 +276,31 @@ mod tests {
             },
         );
         assert!(b.try_take(t0).is_err());
+    }
+
+    #[test]
+    fn short_reset_spans_do_not_change_the_rate_and_the_server_count_wins() {
+        let t0 = Instant::now();
+        let mut b = Bucket::new(t0);
+        let h = |remaining, reset_unix| RateLimitHeaders {
+            limit: 30,
+            remaining,
+            reset_unix,
+        };
+        b.try_take(t0).unwrap();
+        b.observe(t0, 100, h(29, 101));
+        b.release();
+        assert_eq!(b.refill_per_sec(), DEFAULT_REFILL_PER_SEC);
+        b.try_take(t0).unwrap();
+        b.observe(t0, 100, h(0, 103));
+        b.release();
+        assert!((b.refill_per_sec() - 10.0).abs() < 1e-9);
+        assert!(b.try_take(t0).is_err());
+        // A later answer says the bucket refilled: believe it.
+        b.try_take(t0 + Duration::from_millis(100)).unwrap();
+        b.observe(t0, 100, h(20, 101));
+        b.release();
+        assert!(b.try_take(t0 + Duration::from_millis(100)).is_ok());
     }
 
     #[test]
