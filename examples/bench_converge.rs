@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use clawprov::converge;
 use clawprov::hetzner::{Hetzner, RequestCounts};
-use clawprov::plan::{observe, Desired, Plan, PlanOptions};
+use clawprov::plan::{observe, Desired, Plan};
 use clawprov::render::{self, RenderInputs, Templates, UserData};
 use clawprov::secrets::{self, Secret};
 use clawprov::sim::{RateLimit, SimConfig, SimServer, DEFAULT_TOKEN};
@@ -59,7 +59,7 @@ async fn up(h: &Hetzner, d: &Desired, ud: &UserData) -> Result<(), String> {
         .monthly_cost(&d.server.server_type, &d.server.location, false, true)
         .await
         .map_err(|e| e.to_string())?;
-    let plan = Plan::converge(d, &observed, PlanOptions::default()).with_cost(&cost);
+    let plan = Plan::converge(d, &observed).with_cost(&cost);
     converge::apply(h, &plan, &observed, ud, &Ui::new(true, 0))
         .await
         .map(|_| ())

@@ -71,7 +71,7 @@ fn up_sim_works_on_the_shipped_example_without_a_vault_and_writes_nothing() {
     assert!(!home.path().join(".config/clawprov").exists());
 }
 
-/// init + auth key, backups off (the simulator has no backup API).
+/// init (backups on, as init writes it) + auth key.
 fn project(home: &Path, dir: &Path) {
     let o = run(
         home,
@@ -80,10 +80,6 @@ fn project(home: &Path, dir: &Path) {
         None,
     );
     assert!(o.status.success(), "{}", text(&o));
-    let path = dir.join("stacks/demo.yaml");
-    let s = std::fs::read_to_string(&path).expect("read");
-    let s = s.replacen("backups: true", "backups: false", 1);
-    std::fs::write(&path, s).expect("write");
     let o = run(
         home,
         dir,

@@ -139,3 +139,67 @@ async fn twenty_runs_killed_at_random_points_each_converge_without_duplicates() 
         "only {interrupted} runs were interrupted"
     );
 }
+
+/// Settings changed behind clawprov's back (backups switched on, the firewall
+/// detached from the server) show as one update, and `up` puts them back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drifted_backups_and_a_detached_firewall_are_updated_in_place() {
+    let sim = sim().await;
+    let h = client(&sim);
+    let f = Fixture::new(stack("demo", ""));
+    let server = f.up(&h).await.server.expect("server").id;
+    h.enable_backups(server)
+        .await
+        .expect("backups on out of band");
+    sim.sim.with(|w| {
+        for fw in w.firewalls.values_mut() {
+            fw.applied_to.clear();
+        }
+    });
+
+    let plan = f.plan(&h).await;
+    let step = plan
+        .steps
+        .iter()
+        .find(|s| s.resource == Resource::Server)
+        .expect("server step");
+    assert_eq!(step.op, Op::Update, "{}", plan.table());
+    let what: Vec<String> = step.changes.iter().map(|c| c.describe()).collect();
+    assert!(
+        what.iter().any(|c| c.starts_with("attach firewall")),
+        "{what:?}"
+    );
+    assert!(what.iter().any(|c| c == "disable backups"), "{what:?}");
+
+    sim.sim.clear_request_log();
+    f.up(&h).await;
+    let sent = mutations(&sim);
+    assert!(
+        sent.iter()
+            .any(|r| r.ends_with("/actions/apply_to_resources")),
+        "{sent:?}"
+    );
+    assert!(
+        sent.iter().any(|r| r.ends_with("/actions/disable_backup")),
+        "{sent:?}"
+    );
+    assert!(
+        !sent
+            .iter()
+            .any(|r| r.starts_with("POST /v1/servers ") || r == "POST /v1/servers"),
+        "no new server: {sent:?}"
+    );
+    sim.sim.with(|w| {
+        let s = &w.servers[&server];
+        assert!(!s.backups);
+        assert_eq!(
+            w.firewalls
+                .values()
+                .filter(|fw| !fw.applied_to.is_empty())
+                .count(),
+            1
+        );
+    });
+    assert!(f.plan(&h).await.is_noop());
+    assert_eq!(count(&sim, "demo"), (1, 1, 1));
+}

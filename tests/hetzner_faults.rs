@@ -43,9 +43,10 @@ async fn lifecycle(h: Hetzner, server: &SimServer, stack: String) {
     h.set_server_protection(srv.id, true, true)
         .await
         .expect("protect");
-    // enable_backups is not exercised here: the simulator (sim branch,
-    // c017a45) has no POST /servers/{id}/actions/enable_backup route yet and
-    // answers 404 "route not found".
+    h.enable_backups(srv.id).await.expect("backups");
+    assert!(h.get_server(srv.id).await.expect("get").backups_enabled);
+    h.disable_backups(srv.id).await.expect("no backups");
+    assert!(!h.get_server(srv.id).await.expect("get").backups_enabled);
     let mut rules = outbound_rules();
     rules[0].port = Some("80".into());
     h.set_firewall_rules(fw.id, &rules)

@@ -40,7 +40,6 @@ pub(super) async fn plan_all(
         prepared.push((client, desired, user_data));
     }
     let gate = Arc::new(Semaphore::new(parallel.max(1)));
-    let options = endpoint.plan_options();
     let mut tasks = Vec::new();
     for (client, desired, user_data) in prepared {
         let gate = gate.clone();
@@ -51,7 +50,7 @@ pub(super) async fn plan_all(
             let cost = client
                 .monthly_cost(&h.server_type, &h.location, h.backups, h.public_ipv4)
                 .await?;
-            let plan = Plan::converge(&desired, &observed, options).with_cost(&cost);
+            let plan = Plan::converge(&desired, &observed).with_cost(&cost);
             Ok::<_, Error>(Planned {
                 client,
                 plan,

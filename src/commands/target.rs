@@ -10,7 +10,7 @@ use super::context::{shown, StackContext};
 use crate::cli::GlobalArgs;
 use crate::error::{Error, Result};
 use crate::hetzner::{self, Hetzner};
-use crate::plan::{Desired, PlanOptions};
+use crate::plan::Desired;
 use crate::render::{self, RenderInputs, Templates, UserData};
 use crate::secrets::{self, Secret, Vault};
 use crate::sim::{SimConfig, SimServer};
@@ -64,13 +64,6 @@ impl Endpoint {
 
     pub fn is_sim(&self) -> bool {
         self.sim_token.is_some()
-    }
-
-    /// What the target can do: the simulator has no backup API.
-    pub fn plan_options(&self) -> PlanOptions {
-        PlanOptions {
-            backups_api: !self.is_sim(),
-        }
     }
 
     /// A client with the simulator's token (`--sim`), else the vault's

@@ -333,14 +333,14 @@ async fn server(
             })
             .await
             .map_err(|e| run.fail(e))?;
-            settle(run, step, &mut server).await?;
+            settle(run, step, &mut server, Some(firewall.id)).await?;
             Ok(Some(server))
         }
         Op::Update => {
             let Some(mut server) = existing else {
                 return Ok(None);
             };
-            settle(run, step, &mut server).await?;
+            settle(run, step, &mut server, firewall.as_ref().map(|f| f.id)).await?;
             Ok(Some(server))
         }
         Op::Wait => {
@@ -361,7 +361,12 @@ async fn server(
 
 /// Apply a step's in-place changes to `server` (after a create, or as the
 /// update itself).
-async fn settle(run: &Run<'_>, step: &Step, server: &mut Server) -> Result<(), ConvergeError> {
+async fn settle(
+    run: &Run<'_>,
+    step: &Step,
+    server: &mut Server,
+    firewall_id: Option<i64>,
+) -> Result<(), ConvergeError> {
     for change in &step.changes {
         let id = server.id;
         let label = format!(
@@ -382,22 +387,34 @@ async fn settle(run: &Run<'_>, step: &Step, server: &mut Server) -> Result<(), C
                 server.protection.rebuild = r;
             }
             Change::EnableBackups => {
-                shown(run.h, run.ui, label, |h| async move { h.enable_backups(id).await })
-                    .await
-                    .map_err(|e| run.fail(e))?;
+                shown(run.h, run.ui, label, |h| async move {
+                    h.enable_backups(id).await
+                })
+                .await
+                .map_err(|e| run.fail(e))?;
                 server.backups_enabled = true;
             }
             Change::DisableBackups => {
-                return Err(run.unsupported(
-                    "disable backups",
-                    "the client layer has no disable_backup; disable them in the Hetzner console",
-                ))
+                shown(run.h, run.ui, label, |h| async move {
+                    h.disable_backups(id).await
+                })
+                .await
+                .map_err(|e| run.fail(e))?;
+                server.backups_enabled = false;
             }
-            Change::AttachFirewall { firewall } => {
-                return Err(run.unsupported(
-                    &format!("attach firewall {firewall} to server {}", server.name),
-                    "the client layer has no apply_to_resources; run `hcloud firewall apply-to-resource` or replace the server",
-                ))
+            Change::AttachFirewall { .. } => {
+                let Some(fw) = firewall_id else {
+                    return Err(run.unsupported(
+                        &format!("attach a firewall to server {}", server.name),
+                        "the plan has no firewall step",
+                    ));
+                };
+                shown(run.h, run.ui, label, |h| async move {
+                    h.apply_firewall_to_server(fw, id).await
+                })
+                .await
+                .map_err(|e| run.fail(e))?;
+                server.firewall_ids.push(fw);
             }
             Change::SetRules => {}
         }

@@ -216,6 +216,30 @@ impl Hetzner {
         self.wait_actions(&operation, r.actions, None).await
     }
 
+    /// Apply the firewall to one server and wait until it is applied.
+    /// Already applied (`firewall_already_applied`) = Ok.
+    pub async fn apply_firewall_to_server(
+        &self,
+        id: i64,
+        server_id: i64,
+    ) -> Result<(), HetznerError> {
+        let operation = format!("apply firewall {id} to server {server_id}");
+        let call = Call::new(
+            Method::POST,
+            &operation,
+            format!("/firewalls/{id}/actions/apply_to_resources"),
+            Some(json!({ "apply_to": [{"type": "server", "server": {"id": server_id}}] })),
+        );
+        match self
+            .request::<hcloud::models::ApplyToResourcesResponse>(&call)
+            .await
+        {
+            Ok(r) => self.wait_actions(&operation, r.actions, None).await,
+            Err(e) if e.api_code() == Some("firewall_already_applied") => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Delete a firewall: detach it from its servers first, then delete,
     /// retrying while the API still reports it in use. Already gone = Ok.
     pub async fn delete_firewall(&self, id: i64) -> Result<(), HetznerError> {

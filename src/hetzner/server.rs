@@ -270,4 +270,18 @@ impl Hetzner {
             self.request(&call).await?;
         self.wait_actions(&operation, vec![*r.action], None).await
     }
+
+    /// Disable backups (Hetzner deletes the server's existing backups) and
+    /// wait for it to apply.
+    pub async fn disable_backups(&self, id: i64) -> Result<(), HetznerError> {
+        let operation = format!("disable backups of server {id}");
+        let call = Call::new(
+            Method::POST,
+            &operation,
+            format!("/servers/{id}/actions/disable_backup"),
+            None,
+        );
+        let r: hcloud::models::DisableBackupsForServerResponse = self.request(&call).await?;
+        self.wait_actions(&operation, vec![*r.action], None).await
+    }
 }

@@ -7,24 +7,10 @@ use super::desired::{Desired, USER_DATA_LABEL};
 use super::observed::Observed;
 use super::step::{Change, Op, Resource, Step};
 
-/// What the target API can do, where it differs from Hetzner's.
-#[derive(Debug, Clone, Copy)]
-pub struct PlanOptions {
-    /// False for the embedded simulator, which has no backup endpoints: the
-    /// backups setting is then shown as skipped instead of failing `up`.
-    pub backups_api: bool,
-}
-
-impl Default for PlanOptions {
-    fn default() -> Self {
-        PlanOptions { backups_api: true }
-    }
-}
-
 /// The steps that take `observed` to `desired`, in execution order:
 /// duplicates of a server first, then SSH key and firewall (independent),
 /// then the server, then leftover duplicate keys and firewalls.
-pub fn steps(desired: &Desired, observed: &Observed, options: PlanOptions) -> Vec<Step> {
+pub fn steps(desired: &Desired, observed: &Observed) -> Vec<Step> {
     let mut out = Vec::new();
     let (server, extra_servers) = pick(&observed.servers, |s| s.name == desired.server.name);
     for s in extra_servers {
@@ -39,7 +25,7 @@ pub fn steps(desired: &Desired, observed: &Observed, options: PlanOptions) -> Ve
         f.name == desired.firewall.name || server.is_some_and(|s| s.firewall_ids.contains(&f.id))
     });
     out.push(firewall_step(desired, firewall));
-    out.push(server_step(desired, server, firewall, options));
+    out.push(server_step(desired, server, firewall));
     for k in extra_keys {
         out.push(
             Step::new(Resource::SshKey, &k.name, Some(k.id), Op::Delete)
@@ -168,13 +154,7 @@ fn replace_reason(desired: &Desired, s: &Server) -> Option<String> {
 
 /// Protection and backups to apply to a server that has `protection` and
 /// `backups` now.
-fn server_settings(
-    desired: &Desired,
-    protection: (bool, bool),
-    backups: bool,
-    options: PlanOptions,
-    notes: &mut Vec<String>,
-) -> Vec<Change> {
+fn server_settings(desired: &Desired, protection: (bool, bool), backups: bool) -> Vec<Change> {
     let want = &desired.server;
     let mut changes = Vec::new();
     if protection != (want.protect_delete, want.protect_rebuild) {
@@ -184,9 +164,7 @@ fn server_settings(
         });
     }
     if backups != want.backups {
-        if !options.backups_api {
-            notes.push("backups skipped: the simulator has no backup API".into());
-        } else if want.backups {
+        if want.backups {
             changes.push(Change::EnableBackups);
         } else {
             changes.push(Change::DisableBackups);
@@ -195,29 +173,18 @@ fn server_settings(
     changes
 }
 
-fn server_step(
-    desired: &Desired,
-    server: Option<&Server>,
-    firewall: Option<&Firewall>,
-    options: PlanOptions,
-) -> Step {
+fn server_step(desired: &Desired, server: Option<&Server>, firewall: Option<&Firewall>) -> Step {
     let want = &desired.server;
-    let mut notes = Vec::new();
     let Some(s) = server else {
-        let changes = server_settings(desired, (false, false), false, options, &mut notes);
-        let mut reason =
-            "no server with the stack's labels; created with the firewall attached".to_string();
-        for n in notes {
-            reason.push_str("; ");
-            reason.push_str(&n);
-        }
+        let changes = server_settings(desired, (false, false), false);
+        let reason = "no server with the stack's labels; created with the firewall attached";
         return Step::new(Resource::Server, &want.name, None, Op::Create)
             .with(changes)
             .because(reason);
     };
     if let Some(why) = replace_reason(desired, s) {
         // The new server gets protection and backups like a fresh create.
-        let changes = server_settings(desired, (false, false), false, options, &mut notes);
+        let changes = server_settings(desired, (false, false), false);
         let mut reason = why;
         if s.protection.delete {
             reason.push_str("; its delete protection is lifted first");
@@ -230,8 +197,6 @@ fn server_step(
         desired,
         (s.protection.delete, s.protection.rebuild),
         s.backups_enabled,
-        options,
-        &mut notes,
     );
     if let Some(f) = firewall {
         if !s.firewall_ids.contains(&f.id) {
@@ -247,7 +212,7 @@ fn server_step(
         s.status,
         ServerStatus::Initializing | ServerStatus::Starting
     );
-    let (op, mut reason) = if !changes.is_empty() {
+    let (op, reason) = if !changes.is_empty() {
         let what: Vec<String> = changes.iter().map(Change::describe).collect();
         (Op::Update, format!("differs: {}", what.join(", ")))
     } else if booting {
@@ -267,10 +232,6 @@ fn server_step(
             .to_lowercase(),
         )
     };
-    for n in notes {
-        reason.push_str("; ");
-        reason.push_str(&n);
-    }
     Step::new(Resource::Server, &s.name, Some(s.id), op)
         .with(changes)
         .because(reason)

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::hetzner::MonthlyCost;
 
-pub use compute::{steps, teardown_steps, PlanOptions};
+pub use compute::{steps, teardown_steps};
 pub use desired::{
     base_labels, resource_name, selector, Desired, DesiredFirewall, DesiredServer, DesiredSshKey,
     MANAGED_LABEL, STACK_LABEL, USER_DATA_LABEL,
@@ -70,11 +70,11 @@ pub struct Plan {
 
 impl Plan {
     /// The plan that takes `observed` to `desired`.
-    pub fn converge(desired: &Desired, observed: &Observed, options: PlanOptions) -> Plan {
+    pub fn converge(desired: &Desired, observed: &Observed) -> Plan {
         Plan {
             stack: desired.stack.clone(),
             purpose: Purpose::Converge,
-            steps: steps(desired, observed, options),
+            steps: steps(desired, observed),
             cost: None,
             desired: Some(desired.clone()),
         }

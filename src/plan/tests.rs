@@ -59,7 +59,7 @@ fn ops(p: &Plan) -> Vec<(Resource, Op)> {
 #[test]
 fn nothing_observed_creates_key_firewall_and_server_in_that_order() {
     let d = desired();
-    let p = Plan::converge(&d, &Observed::default(), PlanOptions::default());
+    let p = Plan::converge(&d, &Observed::default());
     assert_eq!(
         ops(&p),
         vec![
@@ -75,7 +75,7 @@ fn nothing_observed_creates_key_firewall_and_server_in_that_order() {
 #[test]
 fn matching_resources_give_a_plan_without_mutations() {
     let d = desired();
-    let p = Plan::converge(&d, &matching(&d), PlanOptions::default());
+    let p = Plan::converge(&d, &matching(&d));
     assert!(p.is_noop(), "{}", p.table());
     assert!(p.steps.iter().all(|s| s.op == Op::NoOp));
 }
@@ -88,7 +88,7 @@ fn a_changed_user_data_fingerprint_replaces_the_server() {
         USER_DATA_LABEL.into(),
         "ffffffffffffffffffffffffffffffff".into(),
     );
-    let p = Plan::converge(&d, &o, PlanOptions::default());
+    let p = Plan::converge(&d, &o);
     let r = p.replaces();
     assert_eq!(r.len(), 1);
     assert!(r[0].reason.contains("user-data changed"), "{}", r[0].reason);
@@ -107,7 +107,7 @@ fn a_foreign_inbound_rule_is_an_update_that_names_it() {
         destination_ips: vec![],
         description: None,
     });
-    let p = Plan::converge(&d, &o, PlanOptions::default());
+    let p = Plan::converge(&d, &o);
     let fw = &p.steps[1];
     assert_eq!((fw.resource, fw.op), (Resource::Firewall, Op::Update));
     assert_eq!(fw.changes, vec![Change::SetRules]);
@@ -123,7 +123,7 @@ fn protection_and_backups_differences_are_updates() {
     let mut d = desired();
     d.server.protect_delete = true;
     d.server.backups = true;
-    let p = Plan::converge(&d, &matching(&d), PlanOptions::default());
+    let p = Plan::converge(&d, &matching(&d));
     let s = &p.steps[2];
     assert_eq!(s.op, Op::Update);
     assert!(s.changes.contains(&Change::EnableBackups));
@@ -131,10 +131,6 @@ fn protection_and_backups_differences_are_updates() {
         delete: true,
         rebuild: false
     }));
-    // Against the simulator (no backup API) backups are shown as skipped.
-    let p = Plan::converge(&d, &matching(&d), PlanOptions { backups_api: false });
-    assert!(!p.steps[2].changes.contains(&Change::EnableBackups));
-    assert!(p.steps[2].reason.contains("backups skipped"));
 }
 
 #[test]
@@ -144,7 +140,7 @@ fn duplicates_are_deleted_and_the_named_one_kept() {
     let mut dup = server(9, &d);
     dup.name = "demo-gw-old".into();
     o.servers.insert(0, dup);
-    let p = Plan::converge(&d, &o, PlanOptions::default());
+    let p = Plan::converge(&d, &o);
     assert_eq!(p.steps[0].op, Op::Delete);
     assert_eq!(p.steps[0].id, Some(9));
     assert!(p.steps.iter().any(|s| s.id == Some(3) && s.op == Op::NoOp));
@@ -155,7 +151,7 @@ fn a_booting_server_is_waited_for() {
     let d = desired();
     let mut o = matching(&d);
     o.servers[0].status = ServerStatus::Starting;
-    let p = Plan::converge(&d, &o, PlanOptions::default());
+    let p = Plan::converge(&d, &o);
     assert_eq!(p.steps[2].op, Op::Wait);
     assert!(p.is_noop());
 }

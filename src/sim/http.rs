@@ -321,6 +321,12 @@ fn route(
         (&M::POST, ["servers", s, "actions", "change_protection"]) => {
             created(w.change_server_protection(id(s)?, body)?)
         }
+        (&M::POST, ["servers", s, "actions", "enable_backup"]) => {
+            created(w.set_server_backups(id(s)?, true)?)
+        }
+        (&M::POST, ["servers", s, "actions", "disable_backup"]) => {
+            created(w.set_server_backups(id(s)?, false)?)
+        }
         (
             &M::POST,
             ["servers", s, "actions", cmd @ ("poweron" | "poweroff" | "reboot" | "reset" | "shutdown")],

@@ -38,6 +38,8 @@ pub struct Server {
     /// Kept so tests can check what the server would boot with; never returned.
     pub user_data: Option<String>,
     pub ssh_keys: Vec<i64>,
+    /// Daily backups on: the API then shows a `backup_window`.
+    pub backups: bool,
 }
 
 impl Listed for Server {
@@ -113,7 +115,7 @@ impl World {
             "iso": null,
             "rescue_enabled": false,
             "locked": self.is_locked(s.id, "server"),
-            "backup_window": null,
+            "backup_window": if s.backups { json!("22-02") } else { Value::Null },
             "outgoing_traffic": 0,
             "ingoing_traffic": 0,
             "included_traffic": s.server_type.prices()[0]["included_traffic"],
@@ -257,6 +259,7 @@ impl World {
             delete_action: None,
             user_data: user_data.map(str::to_string),
             ssh_keys,
+            backups: false,
         };
         self.servers.insert(id, server);
         let s = &self.servers[&id];
@@ -420,6 +423,26 @@ impl World {
         }
         let now = self.now();
         let action = self.start_action("change_protection", vec![(id, "server")], now);
+        Ok(json!({"action": self.action_json(action)}))
+    }
+
+    /// `enable_backup` / `disable_backup`: an action that locks the server.
+    pub fn set_server_backups(&mut self, id: i64, enable: bool) -> ApiResult<Value> {
+        self.settle();
+        self.live_server(id)?;
+        if self.is_locked(id, "server") {
+            return Err(ApiError::locked("server"));
+        }
+        if let Some(s) = self.servers.get_mut(&id) {
+            s.backups = enable;
+        }
+        let now = self.now();
+        let command = if enable {
+            "enable_backup"
+        } else {
+            "disable_backup"
+        };
+        let action = self.start_action(command, vec![(id, "server")], now);
         Ok(json!({"action": self.action_json(action)}))
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clawprov::converge::{self, Converged, TornDown};
 use clawprov::hetzner::{Backoff, ClientOptions, Hetzner};
-use clawprov::plan::{observe, Desired, Plan, PlanOptions};
+use clawprov::plan::{observe, Desired, Plan};
 use clawprov::render::{self, RenderInputs, Templates, UserData};
 use clawprov::secrets::{self, Secret};
 use clawprov::sim::{SimConfig, SimServer, DEFAULT_TOKEN};
@@ -75,14 +75,14 @@ impl Fixture {
     pub async fn plan(&self, h: &Hetzner) -> Plan {
         let (desired, _) = self.desired();
         let observed = observe(h, &self.stack.name).await.expect("observe");
-        Plan::converge(&desired, &observed, PlanOptions::default())
+        Plan::converge(&desired, &observed)
     }
 
     /// observe -> plan -> apply, as `up --yes --replace` does.
     pub async fn up(&self, h: &Hetzner) -> Converged {
         let (desired, ud) = self.desired();
         let observed = observe(h, &self.stack.name).await.expect("observe");
-        let plan = Plan::converge(&desired, &observed, PlanOptions::default());
+        let plan = Plan::converge(&desired, &observed);
         converge::apply(h, &plan, &observed, &ud, &Ui::new(true, 0))
             .await
             .expect("apply")
