@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod hetzner;
+pub mod host;
 pub mod render;
 pub mod secrets;
 pub mod sim;
