@@ -11,6 +11,7 @@ pub mod commands;
 pub mod converge;
 pub mod error;
 pub mod hetzner;
+pub mod host;
 pub mod plan;
 pub mod render;
 pub mod secrets;

@@ -1,0 +1,178 @@
+//! What can go wrong in the host phase, and whose fault it is.
+//!
+//! No variant carries a secret value: remote output that reaches an error is
+//! either the bootstrap log (which holds no secret: the auth key lives in a
+//! tmpfs file and is never printed) or stderr of a command whose input was
+//! not secret.
+
+use std::path::PathBuf;
+
+use crate::error::Error;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// `--ssh-host` did not parse as `HOST[:PORT]`.
+    #[error("--ssh-host {given:?}: {reason} (expected HOST or HOST:PORT, IPv6 as [ADDR]:PORT)")]
+    BadTarget { given: String, reason: String },
+
+    /// The node resolved to an address outside the tailnet ranges.
+    #[error(
+        "{target} resolves to {addr}, which is outside the tailnet ranges \
+         (100.64.0.0/10, fd7a:115c:a1e0::/48): refusing to send secrets there. \
+         If this really is the node (an SSH tunnel, an odd network), pass \
+         --allow-non-tailnet"
+    )]
+    OutsideTailnet {
+        target: String,
+        addr: std::net::IpAddr,
+    },
+
+    /// The node did not answer on its SSH port before the deadline.
+    #[error(
+        "the node {target} was not reachable over SSH within {waited_s} s: {seen}. \
+         Check that the server is running and has joined the tailnet \
+         (`tailscale status` on this machine), or point --ssh-host at it"
+    )]
+    Unreachable {
+        target: String,
+        waited_s: u64,
+        /// What the last attempts saw: name resolving? port answering?
+        seen: String,
+    },
+
+    /// The server presented a host key different from the pinned one.
+    #[error(
+        "HOST KEY MISMATCH for {host}: {known_hosts} pins {pinned}, but the server \
+         presented {presented}. This may be a different server (rebuilt, or someone \
+         in the middle). If the server was rebuilt on purpose, delete the line for \
+         {host} from {known_hosts} and run again"
+    )]
+    HostKeyMismatch {
+        host: String,
+        known_hosts: PathBuf,
+        pinned: String,
+        presented: String,
+    },
+
+    #[error("{path}: {reason}")]
+    KnownHostsFile { path: PathBuf, reason: String },
+
+    /// SSH transport, handshake or authentication failed.
+    #[error("SSH to {target}: {stage}: {detail}")]
+    Ssh {
+        target: String,
+        stage: &'static str,
+        detail: String,
+    },
+
+    /// The vault lacks a secret the host phase needs.
+    #[error("the vault has no {key}: {why} (set it with `clawprov secrets set {key}`)")]
+    MissingSecret {
+        key: &'static str,
+        why: &'static str,
+    },
+
+    /// The vault's SSH key cannot be used.
+    #[error("the vault's ssh_private_key: {reason}")]
+    BadKey { reason: String },
+
+    /// A secret value cannot be written safely to its file.
+    #[error("the vault's {key} cannot go into {file}: {reason}")]
+    BadSecretValue {
+        key: &'static str,
+        file: &'static str,
+        reason: &'static str,
+    },
+
+    /// A remote command argument failed validation (a clawprov bug or a
+    /// value that slipped past the stack's validation).
+    #[error("refusing to build the remote command `{program}`: {reason}")]
+    BadCommand { program: String, reason: String },
+
+    /// A remote command failed.
+    #[error("on the server, `{command}` failed ({status}){stderr}",
+        stderr = if stderr.trim().is_empty() { String::new() } else { format!(": {}", stderr.trim()) })]
+    Remote {
+        /// The command's program and non-secret arguments.
+        command: String,
+        status: String,
+        stderr: String,
+    },
+
+    /// cloud-init finished with an error or degraded.
+    #[error(
+        "cloud-init on the server finished {status} (exit {code}){failing}\n\
+         last lines of the bootstrap log ({log}):\n{excerpt}"
+    )]
+    CloudInit {
+        status: String,
+        code: i32,
+        failing: String,
+        log: String,
+        excerpt: String,
+    },
+
+    /// cloud-init reported success but the bootstrap did not leave its marker.
+    #[error(
+        "cloud-init is done but the bootstrap never finished ({marker} is missing); \
+         last lines of the bootstrap log ({log}):\n{excerpt}"
+    )]
+    BootstrapIncomplete {
+        marker: String,
+        log: String,
+        excerpt: String,
+    },
+
+    /// The server answered with something clawprov cannot read.
+    #[error("on the server, `{command}` printed something unexpected: {detail}")]
+    Unexpected { command: String, detail: String },
+
+    /// The gateway did not listen, or listened in the wrong place.
+    #[error("the gateway: {0}")]
+    Gateway(String),
+
+    /// Tailscale Serve is missing, wrong, or exposes the gateway to the internet.
+    #[error("Tailscale Serve: {0}")]
+    Serve(String),
+
+    /// A file that must be shredded is still there.
+    #[error("shredding left {0} on the server")]
+    NotShredded(String),
+
+    /// A step took longer than its deadline.
+    #[error("{what} did not finish within {waited_s} s")]
+    Timeout { what: String, waited_s: u64 },
+
+    /// The blocking SSH worker panicked or was cancelled.
+    #[error("the SSH worker stopped: {0}")]
+    Worker(String),
+}
+
+impl HostError {
+    /// Whether the user can fix this by changing their input (flags, the
+    /// vault, the known_hosts file) rather than the server or the network.
+    fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            HostError::BadTarget { .. }
+                | HostError::OutsideTailnet { .. }
+                | HostError::MissingSecret { .. }
+                | HostError::BadKey { .. }
+                | HostError::BadSecretValue { .. }
+                | HostError::KnownHostsFile { .. }
+        )
+    }
+}
+
+/// A mismatched host key is `Failed`, not `BadInput`: the input (the pin) is
+/// right until proven otherwise; the server is what changed. The same for
+/// unreachable nodes and timeouts.
+impl From<HostError> for Error {
+    fn from(e: HostError) -> Self {
+        if e.is_bad_input() {
+            Error::bad_input(e)
+        } else {
+            Error::failed(e)
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! The host phase of `up`: everything done on the server over SSH after
+//! the Hetzner phase, until the gateway runs behind Tailscale Serve and
+//! nothing sensitive is left lying around.
+//!
+//! Entry point: [`run`] with [`HostInputs`] and a [`Progress`]. The steps,
+//! one file each: [`target`] (find the node, wait for its SSH port),
+//! [`session`] (ssh2, host key pinned in [`known_hosts`], peers checked by
+//! [`address`]), `cloud_init`, `deliver`, `service`, `serve`, `shred`.
+//! Every remote command comes from [`command::RemoteCommand`].
+
+mod account;
+pub mod address;
+mod cloud_init;
+pub mod command;
+mod deliver;
+mod error;
+pub mod known_hosts;
+mod paths;
+mod phase;
+mod progress;
+mod serve;
+mod service;
+pub mod session;
+mod shred;
+pub mod target;
+
+pub use account::Account;
+pub use address::PeerPolicy;
+pub use deliver::{FileOutcome, CONFIG_FILE, ENV_FILE};
+pub use error::HostError;
+pub use known_hosts::{HostKey, KnownHosts, Pin};
+pub use paths::{HostPaths, GATEWAY_UNIT};
+pub use phase::{run, HostInputs, HostKeyReport, HostReport};
+pub use progress::{HostStep, Progress, Silent};
+pub use service::ServiceAction;
+pub use target::{node_target, Target};

@@ -1,0 +1,44 @@
+//! Where things are on the server: the real paths by default, another root
+//! for tests (which cannot write the CI machine's /var/lib/cloud).
+
+use serde::Serialize;
+
+/// Server paths the host phase reads, checks or shreds. The defaults are
+/// the ones the rendered bootstrap (templates/bootstrap.sh.j2) and
+/// cloud-init use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostPaths {
+    /// The bootstrap's root-only log.
+    pub bootstrap_log: String,
+    /// Written by the bootstrap as its very last step.
+    pub bootstrap_marker: String,
+    /// cloud-init's current instance directory (a symlink to instances/<id>).
+    pub cloud_instance_dir: String,
+    /// cloud-init's output log; shredded only if it holds bootstrap output.
+    pub cloud_init_output_log: String,
+    /// cloud-init's merged cloud-config of this boot (on tmpfs).
+    pub combined_cloud_config: String,
+}
+
+impl Default for HostPaths {
+    fn default() -> Self {
+        HostPaths::under("")
+    }
+}
+
+impl HostPaths {
+    /// The same layout under `root` (`""` for the real one).
+    pub fn under(root: &str) -> Self {
+        let root = root.trim_end_matches('/');
+        HostPaths {
+            bootstrap_log: format!("{root}/var/log/clawprov-bootstrap.log"),
+            bootstrap_marker: format!("{root}/var/lib/clawprov/bootstrap-complete"),
+            cloud_instance_dir: format!("{root}/var/lib/cloud/instance"),
+            cloud_init_output_log: format!("{root}/var/log/cloud-init-output.log"),
+            combined_cloud_config: format!("{root}/run/cloud-init/combined-cloud-config.json"),
+        }
+    }
+}
+
+/// The gateway's user unit, as the bootstrap installs it.
+pub const GATEWAY_UNIT: &str = "openclaw-gateway.service";

@@ -1,0 +1,204 @@
+//! The host phase as one call: reach, connect, wait for cloud-init, deliver,
+//! start, check Serve, shred.
+//!
+//! Idempotent: on a finished host it only reads (cloud-init status, file
+//! hashes, `is-active`, `ss`, serve status, a search for traces) and writes
+//! nothing; secrets are re-delivered only when they changed, and the
+//! gateway is restarted only then.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::account::Account;
+use super::address::PeerPolicy;
+use super::deliver::{self, FileOutcome};
+use super::known_hosts::{KnownHosts, Pin};
+use super::paths::HostPaths;
+use super::progress::{HostStep, Progress};
+use super::service::{self, ServiceAction};
+use super::session::Session;
+use super::target::{self, Target};
+use super::{cloud_init, serve, shred, HostError};
+use crate::secrets::Vault;
+use crate::stack::Stack;
+
+/// Everything the host phase needs.
+pub struct HostInputs<'a> {
+    pub stack: &'a Stack,
+    pub vault: &'a Vault,
+    /// `--ssh-host`: connect here instead of the node's MagicDNS name.
+    /// Allows loopback peers too (tests, SSH port-forwards).
+    pub ssh_host: Option<Target>,
+    /// `--allow-non-tailnet`: allow a peer outside the tailnet ranges.
+    pub allow_non_tailnet: bool,
+    /// `stacks/<name>.known_hosts`.
+    pub known_hosts: PathBuf,
+    /// How long to wait for the node's SSH port to answer.
+    pub reach_deadline: Duration,
+    /// How long to wait for cloud-init, and for the gateway to listen.
+    pub step_deadline: Duration,
+    /// Server paths (real ones by default).
+    pub paths: HostPaths,
+}
+
+impl HostInputs<'_> {
+    /// The known_hosts file beside a stack file: `stacks/<name>.known_hosts`.
+    pub fn known_hosts_beside(stack_file: &std::path::Path, stack: &Stack) -> PathBuf {
+        let dir = stack_file.parent().unwrap_or(std::path::Path::new("."));
+        dir.join(format!("{}.known_hosts", stack.name))
+    }
+}
+
+/// What the host phase did; `--json` prints it. Holds no secret.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostReport {
+    /// `https://<node>/`: the gateway through Tailscale Serve.
+    pub url: String,
+    /// Where clawprov connected (`host:port`) and the address it reached.
+    pub target: String,
+    pub address: String,
+    pub host_key: HostKeyReport,
+    pub cloud_init: String,
+    pub files: Vec<FileOutcome>,
+    pub service: ServiceAction,
+    pub serve_configured: bool,
+    pub shredded: Vec<String>,
+    /// True when anything on the server was written or started.
+    pub changed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HostKeyReport {
+    pub fingerprint: String,
+    pub pin: Pin,
+    pub known_hosts: PathBuf,
+}
+
+/// Run the host phase. `progress` hears each step start and finish.
+pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<HostReport, HostError> {
+    let stack = inputs.stack;
+    let key = inputs
+        .vault
+        .get("ssh_private_key")
+        .ok_or(HostError::MissingSecret {
+            key: "ssh_private_key",
+            why: "clawprov's login to the server",
+        })?
+        .clone();
+    let (target, policy) = match inputs.ssh_host.clone() {
+        Some(t) if inputs.allow_non_tailnet => (t, PeerPolicy::Any),
+        Some(t) => (t, PeerPolicy::TailnetOrLoopback),
+        None if inputs.allow_non_tailnet => (target::node_target(stack), PeerPolicy::Any),
+        None => (target::node_target(stack), PeerPolicy::TailnetOnly),
+    };
+
+    progress.started(HostStep::Reach);
+    let (addr, stream) = target::reach(&target, policy, inputs.reach_deadline, progress).await?;
+    progress.finished(HostStep::Reach, &format!("{target} answers at {addr}"));
+
+    progress.started(HostStep::Connect);
+    let known_hosts = KnownHosts::new(&inputs.known_hosts);
+    let (session, opened) = Session::open(
+        stream,
+        target.to_string(),
+        target.known_hosts_name(),
+        known_hosts,
+        stack.host.admin_user.clone(),
+        key,
+    )
+    .await?;
+    let fingerprint = opened.host_key.fingerprint();
+    progress.finished(
+        HostStep::Connect,
+        &match opened.pin {
+            Pin::Matched => format!("host key {fingerprint} matches the pin"),
+            Pin::PinnedNow => format!(
+                "host key {fingerprint} pinned in {}",
+                inputs.known_hosts.display()
+            ),
+        },
+    );
+
+    progress.started(HostStep::CloudInit);
+    let cloud = cloud_init::wait(&session, &inputs.paths, inputs.step_deadline).await?;
+    progress.finished(
+        HostStep::CloudInit,
+        &format!("cloud-init {cloud}, bootstrap complete"),
+    );
+
+    progress.started(HostStep::Deliver);
+    let account = Account::lookup(&session, &stack.host.service_user).await?;
+    let desired = deliver::desired_files(stack, inputs.vault, &account)?;
+    let files = deliver::deliver(&session, &account, desired).await?;
+    let delivered = files.iter().filter(|f| f.delivered).count();
+    progress.finished(
+        HostStep::Deliver,
+        &if delivered == 0 {
+            "unchanged".to_string()
+        } else {
+            format!("delivered {delivered} of {} files", files.len())
+        },
+    );
+
+    progress.started(HostStep::Service);
+    let service = service::ensure_running(
+        &session,
+        &account,
+        stack.openclaw.port,
+        delivered > 0,
+        inputs.step_deadline,
+        progress,
+    )
+    .await?;
+    progress.finished(
+        HostStep::Service,
+        &format!(
+            "{} on 127.0.0.1:{}",
+            match service {
+                ServiceAction::AlreadyRunning => "running",
+                ServiceAction::Started => "started",
+                ServiceAction::Restarted => "restarted",
+            },
+            stack.openclaw.port
+        ),
+    );
+
+    progress.started(HostStep::Serve);
+    let served = serve::ensure(&session, stack.openclaw.port).await?;
+    progress.finished(HostStep::Serve, &format!("{} (funnel off)", served.url));
+
+    progress.started(HostStep::Shred);
+    let shredded = shred::shred(&session, &inputs.paths).await?;
+    progress.finished(
+        HostStep::Shred,
+        &if shredded.is_empty() {
+            "nothing left to shred".to_string()
+        } else {
+            format!("shredded {} files, confirmed gone", shredded.len())
+        },
+    );
+
+    let changed = delivered > 0
+        || service != ServiceAction::AlreadyRunning
+        || served.configured
+        || !shredded.is_empty()
+        || opened.pin == Pin::PinnedNow;
+    Ok(HostReport {
+        url: served.url,
+        target: target.to_string(),
+        address: addr.to_string(),
+        host_key: HostKeyReport {
+            fingerprint,
+            pin: opened.pin,
+            known_hosts: inputs.known_hosts.clone(),
+        },
+        cloud_init: cloud,
+        files,
+        service,
+        serve_configured: served.configured,
+        shredded,
+        changed,
+    })
+}

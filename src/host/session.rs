@@ -1,0 +1,241 @@
+//! One SSH session to the node, over libssh2 (the `ssh2` crate).
+//!
+//! libssh2 is blocking, so every call runs in `tokio::task::spawn_blocking`
+//! on a clone of the session (`ssh2::Session` is a shared handle).
+//!
+//! Order matters: handshake, then the host-key check against the pin, and
+//! only then authentication. A server that fails the pin never sees a
+//! login attempt, let alone a secret.
+//!
+//! Authentication uses the vault's `ssh_private_key` straight from memory
+//! (`userauth_pubkey_memory`). The key is an OpenSSH-format ed25519 key;
+//! libssh2 1.11 (bundled by libssh2-sys 0.3, built against OpenSSL) reads
+//! that format from memory, which the integration tests prove against a
+//! real sshd, so the key never touches disk.
+
+use std::io::{Read as _, Write as _};
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+use super::command::RemoteCommand;
+use super::known_hosts::{HostKey, KnownHosts, Pin};
+use super::HostError;
+use crate::secrets::Secret;
+
+/// How long the handshake and login may take.
+const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What a remote command produced. Never holds a secret: secrets only go
+/// in on stdin, and no command clawprov runs echoes its input.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.status == 0
+    }
+}
+
+/// A logged-in session.
+pub struct Session {
+    ssh: ssh2::Session,
+    target: String,
+}
+
+/// What opening a session established.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    pub session_target: String,
+    pub host_key: HostKey,
+    pub pin: Pin,
+}
+
+impl Session {
+    /// Handshake on `stream`, check the host key against `known_hosts`
+    /// under `pin_name`, and log in as `user` with `key`.
+    pub async fn open(
+        stream: std::net::TcpStream,
+        target: String,
+        pin_name: String,
+        known_hosts: KnownHosts,
+        user: String,
+        key: Secret,
+    ) -> Result<(Session, Opened), HostError> {
+        let t = target.clone();
+        blocking(move || {
+            let ssh_err = |stage: &'static str| {
+                let target = t.clone();
+                move |e: ssh2::Error| HostError::Ssh {
+                    target,
+                    stage,
+                    detail: e.message().to_string(),
+                }
+            };
+            let mut ssh = ssh2::Session::new().map_err(ssh_err("session"))?;
+            ssh.set_timeout(LOGIN_TIMEOUT.as_millis() as u32);
+            ssh.set_tcp_stream(stream);
+            ssh.handshake().map_err(ssh_err("handshake"))?;
+
+            let (blob, _) = ssh.host_key().ok_or_else(|| HostError::Ssh {
+                target: t.clone(),
+                stage: "host key",
+                detail: "the server presented no host key".into(),
+            })?;
+            let host_key = HostKey {
+                kind: key_kind(blob).unwrap_or_else(|| "unknown".into()),
+                blob: blob.to_vec(),
+            };
+            let pin = known_hosts.check_or_pin(&pin_name, &host_key)?;
+
+            ssh.userauth_pubkey_memory(&user, None, key.expose(), None)
+                .map_err(|e| HostError::Ssh {
+                    target: t.clone(),
+                    stage: "login",
+                    // libssh2's message names the failing step, never the key.
+                    detail: format!(
+                        "as {user} with the vault's ssh_private_key: {} \
+                         (is its public half in ~{user}/.ssh/authorized_keys?)",
+                        e.message()
+                    ),
+                })?;
+            if !ssh.authenticated() {
+                return Err(HostError::Ssh {
+                    target: t.clone(),
+                    stage: "login",
+                    detail: format!("the server did not accept {user}'s key"),
+                });
+            }
+            Ok((
+                Session {
+                    ssh,
+                    target: t.clone(),
+                },
+                Opened {
+                    session_target: t,
+                    host_key,
+                    pin,
+                },
+            ))
+        })
+        .await
+    }
+
+    /// Run `command`; feed it `stdin` (then EOF) if given; wait at most
+    /// `timeout` for any single read or write.
+    pub async fn run(
+        &self,
+        command: &RemoteCommand,
+        stdin: Option<Zeroizing<Vec<u8>>>,
+        timeout: Duration,
+    ) -> Result<Output, HostError> {
+        let line = command.line()?;
+        let name = command.to_string();
+        let ssh = self.ssh.clone();
+        let target = self.target.clone();
+        blocking(move || {
+            let fail = |stage: &'static str| {
+                let target = target.clone();
+                let name = name.clone();
+                move |e: ssh2::Error| {
+                    if e.code() == ssh2::ErrorCode::Session(-9) {
+                        HostError::Timeout {
+                            what: format!("`{name}` on the server"),
+                            waited_s: timeout.as_secs(),
+                        }
+                    } else {
+                        HostError::Ssh {
+                            target,
+                            stage,
+                            detail: format!("`{name}`: {}", e.message()),
+                        }
+                    }
+                }
+            };
+            let io = |stage: &'static str| {
+                let target = target.clone();
+                let name = name.clone();
+                move |e: std::io::Error| HostError::Ssh {
+                    target,
+                    stage,
+                    detail: format!("`{name}`: {e}"),
+                }
+            };
+            ssh.set_timeout(timeout.as_millis().min(u32::MAX as u128) as u32);
+            let mut channel = ssh.channel_session().map_err(fail("open channel"))?;
+            channel.exec(&line).map_err(fail("exec"))?;
+            if let Some(input) = stdin {
+                channel.write_all(&input).map_err(io("stdin"))?;
+            }
+            channel.send_eof().map_err(fail("stdin"))?;
+            let mut stdout = Vec::new();
+            channel.read_to_end(&mut stdout).map_err(io("stdout"))?;
+            let mut stderr = Vec::new();
+            channel
+                .stderr()
+                .read_to_end(&mut stderr)
+                .map_err(io("stderr"))?;
+            channel.wait_close().map_err(fail("close"))?;
+            let status = channel.exit_status().map_err(fail("exit status"))?;
+            Ok(Output {
+                status,
+                stdout: String::from_utf8_lossy(&stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            })
+        })
+        .await
+    }
+
+    /// Run `command` and require exit 0.
+    pub async fn check(
+        &self,
+        command: &RemoteCommand,
+        stdin: Option<Zeroizing<Vec<u8>>>,
+        timeout: Duration,
+    ) -> Result<Output, HostError> {
+        let out = self.run(command, stdin, timeout).await?;
+        if out.success() {
+            Ok(out)
+        } else {
+            Err(HostError::Remote {
+                command: command.to_string(),
+                status: format!("exit {}", out.status),
+                stderr: out.stderr,
+            })
+        }
+    }
+}
+
+/// The key type named at the start of an SSH wire-format key blob.
+fn key_kind(blob: &[u8]) -> Option<String> {
+    let len = u32::from_be_bytes(blob.get(..4)?.try_into().ok()?) as usize;
+    let name = blob.get(4..4 + len)?;
+    std::str::from_utf8(name).ok().map(str::to_string)
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, HostError> + Send + 'static,
+) -> Result<T, HostError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| HostError::Worker(e.to_string()))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_kind_reads_the_wire_format() {
+        let mut blob = vec![0, 0, 0, 11];
+        blob.extend_from_slice(b"ssh-ed25519");
+        blob.extend_from_slice(&[0, 0, 0, 32]);
+        assert_eq!(key_kind(&blob).as_deref(), Some("ssh-ed25519"));
+        assert_eq!(key_kind(&[0, 0, 0, 99, 1]), None);
+        assert_eq!(key_kind(&[]), None);
+    }
+}

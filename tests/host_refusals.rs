@@ -1,0 +1,247 @@
+//! What the host phase refuses, and how it says so: a different host key,
+//! an unreachable node, a failed cloud-init, a peer outside the tailnet, a
+//! gateway listening beyond loopback, Funnel on.
+
+mod host_fixture;
+mod support;
+
+use std::time::Duration;
+
+use clawprov::error::{Error, Kind};
+use clawprov::host::{self, HostError, Silent, Target};
+use host_fixture::{HostFixture, Recorder};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_different_host_key_is_refused_before_login_naming_both_fingerprints() {
+    let fx = HostFixture::start();
+    // Pin some other ed25519 key for this host:port.
+    let other = clawprov::secrets::generate_ssh_key("other").unwrap().1;
+    let other_b64 = other.split_whitespace().nth(1).unwrap().to_string();
+    let pinned_line = format!("[127.0.0.1]:{} ssh-ed25519 {other_b64}\n", fx.ssh_port);
+    std::fs::write(fx.known_hosts(), &pinned_line).unwrap();
+    let other_fp = {
+        let p = fx.path("other.pub");
+        std::fs::write(&p, &other).unwrap();
+        let out = std::process::Command::new("ssh-keygen")
+            .arg("-lf")
+            .arg(&p)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .to_string()
+    };
+
+    let err = host::run(fx.inputs(), &Silent)
+        .await
+        .expect_err("must refuse");
+    assert!(matches!(err, HostError::HostKeyMismatch { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains(&other_fp), "pinned fingerprint missing: {msg}");
+    assert!(
+        msg.contains(&fx.host_key_fingerprint()),
+        "presented fingerprint missing: {msg}"
+    );
+    // The pin is untouched, nothing was delivered, no login was attempted.
+    assert_eq!(
+        std::fs::read_to_string(fx.known_hosts()).unwrap(),
+        pinned_line
+    );
+    assert!(!fx
+        .service_home()
+        .join(".config/openclaw/gateway.env")
+        .exists());
+    let sshd = fx.read("sshd.log");
+    assert!(
+        !sshd.contains("publickey"),
+        "a login was attempted:\n{sshd}"
+    );
+    assert!(fx.read("commands.log").is_empty());
+    assert_eq!(Error::from(err).kind(), Kind::Failed);
+}
+
+#[tokio::test]
+async fn an_unreachable_node_times_out_saying_what_was_seen() {
+    // A port nothing listens on: the name resolves, the port refuses.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let stack = clawprov::stack::parse(
+        b"name: t\ntailscale:\n  tailnet: tail1234.ts.net\n  hostname: gw\n",
+        std::path::Path::new("t.yaml"),
+    )
+    .unwrap();
+    let mut vault = clawprov::secrets::Vault::new();
+    let (key, _) = clawprov::secrets::generate_ssh_key("t").unwrap();
+    vault.set("ssh_private_key", key).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = |target: &str| host::HostInputs {
+        stack: &stack,
+        vault: &vault,
+        ssh_host: Some(Target::parse(target).unwrap()),
+        allow_non_tailnet: false,
+        known_hosts: dir.path().join("t.known_hosts"),
+        reach_deadline: Duration::from_secs(2),
+        step_deadline: Duration::from_secs(2),
+        paths: host::HostPaths::default(),
+    };
+
+    let progress = Recorder::default();
+    let err = host::run(inputs(&format!("127.0.0.1:{port}")), &progress)
+        .await
+        .expect_err("unreachable");
+    let msg = err.to_string();
+    assert!(matches!(err, HostError::Unreachable { .. }), "{msg}");
+    assert!(
+        msg.contains(&format!(
+            "127.0.0.1:{port} resolves but port {port} answers"
+        )),
+        "{msg}"
+    );
+    assert!(msg.contains("refused"), "{msg}");
+    assert!(
+        progress.text().contains("attempt 2"),
+        "retried with progress: {}",
+        progress.text()
+    );
+
+    let err = host::run(inputs("cpt-no-such-node.invalid:22"), &Silent)
+        .await
+        .expect_err("unresolvable");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("cpt-no-such-node.invalid does not resolve"),
+        "{msg}"
+    );
+    assert_eq!(Error::from(err).kind(), Kind::Failed);
+    assert!(!dir.path().join("t.known_hosts").exists());
+}
+
+#[tokio::test]
+async fn a_peer_outside_the_tailnet_is_refused_unless_overridden() {
+    let stack = clawprov::stack::parse(
+        b"name: t\ntailscale:\n  tailnet: tail1234.ts.net\n  hostname: gw\n",
+        std::path::Path::new("t.yaml"),
+    )
+    .unwrap();
+    let mut vault = clawprov::secrets::Vault::new();
+    vault
+        .set(
+            "ssh_private_key",
+            clawprov::secrets::generate_ssh_key("t").unwrap().0,
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = |allow: bool| host::HostInputs {
+        stack: &stack,
+        vault: &vault,
+        // TEST-NET-1: never routed; nothing is sent before the check.
+        ssh_host: Some(Target::parse("192.0.2.1:22").unwrap()),
+        allow_non_tailnet: allow,
+        known_hosts: dir.path().join("t.known_hosts"),
+        reach_deadline: Duration::from_secs(1),
+        step_deadline: Duration::from_secs(1),
+        paths: host::HostPaths::default(),
+    };
+    let err = host::run(inputs(false), &Silent)
+        .await
+        .expect_err("refused");
+    let msg = err.to_string();
+    assert!(matches!(err, HostError::OutsideTailnet { .. }), "{msg}");
+    assert!(
+        msg.contains("192.0.2.1") && msg.contains("--allow-non-tailnet"),
+        "{msg}"
+    );
+    assert_eq!(Error::from(err).kind(), Kind::BadInput);
+
+    // Overridden, the address passes the check and the phase goes on to
+    // (fail to) reach it.
+    let err = host::run(inputs(true), &Silent)
+        .await
+        .expect_err("unreachable");
+    assert!(matches!(err, HostError::Unreachable { .. }), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cloud_init_failure_surfaces_the_bootstrap_log_and_stops() {
+    let fx = HostFixture::start();
+    fx.state("cloud-init", "error");
+    std::fs::write(
+        fx.path("fs/var/log/clawprov-bootstrap.log"),
+        "+ [12:00:03 line 88] apt-get install -y tailscale\n\
+         E: Unable to locate package tailscale\n\
+         clawprov-bootstrap: FAILED at line 88 (exit 100)\n",
+    )
+    .unwrap();
+    let err = host::run(fx.inputs(), &Silent)
+        .await
+        .expect_err("cloud-init failed");
+    let msg = err.to_string();
+    assert!(matches!(err, HostError::CloudInit { code: 1, .. }), "{msg}");
+    assert!(msg.contains("failing step: "), "{msg}");
+    assert!(
+        msg.contains("clawprov-bootstrap: FAILED at line 88 (exit 100)"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("E: Unable to locate package tailscale"),
+        "{msg}"
+    );
+    assert!(msg.contains("Runparts: 1 failures"), "{msg}");
+    // It stopped: nothing delivered, nothing shredded (the log is evidence).
+    assert!(!fx
+        .service_home()
+        .join(".config/openclaw/gateway.env")
+        .exists());
+    assert!(fx.path("fs/var/log/clawprov-bootstrap.log").exists());
+
+    fx.state("cloud-init", "degraded");
+    let err = host::run(fx.inputs(), &Silent).await.expect_err("degraded");
+    assert!(matches!(err, HostError::CloudInit { code: 2, .. }), "{err}");
+
+    // cloud-init done but the bootstrap never wrote its marker.
+    fx.state("cloud-init", "done");
+    std::fs::remove_file(fx.path("fs/var/lib/clawprov/bootstrap-complete")).unwrap();
+    let err = host::run(fx.inputs(), &Silent)
+        .await
+        .expect_err("no marker");
+    assert!(
+        matches!(err, HostError::BootstrapIncomplete { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("FAILED at line 88"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_listening_beyond_loopback_is_refused() {
+    let fx = HostFixture::start();
+    fx.state("bind", "0.0.0.0");
+    let err = host::run(fx.inputs(), &Silent)
+        .await
+        .expect_err("exposed gateway");
+    let msg = err.to_string();
+    assert!(matches!(err, HostError::Gateway(_)), "{msg}");
+    assert!(
+        msg.contains(&format!("0.0.0.0:{}", fx.gateway_port)),
+        "{msg}"
+    );
+    // The evidence is kept: nothing shredded after a failed check.
+    assert!(fx.path("fs/var/log/clawprov-bootstrap.log").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn funnel_on_is_refused() {
+    let fx = HostFixture::start();
+    fx.state("funnel", "on");
+    let err = host::run(fx.inputs(), &Silent).await.expect_err("funnel");
+    let log = fx.read("state/gateway.log");
+    assert!(
+        matches!(err, HostError::Serve(_)),
+        "{err}\ngateway log:\n{log}"
+    );
+    assert!(err.to_string().contains("Funnel is on"), "{err}");
+}
