@@ -241,6 +241,32 @@ pub struct UpArgs {
     /// Run against a simulator started inside this process (no account needed).
     #[arg(long)]
     pub sim: bool,
+
+    /// Stop after the Hetzner phase; a later `up` picks up from there.
+    #[arg(long)]
+    pub skip_host: bool,
+
+    /// Reach the node at HOST[:PORT] instead of its MagicDNS name
+    /// <hostname>.<tailnet> (SSH port-forwards, tests). Allows loopback peers.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub ssh_host: Option<String>,
+
+    /// Allow an SSH peer outside the tailnet ranges (100.64.0.0/10, fd7a:115c:a1e0::/48).
+    #[arg(long)]
+    pub allow_non_tailnet: bool,
+
+    /// How long to wait for the node's SSH port, in seconds.
+    #[arg(long, default_value_t = 600, value_name = "SECS")]
+    pub reach_timeout: u64,
+
+    /// How long to wait for cloud-init, and for the gateway to listen, in seconds.
+    #[arg(long, default_value_t = 1200, value_name = "SECS")]
+    pub host_timeout: u64,
+
+    /// Treat DIR as the server's filesystem root for the paths the host phase
+    /// reads and shreds (integration tests against a stand-in host).
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub host_root: Option<String>,
 }
 
 #[derive(Debug, Args)]

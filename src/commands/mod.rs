@@ -3,6 +3,7 @@
 
 mod context;
 mod destroy;
+mod host_progress;
 mod init;
 mod plan;
 mod render;

@@ -21,6 +21,8 @@ pub(super) struct Planned {
     pub plan: Plan,
     pub observed: Observed,
     pub user_data: UserData,
+    /// The stack and its vault, for the host phase after the Hetzner phase.
+    pub loaded: Loaded,
 }
 
 /// Load every stack (sequentially: a vault may prompt for a passphrase),
@@ -37,11 +39,11 @@ pub(super) async fn plan_all(
         let loaded = Loaded::load(path, global, sim, ui)?;
         let (desired, user_data) = loaded.desired(global, sim)?;
         let client = endpoint.client(Some(&loaded.vault))?;
-        prepared.push((client, desired, user_data));
+        prepared.push((client, desired, user_data, loaded));
     }
     let gate = Arc::new(Semaphore::new(parallel.max(1)));
     let mut tasks = Vec::new();
-    for (client, desired, user_data) in prepared {
+    for (client, desired, user_data, loaded) in prepared {
         let gate = gate.clone();
         tasks.push(tokio::spawn(async move {
             let _slot = gate.acquire_owned().await;
@@ -56,6 +58,7 @@ pub(super) async fn plan_all(
                 plan,
                 observed,
                 user_data,
+                loaded,
             })
         }));
     }

@@ -1,25 +1,67 @@
 //! `clawprov up`: print each stack's plan, check it may run (replace needs
-//! `--replace`; replace/delete need a yes), then execute exactly that plan.
+//! `--replace`; replace/delete need a yes), execute exactly that plan, then
+//! run the host phase over SSH: up returns once the gateway runs behind
+//! Tailscale Serve and the bootstrap traces are shredded.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::json;
 use tokio::sync::Semaphore;
 
-use super::plan::{plan_all, Plans};
-use super::target::{confirm, Endpoint};
+use super::host_progress::UiProgress;
+use super::plan::{plan_all, Planned, Plans};
+use super::target::{confirm, Endpoint, Loaded};
 use crate::cli::{GlobalArgs, UpArgs};
 use crate::converge::{self, Converged};
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::hetzner::RequestCounts;
+use crate::host::{self, HostInputs, HostPaths, HostReport, Target};
 use crate::ui::{Report, Ui};
 
-/// What comes after the Hetzner phase (the host phase is its own issue).
-pub const NEXT: &str = "the host phase over SSH (wait for cloud-init, deliver secrets, start the gateway, verify) is not part of this release yet";
+/// How `up` runs the host phase, from its flags.
+#[derive(Clone)]
+struct HostOptions {
+    skip: bool,
+    sim: bool,
+    ssh_host: Option<Target>,
+    allow_non_tailnet: bool,
+    reach: Duration,
+    step: Duration,
+    paths: HostPaths,
+}
+
+impl HostOptions {
+    fn from_args(args: &UpArgs) -> Result<HostOptions> {
+        let ssh_host = args.ssh_host.as_deref().map(Target::parse).transpose()?;
+        Ok(HostOptions {
+            skip: args.skip_host,
+            sim: args.sim,
+            ssh_host,
+            allow_non_tailnet: args.allow_non_tailnet,
+            reach: Duration::from_secs(args.reach_timeout),
+            step: Duration::from_secs(args.host_timeout),
+            paths: args
+                .host_root
+                .as_deref()
+                .map(HostPaths::under)
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// What happened on the host.
+enum HostOutcome {
+    Ran(Box<HostReport>),
+    NotRun(String),
+}
 
 struct StackOutcome {
     result: std::result::Result<Converged, String>,
+    host: Option<HostOutcome>,
     requests: RequestCounts,
+    /// Why it failed, as an exit code would say it.
+    failure: Option<Kind>,
 }
 
 struct UpReport {
@@ -56,15 +98,30 @@ impl Report for UpReport {
                     if let Some(k) = &c.ssh_key {
                         out.push_str(&format!("  ssh key  {} #{}\n", k.name, k.id));
                     }
-                    out.push_str(&format!(
-                        "  tailnet  {} (after the host phase)\n",
-                        c.tailnet_url
-                    ));
+                    match &o.host {
+                        Some(HostOutcome::Ran(r)) => out.push_str(&format!(
+                            "  gateway  {} (host key {}, {})\n",
+                            r.url,
+                            r.host_key.fingerprint,
+                            if r.changed {
+                                "changed"
+                            } else {
+                                "nothing to change"
+                            }
+                        )),
+                        Some(HostOutcome::NotRun(why)) => {
+                            out.push_str(&format!(
+                                "  tailnet  {} (host phase not run)\n",
+                                c.tailnet_url
+                            ));
+                            out.push_str(&format!("  note     {why}\n"));
+                        }
+                        None => {}
+                    }
                 }
                 Err(e) => out.push_str(&format!("FAILED: {e}\n")),
             }
         }
-        out.push_str(&format!("next: {NEXT}\n"));
         out
     }
 
@@ -76,19 +133,39 @@ impl Report for UpReport {
                 let r = &o.requests;
                 let requests = json!({"reads": r.reads, "mutations": r.mutations,
                     "retries": r.retries, "rate_limited": r.rate_limited});
+                let host = match &o.host {
+                    Some(HostOutcome::Ran(r)) => json!({"ran": true, "report": r}),
+                    Some(HostOutcome::NotRun(why)) => json!({"ran": false, "reason": why}),
+                    None => serde_json::Value::Null,
+                };
+                let url = match &o.host {
+                    Some(HostOutcome::Ran(r)) => Some(r.url.clone()),
+                    _ => None,
+                };
                 match &o.result {
-                    Ok(c) => json!({"ok": true, "result": c, "requests": requests}),
-                    Err(e) => json!({"ok": false, "error": e, "requests": requests}),
+                    Ok(c) => json!({"ok": true, "result": c, "host": host, "url": url, "requests": requests}),
+                    Err(e) => json!({"ok": false, "error": e, "host": host, "requests": requests}),
                 }
             })
             .collect();
-        json!({ "stacks": stacks, "next": NEXT })
+        json!({ "stacks": stacks })
     }
 }
 
 pub async fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
+    let host_options = HostOptions::from_args(&args)?;
+    if host_options.ssh_host.is_some() && global.stack.len() > 1 {
+        return Err(Error::bad_input(
+            "--ssh-host names one node: use it with one stack",
+        ));
+    }
     let endpoint = Endpoint::resolve(global, args.sim, ui).await?;
     let planned = plan_all(global, &endpoint, args.sim, args.parallel, ui).await?;
+    if host_options.ssh_host.is_some() && planned.len() > 1 {
+        return Err(Error::bad_input(
+            "--ssh-host names one node: use it with one stack",
+        ));
+    }
     let plans = Plans(planned.iter().map(|p| p.plan.clone()).collect());
     if !ui.json() || ui.verbose() > 0 {
         for line in plans.human().lines() {
@@ -130,15 +207,10 @@ pub async fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
     for p in planned {
         let gate = gate.clone();
         let ui = ui.clone();
+        let options = host_options.clone();
         tasks.push(tokio::spawn(async move {
             let _slot = gate.acquire_owned().await;
-            let result = converge::apply(&p.client, &p.plan, &p.observed, &p.user_data, &ui)
-                .await
-                .map_err(|e| e.to_string());
-            StackOutcome {
-                result,
-                requests: p.client.requests(),
-            }
+            converge_stack(p, &options, &ui).await
         }));
     }
     let mut outcomes = Vec::new();
@@ -150,11 +222,96 @@ pub async fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
     }
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
     let total = outcomes.len();
+    let all_bad_input = outcomes
+        .iter()
+        .all(|o| o.failure.is_none_or(|k| k == Kind::BadInput));
     ui.emit(&UpReport { outcomes });
     if failed > 0 {
-        return Err(Error::failed(format!(
+        let kind = if all_bad_input {
+            Kind::BadInput
+        } else {
+            Kind::Failed
+        };
+        return Err(Error::new(kind, format!(
             "{failed} of {total} stack(s) did not converge; run `clawprov up` again to continue (resources are found by their labels)"
         )));
     }
     Ok(())
+}
+
+/// The Hetzner phase, then the host phase, for one stack.
+async fn converge_stack(p: Planned, options: &HostOptions, ui: &Ui) -> StackOutcome {
+    let converged = converge::apply(&p.client, &p.plan, &p.observed, &p.user_data, ui).await;
+    let requests = p.client.requests();
+    let converged = match converged {
+        Ok(c) => c,
+        Err(e) => {
+            let e = Error::from(e);
+            return StackOutcome {
+                result: Err(e.to_string()),
+                host: None,
+                requests,
+                failure: Some(e.kind()),
+            };
+        }
+    };
+    match host_phase(&p.loaded, options, ui).await {
+        Ok(outcome) => StackOutcome {
+            result: Ok(converged),
+            host: Some(outcome),
+            requests,
+            failure: None,
+        },
+        Err(e) => {
+            let e = Error::from(e);
+            StackOutcome {
+                result: Err(format!("{}: host phase: {e}", p.loaded.stack.name)),
+                host: None,
+                requests,
+                failure: Some(e.kind()),
+            }
+        }
+    }
+}
+
+async fn host_phase(
+    loaded: &Loaded,
+    options: &HostOptions,
+    ui: &Ui,
+) -> std::result::Result<HostOutcome, host::HostError> {
+    let stack = &loaded.stack;
+    if options.skip {
+        return Ok(HostOutcome::NotRun(
+            "--skip-host: stopped after the Hetzner phase; run `clawprov up` again to finish"
+                .into(),
+        ));
+    }
+    if options.sim && options.ssh_host.is_none() {
+        return Ok(HostOutcome::NotRun(format!(
+            "--sim has no real node, so the host phase was not run. It would reach {}.{} over SSH as {} \
+             (pinning its host key in {}), wait for cloud-init, deliver the gateway's env file and \
+             openclaw.json (0600, owned by {}), start openclaw-gateway.service on 127.0.0.1:{}, check \
+             that Tailscale Serve proxies to it with Funnel off, and shred the bootstrap log and \
+             cloud-init's copies of the user-data",
+            stack.tailscale.hostname,
+            stack.tailscale.tailnet,
+            stack.host.admin_user,
+            HostInputs::known_hosts_beside(&loaded.path, stack).display(),
+            stack.host.service_user,
+            stack.openclaw.port,
+        )));
+    }
+    let inputs = HostInputs {
+        stack,
+        vault: &loaded.vault,
+        ssh_host: options.ssh_host.clone(),
+        allow_non_tailnet: options.allow_non_tailnet,
+        known_hosts: HostInputs::known_hosts_beside(&loaded.path, stack),
+        reach_deadline: options.reach,
+        step_deadline: options.step,
+        paths: options.paths.clone(),
+    };
+    let progress = UiProgress::new(ui, &stack.name);
+    let report = host::run(inputs, &progress).await?;
+    Ok(HostOutcome::Ran(Box::new(report)))
 }

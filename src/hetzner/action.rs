@@ -45,9 +45,10 @@ fn progress_of(a: &hcloud::models::Action, elapsed: Duration) -> ActionProgress 
     }
 }
 
-/// The longest single wait an extrapolation may ask for: progress reports
-/// are coarse, so look again at least this often.
-const EXTRAPOLATED_CAP: Duration = Duration::from_secs(15);
+/// The longest single wait an extrapolation may ask for. Progress reports
+/// are coarse and an action that started between two rounds looks slower
+/// than it is, so a long estimate is never trusted in one jump.
+const EXTRAPOLATED_CAP: Duration = Duration::from_secs(4);
 /// Shortest wait between two rounds.
 const MIN_WAIT: Duration = Duration::from_millis(100);
 /// Aim this far past the extrapolated end, so the round finds it done.
@@ -78,12 +79,14 @@ impl Tracked {
     }
 
     /// When this action should be done, extrapolated from its last two
-    /// observations; `None` while it has not moved.
+    /// observations; `None` until it has been seen moving twice. (An action
+    /// seen at 0 % may have been queued behind another one, as a server's
+    /// start is behind its create: its rate from there would be too low.)
     fn expected_end(&self) -> Option<Instant> {
         let (t0, p0) = self.previous?;
         let (t1, p1) = self.last;
         let dt = t1.checked_duration_since(t0)?.as_secs_f64();
-        if p1 <= p0 || dt <= 0.0 {
+        if p0 <= 0 || p1 <= p0 || dt <= 0.0 {
             return None;
         }
         let rate = (p1 - p0) as f64 / dt;
@@ -220,25 +223,42 @@ mod tests {
 
     #[test]
     fn progress_is_extrapolated_to_just_past_the_expected_end() {
-        // 10 % after 0.5 s: done at 5 s, i.e. 4.5 s after the observation.
+        // 10 % -> 20 % in 0.5 s: 4 s left.
         let t0 = Instant::now();
-        let mut t = Tracked::new(action(1, 0), t0);
+        let mut t = Tracked::new(action(1, 10), t0);
         let t1 = t0 + Duration::from_millis(500);
-        t.observe(action(1, 10), t1);
+        t.observe(action(1, 20), t1);
         let wait = next_poll(&[t], t1, &BACKOFF, 1);
-        assert_eq!(wait, Duration::from_millis(4500) + MARGIN);
+        assert_eq!(wait, EXTRAPOLATED_CAP, "4.06 s is more than one jump");
+        // 40 % -> 50 % in 0.5 s: 2.5 s left.
+        let mut t = Tracked::new(action(1, 40), t0);
+        t.observe(action(1, 50), t1);
+        assert_eq!(
+            next_poll(&[t], t1, &BACKOFF, 1),
+            Duration::from_millis(2500) + MARGIN
+        );
+        // Seen at 0 % before: maybe queued, so no estimate yet.
+        let mut t = Tracked::new(action(1, 0), t0);
+        t.observe(action(1, 4), t1);
+        assert_eq!(next_poll(&[t], t1, &BACKOFF, 2), Duration::from_secs(1));
     }
 
     #[test]
     fn the_slowest_action_sets_the_pace_and_waits_stay_bounded() {
         let t0 = Instant::now();
         let t1 = t0 + Duration::from_secs(1);
-        let mut fast = Tracked::new(action(1, 0), t0);
+        let mut fast = Tracked::new(action(1, 25), t0);
         fast.observe(action(1, 50), t1);
-        let mut slow = Tracked::new(action(2, 0), t0);
-        slow.observe(action(2, 1), t1);
+        let mut slow = Tracked::new(action(2, 1), t0);
+        slow.observe(action(2, 2), t1);
         let wait = next_poll(&[fast.clone(), slow], t1, &BACKOFF, 1);
         assert_eq!(wait, EXTRAPOLATED_CAP, "99 s left is capped");
+        let wait = next_poll(&[fast.clone()], t1, &BACKOFF, 1);
+        assert_eq!(
+            wait,
+            Duration::from_secs(2) + MARGIN,
+            "the fast one alone: 2 s left"
+        );
         // Observed late (past the expected end): look again soon, not never.
         let wait = next_poll(&[fast], t1 + Duration::from_secs(5), &BACKOFF, 1);
         assert_eq!(wait, MIN_WAIT);
