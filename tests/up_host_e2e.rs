@@ -1,0 +1,184 @@
+//! The whole `clawprov up`, as a user runs it: the real binary against the
+//! Hetzner simulator, then the host phase over SSH against a real OpenSSH
+//! sshd on 127.0.0.1 standing in for the VPS (real users, sudo, files,
+//! owners and shredding; shims only for tailscale, systemctl --user,
+//! cloud-init and loginctl — tests/README.md).
+//!
+//! Canary: every secret is a unique marker. After a full `up`, the markers
+//! appear nowhere but their 0600 files on the host: not in anything clawprov
+//! printed, not in the simulator's stored user-data (except the Tailscale
+//! key), not in any argv the host recorded, not in known_hosts or the stack.
+
+mod host_fixture;
+mod support;
+
+use std::fs;
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::Duration;
+
+use clawprov::secrets::{self, identity, Lock, Recipient};
+use clawprov::sim::{self, SimConfig};
+use host_fixture::HostFixture;
+
+/// The fixture's stack as a stack file (the fixture parses the same fields).
+fn stack_file(fx: &HostFixture) -> String {
+    let s = &fx.stack;
+    format!(
+        "name: {}\nhetzner:\n  backups: true\ntailscale:\n  tailnet: {}\n  hostname: {}\n\
+         openclaw:\n  port: {}\nhost:\n  admin_user: {}\n  service_user: {}\n",
+        s.name,
+        s.tailscale.tailnet,
+        s.tailscale.hostname,
+        s.openclaw.port,
+        s.host.admin_user,
+        s.host.service_user
+    )
+}
+
+fn run_up(fx: &HostFixture, home: &Path, endpoint: &str, stack: &Path) -> (i32, String, String) {
+    let out = support::clawprov(home)
+        .current_dir(home)
+        .arg("-s")
+        .arg(stack)
+        .args(["--json", "--hcloud-endpoint", endpoint, "up", "--yes"])
+        .args(["--ssh-host", &format!("127.0.0.1:{}", fx.ssh_port)])
+        .args(["--host-root", fx.path("fs").to_str().unwrap()])
+        .args(["--reach-timeout", "20", "--host-timeout", "30"])
+        .output()
+        .expect("clawprov up runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_up_deploys_the_gateway_and_leaks_no_secret() {
+    let fx = HostFixture::start();
+    let hcloud_token = fx
+        .vault
+        .get("hcloud_token")
+        .expect("token")
+        .expose()
+        .to_string();
+    let ts_key = fx
+        .vault
+        .get("tailscale_auth_key")
+        .expect("ts key")
+        .expose()
+        .to_string();
+    let sim = sim::serve(
+        SimConfig {
+            tokens: vec![hcloud_token],
+            action_duration: Duration::from_millis(200),
+            ..SimConfig::default()
+        },
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("simulator");
+
+    // A project: the stack file and its vault, sealed to a fresh identity.
+    let home = tempfile::tempdir().unwrap();
+    let stacks = home.path().join("stacks");
+    fs::create_dir_all(&stacks).unwrap();
+    let stack = stacks.join(format!("{}.yaml", fx.stack.name));
+    fs::write(&stack, stack_file(&fx)).unwrap();
+    let own = identity::create(&home.path().join(".config/clawprov/identity.txt")).unwrap();
+    let recipients = [Recipient::parse(&own).unwrap()];
+    secrets::write(
+        &stacks.join(format!("{}.secrets.age", fx.stack.name)),
+        &fx.vault,
+        &Lock::Recipients(&recipients),
+    )
+    .unwrap();
+
+    let (code, stdout, stderr) = run_up(&fx, home.path(), &sim.endpoint(), &stack);
+    assert_eq!(
+        code,
+        0,
+        "up failed:\nstdout: {stdout}\nstderr: {stderr}\nsshd: {}",
+        fx.read("sshd.log")
+    );
+    let result: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON value");
+    let s = &result["stacks"][0];
+    assert_eq!(s["ok"], true);
+    assert_eq!(
+        s["url"],
+        format!("https://{}.tail1234.ts.net/", fx.stack.tailscale.hostname)
+    );
+    assert_eq!(s["host"]["ran"], true);
+    assert_eq!(s["host"]["report"]["serve_configured"], true);
+
+    // The host really has the gateway's secrets, private to the service user.
+    let env = fx.service_home().join(".config/openclaw/gateway.env");
+    let mode = fs::metadata(&env).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let env_text = fs::read_to_string(&env).unwrap();
+    assert!(env_text.contains(fx.vault.get("gateway_token").unwrap().expose()));
+    // The bootstrap traces are gone.
+    assert!(!fx.path("fs/var/log/clawprov-bootstrap.log").exists());
+    assert!(!fx
+        .path("fs/var/lib/cloud/instances/i-1/user-data.txt")
+        .exists());
+
+    // Canaries: user-data holds the Tailscale key and no other secret.
+    let user_data: Vec<String> = sim.sim.with(|w| {
+        w.servers
+            .values()
+            .filter_map(|s| s.user_data.clone())
+            .collect()
+    });
+    assert_eq!(user_data.len(), 1);
+    assert!(
+        user_data[0].contains(&ts_key),
+        "the auth key is in user-data"
+    );
+    let known_hosts = stacks.join(format!("{}.known_hosts", fx.stack.name));
+    assert!(
+        known_hosts.exists(),
+        "the host key is pinned beside the stack"
+    );
+    let mut outside = vec![
+        ("stdout", stdout.clone()),
+        ("stderr", stderr.clone()),
+        ("known_hosts", fs::read_to_string(&known_hosts).unwrap()),
+        ("stack file", fs::read_to_string(&stack).unwrap()),
+        ("sshd log", fx.read("sshd.log")),
+        ("shim argv log", fx.read("shim.log")),
+        ("remote command log", fx.read("commands.log")),
+        ("sudo log", fx.read("sudo.log")),
+        ("simulator request log", format!("{:?}", sim.request_log())),
+    ];
+    outside.push((
+        "user-data minus the auth key",
+        user_data[0].replace(&ts_key, ""),
+    ));
+    for canary in &fx.canaries {
+        for (place, text) in &outside {
+            assert!(
+                !text.contains(canary.as_str()),
+                "a secret leaked into the {place}"
+            );
+        }
+    }
+
+    // A second up changes nothing: no mutating request, nothing re-delivered.
+    sim.sim.clear_request_log();
+    let (code, stdout, stderr) = run_up(&fx, home.path(), &sim.endpoint(), &stack);
+    assert_eq!(code, 0, "second up failed:\n{stdout}\n{stderr}");
+    let mutations: Vec<_> = sim
+        .request_log()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .collect();
+    assert!(mutations.is_empty(), "{mutations:?}");
+    let again: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        again["stacks"][0]["host"]["report"]["changed"], false,
+        "{stdout}"
+    );
+}
