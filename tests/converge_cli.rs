@@ -62,7 +62,7 @@ fn up_sim_works_on_the_shipped_example_without_a_vault_and_writes_nothing() {
         out.contains("https://openclaw-example.tail1234.ts.net/"),
         "{out}"
     );
-    assert!(out.contains("next:"), "{out}");
+    assert!(out.contains("host phase was not run"), "{out}");
     // Nothing written beside the stack or into the config home.
     let files: Vec<_> = std::fs::read_dir(dir.path().join("stacks"))
         .expect("ls")
@@ -119,8 +119,14 @@ async fn refusals_exit_2_and_the_flags_unlock_them() {
     }
     let args = |a: &str| a.split_whitespace().map(String::from).collect::<Vec<_>>();
 
-    let o = call(args("up --yes")).await.expect("join");
+    // The Hetzner phase only: there is no node behind the simulator.
+    let o = call(args("up --yes --skip-host")).await.expect("join");
     assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("--skip-host: stopped after the Hetzner phase"),
+        "{}",
+        text(&o)
+    );
     assert_eq!(converge_common::count(&sim, "demo"), (1, 1, 1));
     assert!(
         !text(&o).contains("canary"),
@@ -142,14 +148,16 @@ async fn refusals_exit_2_and_the_flags_unlock_them() {
         .filter_map(|s| s["op"].as_str())
         .collect();
     assert!(ops.contains(&"replace"), "{plan}");
-    let o = call(args("up --yes")).await.expect("join");
+    let o = call(args("up --yes --skip-host")).await.expect("join");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--replace"), "{}", text(&o));
     // Off a terminal, a destructive plan needs --yes.
-    let o = call(args("up --replace")).await.expect("join");
+    let o = call(args("up --replace --skip-host")).await.expect("join");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--yes"), "{}", text(&o));
-    let o = call(args("up --replace --yes")).await.expect("join");
+    let o = call(args("up --replace --yes --skip-host"))
+        .await
+        .expect("join");
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(converge_common::count(&sim, "demo"), (1, 1, 1));
 

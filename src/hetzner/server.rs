@@ -183,7 +183,16 @@ impl Hetzner {
                 let left = format!("server {id} ({name}) exists with labels {selector}");
                 let mut actions = vec![*r.action];
                 actions.extend(r.next_actions);
+                let started_after_create = actions.iter().any(|a| a.command == "start_server");
                 self.wait_actions(&operation, actions, Some(&left)).await?;
+                if started_after_create {
+                    // create_server and start_server both succeeded, so the
+                    // server runs; its addresses, labels and firewalls are
+                    // in the create answer already: no extra GET.
+                    let mut server = Server::from(*r.server);
+                    server.status = ServerStatus::Running;
+                    return Ok(server);
+                }
                 id
             }
             Created::Adopted(s) => s.id,
