@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::clock::rfc3339;
 use super::error::{ApiError, ApiResult};
 use super::labels::{parse_labels, Labels, Selector};
-use super::query::{ListQuery, Listed, Listing, QueryPairs, SortValue};
+use super::query::{ListQuery, Listing, QueryPairs};
 use super::world::{check_name, opt_str, req_str, World};
 
 /// What a firewall is applied to.
@@ -30,26 +30,7 @@ pub struct Firewall {
     pub created: SystemTime,
 }
 
-impl Listed for Firewall {
-    const SORT_FIELDS: &'static [&'static str] = &["id", "name", "created"];
-    fn id(&self) -> i64 {
-        self.id
-    }
-    fn name(&self) -> Option<&str> {
-        Some(&self.name)
-    }
-    fn labels(&self) -> Option<&Labels> {
-        Some(&self.labels)
-    }
-    fn sort_value(&self, field: &str) -> Option<SortValue> {
-        Some(match field {
-            "id" => SortValue::Int(self.id),
-            "name" => SortValue::Text(self.name.clone()),
-            "created" => SortValue::Time(Some(self.created)),
-            _ => return None,
-        })
-    }
-}
+super::query::listed_resource!(Firewall);
 
 fn cidr_ok(s: &str) -> bool {
     let Some((ip, prefix)) = s.split_once('/') else {

@@ -103,6 +103,36 @@ pub trait Listed {
     fn sort_value(&self, field: &str) -> Option<SortValue>;
 }
 
+/// [`Listed`] for a project resource with `id`, `name`, `labels` and
+/// `created` fields, which the API sorts by `id`, `name` and `created`
+/// (ssh keys, firewalls, servers).
+macro_rules! listed_resource {
+    ($resource:ty) => {
+        impl $crate::sim::query::Listed for $resource {
+            const SORT_FIELDS: &'static [&'static str] = &["id", "name", "created"];
+            fn id(&self) -> i64 {
+                self.id
+            }
+            fn name(&self) -> Option<&str> {
+                Some(&self.name)
+            }
+            fn labels(&self) -> Option<&$crate::sim::labels::Labels> {
+                Some(&self.labels)
+            }
+            fn sort_value(&self, field: &str) -> Option<$crate::sim::query::SortValue> {
+                use $crate::sim::query::SortValue;
+                Some(match field {
+                    "id" => SortValue::Int(self.id),
+                    "name" => SortValue::Text(self.name.clone()),
+                    "created" => SortValue::Time(Some(self.created)),
+                    _ => return None,
+                })
+            }
+        }
+    };
+}
+pub(crate) use listed_resource;
+
 /// A parsed list request.
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {

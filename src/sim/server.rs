@@ -13,7 +13,7 @@ use super::clock::rfc3339;
 use super::error::{ApiError, ApiResult};
 use super::firewall::Target;
 use super::labels::{parse_labels, Labels};
-use super::query::{ListQuery, Listed, Listing, QueryPairs, SortValue};
+use super::query::{ListQuery, Listing, QueryPairs};
 use super::world::{check_name, name_or_id, opt_str, req_str, World};
 
 /// Hetzner's limit on `user_data`.
@@ -42,26 +42,7 @@ pub struct Server {
     pub backups: bool,
 }
 
-impl Listed for Server {
-    const SORT_FIELDS: &'static [&'static str] = &["id", "name", "created"];
-    fn id(&self) -> i64 {
-        self.id
-    }
-    fn name(&self) -> Option<&str> {
-        Some(&self.name)
-    }
-    fn labels(&self) -> Option<&Labels> {
-        Some(&self.labels)
-    }
-    fn sort_value(&self, field: &str) -> Option<super::query::SortValue> {
-        Some(match field {
-            "id" => SortValue::Int(self.id),
-            "name" => SortValue::Text(self.name.clone()),
-            "created" => SortValue::Time(Some(self.created)),
-            _ => return None,
-        })
-    }
-}
+super::query::listed_resource!(Server);
 
 /// Addresses from the documentation ranges (RFC 5737 / RFC 3849): never real hosts.
 fn ipv4_for(n: u32) -> Option<String> {

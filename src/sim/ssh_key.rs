@@ -8,7 +8,7 @@ use super::clock::rfc3339;
 use super::error::{ApiError, ApiResult};
 use super::fingerprint::ssh_fingerprint;
 use super::labels::{parse_labels, Labels};
-use super::query::{ListQuery, Listed, Listing, QueryPairs, SortValue};
+use super::query::{ListQuery, Listing, QueryPairs};
 use super::world::{check_name, opt_str, req_str, World};
 
 #[derive(Debug, Clone)]
@@ -34,26 +34,7 @@ impl SshKey {
     }
 }
 
-impl Listed for SshKey {
-    const SORT_FIELDS: &'static [&'static str] = &["id", "name", "created"];
-    fn id(&self) -> i64 {
-        self.id
-    }
-    fn name(&self) -> Option<&str> {
-        Some(&self.name)
-    }
-    fn labels(&self) -> Option<&Labels> {
-        Some(&self.labels)
-    }
-    fn sort_value(&self, field: &str) -> Option<SortValue> {
-        Some(match field {
-            "id" => SortValue::Int(self.id),
-            "name" => SortValue::Text(self.name.clone()),
-            "created" => SortValue::Time(Some(self.created)),
-            _ => return None,
-        })
-    }
-}
+super::query::listed_resource!(SshKey);
 
 impl World {
     pub fn create_ssh_key(&mut self, body: &Value) -> ApiResult<Value> {
