@@ -219,6 +219,14 @@ impl Hetzner {
                 reason: "expected http://HOST[:PORT]/v1 or https://...".into(),
             });
         }
+        if parsed.scheme() == "http" && !is_loopback(&parsed) {
+            // The bearer token rides in every request: only over TLS, or to
+            // this machine (the simulator, an SSH port-forward).
+            return Err(HetznerError::BadEndpoint {
+                endpoint: base,
+                reason: "plain http is allowed only to a loopback address; the API token would cross the network unencrypted (use https://)".into(),
+            });
+        }
         let base = base.trim_end_matches('/').to_string();
         let http = reqwest::Client::builder()
             .user_agent(concat!("clawprov/", env!("CARGO_PKG_VERSION")))
@@ -574,6 +582,18 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// `localhost`, 127.0.0.0/8 or ::1.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => bare.eq_ignore_ascii_case("localhost"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -599,6 +619,21 @@ mod tests {
         assert!(matches!(bad, HetznerError::BadEndpoint { .. }), "{bad}");
         let none = Hetzner::new(None, Secret::new("  ")).unwrap_err();
         assert!(matches!(none, HetznerError::MissingToken));
+        let cleartext = Hetzner::new(Some("http://api.example.com/v1".into()), Secret::new("t"));
+        assert!(
+            matches!(cleartext, Err(HetznerError::BadEndpoint { .. })),
+            "no token over plain http off this machine"
+        );
+        for local in [
+            "http://localhost:4000/v1",
+            "http://[::1]:4000/v1",
+            "http://127.0.0.2:4000/v1",
+        ] {
+            assert!(
+                Hetzner::new(Some(local.into()), Secret::new("t")).is_ok(),
+                "{local}"
+            );
+        }
         let ok = Hetzner::new(Some("http://127.0.0.1:1/v1/".into()), Secret::new("t")).unwrap();
         assert_eq!(ok.endpoint(), "http://127.0.0.1:1/v1");
         assert_eq!(
