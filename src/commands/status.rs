@@ -38,15 +38,7 @@ impl Report for Statuses {
         for s in &self.0 {
             out.push_str(&format!("stack {}\n", s.stack));
             for v in s.observed.servers.iter().map(ServerView::from) {
-                out.push_str(&format!(
-                    "  server   {} #{} {} ipv4 {} ipv6 {} firewalls {:?}\n",
-                    v.name,
-                    v.id,
-                    v.status,
-                    v.ipv4.as_deref().unwrap_or("-"),
-                    v.ipv6.as_deref().unwrap_or("-"),
-                    v.firewall_ids
-                ));
+                out.push_str(&format!("  server   {v} firewalls {:?}\n", v.firewall_ids));
             }
             for f in &s.observed.firewalls {
                 let inbound = f

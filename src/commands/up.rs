@@ -80,14 +80,7 @@ impl Report for UpReport {
                     }
                     out.push('\n');
                     if let Some(s) = &c.server {
-                        out.push_str(&format!(
-                            "  server   {} #{} {} ipv4 {} ipv6 {}\n",
-                            s.name,
-                            s.id,
-                            s.status,
-                            s.ipv4.as_deref().unwrap_or("-"),
-                            s.ipv6.as_deref().unwrap_or("-")
-                        ));
+                        out.push_str(&format!("  server   {s}\n"));
                     }
                     if let Some(f) = &c.firewall {
                         out.push_str(&format!(

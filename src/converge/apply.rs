@@ -50,6 +50,21 @@ pub struct ServerView {
     pub backups: bool,
 }
 
+impl std::fmt::Display for ServerView {
+    /// `name #id status ipv4 A ipv6 B`, as `up` and `status` print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} #{} {} ipv4 {} ipv6 {}",
+            self.name,
+            self.id,
+            self.status,
+            self.ipv4.as_deref().unwrap_or("-"),
+            self.ipv6.as_deref().unwrap_or("-")
+        )
+    }
+}
+
 impl From<&Server> for ServerView {
     fn from(s: &Server) -> Self {
         ServerView {
