@@ -22,16 +22,7 @@ async fn a_different_host_key_is_refused_before_login_naming_both_fingerprints()
     let other_fp = {
         let p = fx.path("other.pub");
         std::fs::write(&p, &other).unwrap();
-        let out = std::process::Command::new("ssh-keygen")
-            .arg("-lf")
-            .arg(&p)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .nth(1)
-            .unwrap()
-            .to_string()
+        host_fixture::fingerprint_of(&p)
     };
 
     let err = host::run(fx.inputs(), &Silent)

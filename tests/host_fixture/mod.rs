@@ -416,16 +416,7 @@ impl HostFixture {
 
     /// The host key sshd presents, as `ssh-keygen -l` fingerprints it.
     pub fn host_key_fingerprint(&self) -> String {
-        let out = Command::new("ssh-keygen")
-            .arg("-lf")
-            .arg(self.path("ssh_host_ed25519_key.pub"))
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .nth(1)
-            .unwrap()
-            .to_string()
+        fingerprint_of(&self.path("ssh_host_ed25519_key.pub"))
     }
 
     /// Clear the command, sudo and shim logs (to see what one run did).
@@ -482,6 +473,26 @@ impl Recorder {
 }
 
 /// Every regular file under `dir` (following no symlinks).
+/// `SHA256:...` of a public key file, as OpenSSH's `ssh-keygen -l` prints it.
+pub fn fingerprint_of(public_key_file: &Path) -> String {
+    let keygen = require_tool("ssh-keygen", "openssh-client");
+    let out = Command::new(keygen)
+        .arg("-lf")
+        .arg(public_key_file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ssh-keygen -l failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string()
+}
+
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = vec![];
     let Ok(entries) = fs::read_dir(dir) else {
