@@ -6,25 +6,10 @@ mod hetzner_common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use clawprov::hetzner::{ActionProgress, ActionStatus, Hetzner, HetznerError, ServerSpec};
+use clawprov::hetzner::{ActionProgress, ActionStatus, Hetzner, HetznerError};
 use clawprov::secrets::Secret;
 use clawprov::sim::{SimConfig, DEFAULT_TOKEN};
 use hetzner_common::*;
-
-fn spec<'a>(name: &'a str, labels: std::collections::BTreeMap<String, String>) -> ServerSpec<'a> {
-    ServerSpec {
-        name,
-        server_type: "cx22",
-        location: "hel1",
-        image: "ubuntu-24.04",
-        user_data: "#cloud-config\n{}\n",
-        ssh_key_ids: vec![],
-        firewall_ids: vec![],
-        labels,
-        public_ipv4: false,
-        public_ipv6: true,
-    }
-}
 
 #[tokio::test]
 async fn progress_is_reported_until_success() {
@@ -36,7 +21,7 @@ async fn progress_is_reported_until_success() {
     let seen: Arc<Mutex<Vec<ActionProgress>>> = Arc::default();
     let sink = seen.clone();
     let h = client(&server, 8).with_progress(move |p| sink.lock().unwrap().push(p.clone()));
-    h.create_server(&spec("progress", labels("p")))
+    h.create_server(&server_spec("progress", vec![], vec![], labels("p")))
         .await
         .expect("create");
     let seen = seen.lock().unwrap();
@@ -68,7 +53,7 @@ async fn a_wait_past_its_deadline_says_what_exists() {
     let h = Hetzner::with_options(Some(server.endpoint()), Secret::new(DEFAULT_TOKEN), opts)
         .expect("client");
     let err = h
-        .create_server(&spec("slow", labels("slow")))
+        .create_server(&server_spec("slow", vec![], vec![], labels("slow")))
         .await
         .expect_err("deadline");
     assert!(matches!(err, HetznerError::Deadline { .. }), "{err}");

@@ -4,7 +4,7 @@
 
 mod hetzner_common;
 
-use clawprov::hetzner::{ServerSpec, ServerStatus};
+use clawprov::hetzner::ServerStatus;
 use clawprov::sim::{Faults, SimConfig};
 use hetzner_common::*;
 
@@ -48,18 +48,8 @@ async fn timed_out_creates_are_adopted_not_repeated() {
     assert_eq!(fw.rules, outbound_rules());
     assert_eq!(posts_to(&server, "/v1/firewalls"), 1);
 
-    let spec = ServerSpec {
-        name: "adopt-srv",
-        server_type: "cx22",
-        location: "fsn1",
-        image: "ubuntu-24.04",
-        user_data: "#cloud-config\n{}\n",
-        ssh_key_ids: vec![key.id],
-        firewall_ids: vec![fw.id],
-        labels: l.clone(),
-        public_ipv4: true,
-        public_ipv6: true,
-    };
+    let name = "adopt-srv";
+    let spec = server_spec(name, vec![key.id], vec![fw.id], l.clone());
     let srv = h.create_server(&spec).await.expect("server");
     assert_eq!(srv.status, ServerStatus::Running);
     assert_eq!(srv.firewall_ids, vec![fw.id]);

@@ -9,7 +9,7 @@ mod hetzner_common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use clawprov::hetzner::{Hetzner, RequestCounts, ServerSpec, ServerStatus};
+use clawprov::hetzner::{Hetzner, RequestCounts, ServerStatus};
 use clawprov::sim::{Faults, RateLimit, SimConfig, SimServer, DEFAULT_TOKEN};
 use hetzner_common::*;
 
@@ -24,18 +24,8 @@ async fn lifecycle(h: Hetzner, server: &SimServer, stack: String) {
         .create_firewall(&format!("{stack}-fw"), &outbound_rules(), &l)
         .await
         .expect("create firewall");
-    let spec = ServerSpec {
-        name: &format!("{stack}-srv"),
-        server_type: "cx22",
-        location: "nbg1",
-        image: "ubuntu-24.04",
-        user_data: "#cloud-config\n{}\n",
-        ssh_key_ids: vec![key.id],
-        firewall_ids: vec![fw.id],
-        labels: l.clone(),
-        public_ipv4: true,
-        public_ipv6: true,
-    };
+    let name = &format!("{stack}-srv");
+    let spec = server_spec(&name, vec![key.id], vec![fw.id], l.clone());
     let srv = h.create_server(&spec).await.expect("create server");
     assert_eq!(srv.status, ServerStatus::Running);
     assert_eq!(srv.firewall_ids, vec![fw.id], "firewall applied at create");

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use clawprov::hetzner::{
-    Backoff, ClientOptions, Direction, FirewallRule, Hetzner, Protocol, RetryPolicy,
+    Backoff, ClientOptions, Direction, FirewallRule, Hetzner, Protocol, RetryPolicy, ServerSpec,
 };
 use clawprov::secrets::Secret;
 use clawprov::sim::{serve, SimConfig, SimServer, DEFAULT_TOKEN};
@@ -74,4 +74,25 @@ pub fn outbound_rules() -> Vec<FirewallRule> {
         destination_ips: vec!["0.0.0.0/0".into(), "::/0".into()],
         description: None,
     }]
+}
+
+/// A small server with the given key, firewall and labels.
+pub fn server_spec<'a>(
+    name: &'a str,
+    ssh_key_ids: Vec<i64>,
+    firewall_ids: Vec<i64>,
+    labels: BTreeMap<String, String>,
+) -> ServerSpec<'a> {
+    ServerSpec {
+        name,
+        server_type: "cx22",
+        location: "fsn1",
+        image: "ubuntu-24.04",
+        user_data: "#cloud-config\n{}\n",
+        ssh_key_ids,
+        firewall_ids,
+        labels,
+        public_ipv4: true,
+        public_ipv6: true,
+    }
 }
