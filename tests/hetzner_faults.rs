@@ -25,7 +25,7 @@ async fn lifecycle(h: Hetzner, server: &SimServer, stack: String) {
         .await
         .expect("create firewall");
     let name = &format!("{stack}-srv");
-    let spec = server_spec(&name, vec![key.id], vec![fw.id], l.clone());
+    let spec = server_spec(name, vec![key.id], vec![fw.id], l.clone());
     let srv = h.create_server(&spec).await.expect("create server");
     assert_eq!(srv.status, ServerStatus::Running);
     assert_eq!(srv.firewall_ids, vec![fw.id], "firewall applied at create");
