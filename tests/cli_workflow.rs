@@ -491,3 +491,20 @@ fn help_is_there_for_every_command() {
     let out = run(in_dir(home.path()).arg("--no-such-flag"));
     assert_eq!(out.status.code(), Some(2), "usage errors are bad input");
 }
+
+#[test]
+fn ssh_host_with_several_stacks_is_refused_before_any_request() {
+    let home = tempfile::tempdir().unwrap();
+    init(home.path(), "one");
+    init(home.path(), "two");
+    // No endpoint is reachable here: the refusal must come first.
+    let out = run(in_dir(home.path())
+        .env("HCLOUD_ENDPOINT", "http://127.0.0.1:9/v1")
+        .args(["-s", "stacks/*.yaml", "up", "--ssh-host", "127.0.0.1:2222"]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("--ssh-host names one node"),
+        "{}",
+        text(&out)
+    );
+}

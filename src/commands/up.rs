@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 
 use super::host_progress::UiProgress;
 use super::plan::{plan_all, Planned, Plans};
-use super::target::{confirm, Endpoint, Loaded};
+use super::target::{confirm, stack_paths, Endpoint, Loaded};
 use crate::cli::{GlobalArgs, UpArgs};
 use crate::converge::{self, Converged};
 use crate::error::{Error, Kind, Result};
@@ -147,18 +147,14 @@ impl Report for UpReport {
 
 pub async fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
     let host_options = HostOptions::from_args(&args)?;
-    if host_options.ssh_host.is_some() && global.stack.len() > 1 {
+    // Before any request: globs count too.
+    if host_options.ssh_host.is_some() && stack_paths(global)?.len() > 1 {
         return Err(Error::bad_input(
             "--ssh-host names one node: use it with one stack",
         ));
     }
     let endpoint = Endpoint::resolve(global, args.sim, ui).await?;
     let planned = plan_all(global, &endpoint, args.sim, args.parallel, ui).await?;
-    if host_options.ssh_host.is_some() && planned.len() > 1 {
-        return Err(Error::bad_input(
-            "--ssh-host names one node: use it with one stack",
-        ));
-    }
     let plans = Plans(planned.iter().map(|p| p.plan.clone()).collect());
     if !ui.json() || ui.verbose() > 0 {
         for line in plans.human().lines() {
