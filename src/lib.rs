@@ -13,6 +13,7 @@ pub mod error;
 pub mod hetzner;
 pub mod host;
 pub mod plan;
+pub mod preflight;
 pub mod render;
 pub mod secrets;
 pub mod sim;
