@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::preflight;
+
 /// Provision a private OpenClaw gateway on Hetzner Cloud, reachable only over Tailscale.
 ///
 /// One stack file (YAML) declares the deployment; its secrets live beside it in an
@@ -48,6 +50,21 @@ pub struct GlobalArgs {
     /// e.g. a simulator started with `clawprov sim serve`.
     #[arg(long, global = true, env = "HCLOUD_ENDPOINT", value_name = "URL")]
     pub hcloud_endpoint: Option<String>,
+
+    /// npm registry the preflight of plan/up asks for openclaw's releases.
+    #[arg(long, global = true, env = "CLAWPROV_NPM_REGISTRY", value_name = "URL",
+          default_value = preflight::DEFAULT_NPM_REGISTRY)]
+    pub npm_registry: String,
+
+    /// Node.js download site the preflight reads index.json from.
+    #[arg(long, global = true, env = "CLAWPROV_NODE_DIST", value_name = "URL",
+          default_value = preflight::DEFAULT_NODE_DIST)]
+    pub node_dist: String,
+
+    /// Where the preflight fetches nvm's install.sh (URL/vVERSION/install.sh).
+    #[arg(long, global = true, env = "CLAWPROV_NVM_SOURCE", value_name = "URL",
+          default_value = preflight::DEFAULT_NVM_SOURCE)]
+    pub nvm_source: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -219,9 +236,15 @@ pub struct RenderArgs {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// Run against a simulator started inside this process (no account needed).
+    /// Run against a simulator started inside this process (no account
+    /// needed; skips the preflight).
     #[arg(long)]
     pub sim: bool,
+
+    /// Skip the preflight: do not check the pinned openclaw, Node and nvm
+    /// versions against npm, the Node release index and nvm's install.sh.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Args)]
@@ -238,9 +261,15 @@ pub struct UpArgs {
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub parallel: usize,
 
-    /// Run against a simulator started inside this process (no account needed).
+    /// Run against a simulator started inside this process (no account
+    /// needed; skips the preflight).
     #[arg(long)]
     pub sim: bool,
+
+    /// Skip the preflight: do not check the pinned openclaw, Node and nvm
+    /// versions against npm, the Node release index and nvm's install.sh.
+    #[arg(long)]
+    pub offline: bool,
 
     /// Stop after the Hetzner phase; a later `up` picks up from there.
     #[arg(long)]

@@ -1,6 +1,6 @@
 //! `clawprov plan`: the steps `up` would take for each stack, with reasons
 //! and the monthly cost. Changes nothing. Also where `up` gets its plans,
-//! so both commands compute them the same way.
+//! so both commands compute them the same way, preflight included.
 
 use std::sync::Arc;
 
@@ -12,7 +12,9 @@ use crate::cli::{GlobalArgs, PlanArgs};
 use crate::error::{Error, Result};
 use crate::hetzner::Hetzner;
 use crate::plan::{observe, Observed, Plan};
+use crate::preflight::{Outcome, Preflight, Sources};
 use crate::render::UserData;
+use crate::stack::Stack;
 use crate::ui::{Report, Ui};
 
 /// One stack's plan, with what `up` needs to execute it.
@@ -26,14 +28,16 @@ pub(super) struct Planned {
 }
 
 /// Load every stack (sequentially: a vault may prompt for a passphrase),
-/// then observe and plan them concurrently, at most `parallel` at a time.
+/// run the preflight on them (unless `offline` or `sim`), then observe and
+/// plan them concurrently, at most `parallel` at a time.
 pub(super) async fn plan_all(
     global: &GlobalArgs,
     endpoint: &Endpoint,
     sim: bool,
+    offline: bool,
     parallel: usize,
     ui: &Ui,
-) -> Result<Vec<Planned>> {
+) -> Result<(Vec<Planned>, Outcome)> {
     let mut prepared = Vec::new();
     for path in stack_paths(global)? {
         let loaded = Loaded::load(path, global, sim, ui)?;
@@ -41,6 +45,8 @@ pub(super) async fn plan_all(
         let client = endpoint.client(Some(&loaded.vault))?;
         prepared.push((client, desired, user_data, loaded));
     }
+    let stacks: Vec<&Stack> = prepared.iter().map(|p| &p.3.stack).collect();
+    let preflight = preflight(global, offline, sim, &stacks, ui).await?;
     let gate = Arc::new(Semaphore::new(parallel.max(1)));
     let mut tasks = Vec::new();
     for (client, desired, user_data, loaded) in prepared {
@@ -69,28 +75,65 @@ pub(super) async fn plan_all(
                 .map_err(|e| Error::failed(format!("planning task failed: {e}")))??,
         );
     }
-    Ok(out)
+    Ok((out, preflight))
 }
 
-pub(super) struct Plans(pub Vec<Plan>);
+/// Check the stacks' pinned versions before the first Hetzner request.
+/// `--offline` skips it with a warning; `--sim` skips it with a note (the
+/// simulator has no node to install them on, and its quickstart must work
+/// where only the npm registry is reachable).
+async fn preflight(
+    global: &GlobalArgs,
+    offline: bool,
+    sim: bool,
+    stacks: &[&Stack],
+    ui: &Ui,
+) -> Result<Outcome> {
+    if offline {
+        ui.warn("--offline: preflight skipped; the pinned openclaw, Node and nvm versions were not checked");
+        return Ok(Outcome::Skipped {
+            reason: "--offline".into(),
+        });
+    }
+    if sim {
+        ui.info("--sim: preflight skipped (the simulator has no real node to install openclaw, Node and nvm on)");
+        return Ok(Outcome::Skipped {
+            reason: "--sim".into(),
+        });
+    }
+    let sources = Sources::new(&global.npm_registry, &global.node_dist, &global.nvm_source)?;
+    let passed = Preflight::new(sources).check_all(stacks).await?;
+    for p in &passed {
+        ui.info(&p.to_string());
+    }
+    Ok(Outcome::Passed { stacks: passed })
+}
+
+pub(super) struct Plans {
+    pub plans: Vec<Plan>,
+    pub preflight: Outcome,
+}
 
 impl Report for Plans {
     fn human(&self) -> String {
         let mut out = String::new();
-        for p in &self.0 {
+        for p in &self.plans {
             out.push_str(&p.table());
         }
         out.push_str("legend: + create  ~ update  ! replace  - delete  . wait\n");
         out
     }
     fn json(&self) -> serde_json::Value {
-        json!({ "plans": self.0 })
+        json!({ "plans": self.plans, "preflight": self.preflight })
     }
 }
 
 pub async fn run(args: PlanArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
     let endpoint = Endpoint::resolve(global, args.sim, ui).await?;
-    let planned = plan_all(global, &endpoint, args.sim, 4, ui).await?;
-    ui.emit(&Plans(planned.into_iter().map(|p| p.plan).collect()));
+    let (planned, preflight) = plan_all(global, &endpoint, args.sim, args.offline, 4, ui).await?;
+    ui.emit(&Plans {
+        plans: planned.into_iter().map(|p| p.plan).collect(),
+        preflight,
+    });
     Ok(())
 }

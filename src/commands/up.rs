@@ -17,6 +17,7 @@ use crate::converge::{self, Converged};
 use crate::error::{Error, Kind, Result};
 use crate::hetzner::RequestCounts;
 use crate::host::{self, HostInputs, HostPaths, HostReport, Target};
+use crate::preflight::Outcome;
 use crate::ui::{Report, Ui};
 
 /// How `up` runs the host phase, from its flags.
@@ -66,6 +67,7 @@ struct StackOutcome {
 
 struct UpReport {
     outcomes: Vec<StackOutcome>,
+    preflight: Outcome,
 }
 
 impl Report for UpReport {
@@ -141,7 +143,7 @@ impl Report for UpReport {
                 }
             })
             .collect();
-        json!({ "stacks": stacks })
+        json!({ "stacks": stacks, "preflight": self.preflight })
     }
 }
 
@@ -154,8 +156,12 @@ pub async fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
         ));
     }
     let endpoint = Endpoint::resolve(global, args.sim, ui).await?;
-    let planned = plan_all(global, &endpoint, args.sim, args.parallel, ui).await?;
-    let plans = Plans(planned.iter().map(|p| p.plan.clone()).collect());
+    let (planned, preflight) =
+        plan_all(global, &endpoint, args.sim, args.offline, args.parallel, ui).await?;
+    let plans = Plans {
+        plans: planned.iter().map(|p| p.plan.clone()).collect(),
+        preflight: preflight.clone(),
+    };
     if !ui.json() || ui.verbose() > 0 {
         for line in plans.human().lines() {
             ui.info(line);
@@ -214,7 +220,10 @@ pub async fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
     let all_bad_input = outcomes
         .iter()
         .all(|o| o.failure.is_none_or(|k| k == Kind::BadInput));
-    ui.emit(&UpReport { outcomes });
+    ui.emit(&UpReport {
+        outcomes,
+        preflight,
+    });
     if failed > 0 {
         let kind = if all_bad_input {
             Kind::BadInput
