@@ -77,7 +77,7 @@ fn fingerprint_ignores_the_key_and_follows_the_stack() {
         .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
 
     let mut newer = stack.clone();
-    newer.openclaw.version = "2026.2.15".into();
+    newer.openclaw.version = "2026.9.7".into();
     let c = render_with(
         &clawprov::render::Templates::Embedded,
         &newer,

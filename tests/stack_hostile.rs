@@ -33,6 +33,7 @@ const CORPUS: &[(&str, &str, usize)] = &[
     ("hostname-raw-cr", "tailscale.hostname", 14),
     ("hostname-block-newline", "tailscale.hostname", 15),
     ("openclaw-latest", "openclaw.version", 18),
+    ("openclaw-unsupported-line", "openclaw.version", 18),
     ("node-caret-range", "node.version", 21),
     ("node-version-float", "node.version", 21),
     ("nvm-leading-v", "node.nvm_version", 22),
@@ -275,8 +276,8 @@ fn metacharacters_in_every_string_field_are_refused() {
         ("image: ubuntu-24.04", "hetzner.image"),
         ("tailnet: tail1234.ts.net", "tailscale.tailnet"),
         ("hostname: openclaw-example", "tailscale.hostname"),
-        ("version: 2026.2.14", "openclaw.version"),
-        ("version: 22.12.0", "node.version"),
+        ("version: 2026.9.6", "openclaw.version"),
+        ("version: 24.22.3", "node.version"),
         ("nvm_version: 0.40.3", "node.nvm_version"),
         ("admin_user: clawadmin", "host.admin_user"),
         ("service_user: openclaw", "host.service_user"),
@@ -331,7 +332,7 @@ fn a_token_in_a_stack_field_is_not_echoed() {
     for (line, field) in [
         ("tailnet: tail1234.ts.net", "tailscale.tailnet"),
         ("hostname: openclaw-example", "tailscale.hostname"),
-        ("version: 2026.2.14", "openclaw.version"),
+        ("version: 2026.9.6", "openclaw.version"),
     ] {
         let (key, _) = line.split_once(": ").expect("key: value");
         let text = base.replacen(line, &format!("{key}: {canary}"), 1);
@@ -341,4 +342,20 @@ fn a_token_in_a_stack_field_is_not_echoed() {
         let err = clawprov::stack::parse(text.as_bytes(), &path).expect_err("refused");
         assert!(!format!("{err} {err:?}").contains("CANARY"), "{err:?}");
     }
+}
+
+/// A version that exists on npm but is outside the supported line (config
+/// shapes differ between lines) names the supported range and exits 2.
+#[test]
+fn an_openclaw_outside_the_supported_range_names_the_range() {
+    let stderr = assert_refused(
+        &fixture("openclaw-unsupported-line"),
+        "openclaw.version",
+        Some(18),
+    );
+    let (low, high) = clawprov::stack::OPENCLAW_SUPPORTED;
+    assert!(
+        stderr.contains(&format!(">={low} <{high}")),
+        "the range is named:\n{stderr}"
+    );
 }

@@ -25,4 +25,5 @@ pub use error::{StackError, DOCUMENT, FILE};
 pub use load::{load, parse, vault_path};
 pub use model::*;
 pub use recipients::set_recipients;
+pub use rules::OPENCLAW_SUPPORTED;
 pub use text::MAX_FILE_BYTES;

@@ -96,10 +96,17 @@ pub struct OpenClaw {
     pub port: u16,
 }
 
+/// The OpenClaw release clawprov defaults to: the newest stable release the
+/// contract test (tests/openclaw_contract.rs) runs in CI.
+pub const DEFAULT_OPENCLAW_VERSION: &str = "2026.9.6";
+/// The Node release clawprov defaults to: a Node 24 LTS release that
+/// 2026.9.6's `engines.node` (`>=24.16.0 <25 || >=26.1.0`) accepts.
+pub const DEFAULT_NODE_VERSION: &str = "24.22.3";
+
 impl Default for OpenClaw {
     fn default() -> Self {
         OpenClaw {
-            version: "2026.2.14".into(),
+            version: DEFAULT_OPENCLAW_VERSION.into(),
             port: 18789,
         }
     }
@@ -119,7 +126,7 @@ pub struct Node {
 impl Default for Node {
     fn default() -> Self {
         Node {
-            version: "22.12.0".into(),
+            version: DEFAULT_NODE_VERSION.into(),
             nvm_version: "0.40.3".into(),
             nvm_sha256: "2d8359a64a3cb07c02389ad88ceecd43f2fa469c06104f92f98df5b6f315275f".into(),
         }

@@ -202,7 +202,41 @@ pub fn package_version(s: &str) -> Verdict {
     if is_core_version(core) && pre_ok {
         return Ok(());
     }
-    version_rejection(s, "2026.2.14")
+    version_rejection(s, "2026.9.6")
+}
+
+/// The OpenClaw releases clawprov's gateway config is made for: from the
+/// release the contract test proves (2026.9.6) to the end of its line.
+/// The lines differ in config shape (2026.9 wants SecretRef objects for
+/// secret fields, 2026.2 rejects them; 2026.9.3+ need Node 24.16+), so a
+/// version outside this range would boot a gateway that refuses its config.
+pub const OPENCLAW_SUPPORTED: (&str, &str) = ("2026.9.6", "2026.10.0");
+
+/// `openclaw.version` within [`OPENCLAW_SUPPORTED`] (`>= low` in npm's order,
+/// where a prerelease sorts before its release; `< high` by MAJOR.MINOR.PATCH).
+pub fn supported_openclaw(s: &str) -> Verdict {
+    let (low, high) = OPENCLAW_SUPPORTED;
+    let v = sort_key(s);
+    // Compared on the core only at the top, so the next line's
+    // prereleases (2026.10.0-beta.1) stay outside.
+    if v >= sort_key(low) && v.0 < sort_key(high).0 {
+        return Ok(());
+    }
+    reject(
+        format!("openclaw {s} is outside the range clawprov supports (>={low} <{high})"),
+        format!("pin a release in that range, e.g. {low}; its gateway config and service are what clawprov's contract test proves"),
+    )
+}
+
+/// Orders `MAJOR.MINOR.PATCH[-pre]` (already validated) as npm does, up to
+/// comparing prerelease identifiers as text.
+fn sort_key(s: &str) -> (Vec<u64>, bool, String) {
+    let (core, pre) = match s.split_once('-') {
+        Some((core, pre)) => (core, Some(pre)),
+        None => (s, None),
+    };
+    let nums = core.split('.').map(|p| p.parse().unwrap_or(0)).collect();
+    (nums, pre.is_none(), pre.unwrap_or("").to_string())
 }
 
 /// `node.nvm_sha256`: exactly 64 lowercase hex digits.
@@ -585,6 +619,20 @@ mod tests {
             ],
         );
         check(package_version, &[], HOSTILE);
+        check(
+            supported_openclaw,
+            &["2026.9.6", "2026.9.7", "2026.9.10", "2026.9.7-beta.1", "2026.9.99"],
+            &[
+                "2026.2.14",
+                "2026.2.26",
+                "2026.9.5",
+                "2026.9.6-beta.1",
+                "2026.10.0",
+                "2026.10.0-beta.1",
+                "2027.1.1",
+                "2026.10.1",
+            ],
+        );
         assert_eq!(
             node("v22.12.0").err().and_then(|r| r.hint),
             Some("drop the v: `22.12.0`".into())

@@ -71,10 +71,14 @@ pub fn check(stack: &Stack) -> Result<(), (String, Rejection)> {
         "openclaw.version",
         rules::package_version(&stack.openclaw.version),
     )?;
+    at(
+        "openclaw.version",
+        rules::supported_openclaw(&stack.openclaw.version),
+    )?;
     at("openclaw.port", rules::port(stack.openclaw.port))?;
 
     let n = &stack.node;
-    at("node.version", rules::exact_version(&n.version, "22.12.0"))?;
+    at("node.version", rules::exact_version(&n.version, super::model::DEFAULT_NODE_VERSION))?;
     at(
         "node.nvm_version",
         rules::exact_version(&n.nvm_version, "0.40.3"),
