@@ -95,7 +95,7 @@ async fn the_whole_host_phase_then_a_no_op_rerun_then_a_changed_secret() {
     let shim = fx.read("shim.log");
     assert!(
         shim.contains(&format!(
-            "systemctl [{} XDG_RUNTIME_DIR=/run/user/{svc_uid}] --user start openclaw-gateway.service",
+            "systemctl [{} XDG_RUNTIME_DIR=/run/user/{svc_uid}] --user start clawprov-gateway.service",
             fx.service
         )),
         "{shim}"

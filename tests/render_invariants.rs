@@ -57,7 +57,7 @@ fn the_gateway_binds_loopback_and_never_all_interfaces() {
     for (name, stack, text, doc) in rendered() {
         assert!(!text.contains("0.0.0.0"), "{name}: 0.0.0.0 appears");
         assert!(!text.contains("--bind lan"), "{name}");
-        let unit = file(&doc, "/usr/local/share/clawprov/openclaw-gateway.service").content;
+        let unit = file(&doc, "/usr/local/share/clawprov/clawprov-gateway.service").content;
         let exec: Vec<&str> = unit
             .lines()
             .filter(|l| l.starts_with("ExecStart="))
@@ -76,7 +76,11 @@ fn the_gateway_binds_loopback_and_never_all_interfaces() {
         for required in [
             "EnvironmentFile=%h/.config/openclaw/gateway.env",
             "ConditionPathExists=%h/.config/openclaw/gateway.env",
-            "Restart=on-failure",
+            "Restart=always",
+            "RestartPreventExitStatus=78",
+            "KillMode=mixed",
+            "TimeoutStopSec=330s",
+            "Environment=OPENCLAW_SUPERVISOR_MODE=external",
             "NoNewPrivileges=yes",
             "UMask=0077",
             "WantedBy=default.target",
@@ -94,13 +98,13 @@ fn the_gateway_binds_loopback_and_never_all_interfaces() {
         let cmds = commands(&bootstrap(&doc));
         position(
             &cmds,
-            "$SERVICE_HOME/.config/systemd/user/openclaw-gateway.service",
+            "$SERVICE_HOME/.config/systemd/user/clawprov-gateway.service",
         );
         position(&cmds, "loginctl enable-linger \"$SERVICE_USER\"");
-        position(&cmds, "as_user_manager enable openclaw-gateway.service");
+        position(&cmds, "as_user_manager enable clawprov-gateway.service");
         assert!(
             !cmds.iter().any(
-                |c| c.contains("start openclaw-gateway") || c.contains("enable --now openclaw")
+                |c| c.contains("start clawprov-gateway") || c.contains("enable --now clawprov-gateway")
             ),
             "{name}"
         );

@@ -288,7 +288,7 @@ async fn host_phase(
         return Ok(HostOutcome::NotRun(format!(
             "--sim has no real node, so the host phase was not run. It would reach {}.{} over SSH as {} \
              (pinning its host key in {}), wait for cloud-init, deliver the gateway's env file and \
-             openclaw.json (0600, owned by {}), start openclaw-gateway.service on 127.0.0.1:{}, check \
+             openclaw.json (0600, owned by {}), start clawprov-gateway.service on 127.0.0.1:{}, check \
              that Tailscale Serve proxies to it with Funnel off, and shred the bootstrap log and \
              cloud-init's copies of the user-data",
             stack.tailscale.hostname,

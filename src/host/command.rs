@@ -197,13 +197,13 @@ mod tests {
     fn as_user_passes_the_environment_through_env() {
         let line = RemoteCommand::as_user("openclaw", "systemctl")
             .env("XDG_RUNTIME_DIR", "/run/user/1001")
-            .args(["--user", "start", "openclaw-gateway.service"])
+            .args(["--user", "start", "clawprov-gateway.service"])
             .line()
             .unwrap();
         assert_eq!(
             line,
             "'sudo' '-n' '-u' 'openclaw' '--' 'env' 'XDG_RUNTIME_DIR=/run/user/1001' \
-             'systemctl' '--user' 'start' 'openclaw-gateway.service'"
+             'systemctl' '--user' 'start' 'clawprov-gateway.service'"
         );
     }
 

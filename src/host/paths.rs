@@ -41,4 +41,4 @@ impl HostPaths {
 }
 
 /// The gateway's user unit, as the bootstrap installs it.
-pub const GATEWAY_UNIT: &str = "openclaw-gateway.service";
+pub const GATEWAY_UNIT: &str = "clawprov-gateway.service";

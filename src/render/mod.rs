@@ -133,7 +133,7 @@ pub fn render(templates: &Templates, inputs: &RenderInputs) -> Result<UserData, 
 fn file_key(name: &'static str) -> &'static str {
     match name {
         "bootstrap.sh.j2" => "bootstrap_sh",
-        "openclaw-gateway.service.j2" => "gateway_unit",
+        "clawprov-gateway.service.j2" => "gateway_unit",
         "sshd-hardening.conf.j2" => "sshd_conf",
         "metadata-block.sh.j2" => "metadata_block_sh",
         "metadata-block.service.j2" => "metadata_block_unit",

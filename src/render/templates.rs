@@ -35,8 +35,8 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/bootstrap.sh.j2"),
     ),
     (
-        "openclaw-gateway.service.j2",
-        include_str!("../../templates/openclaw-gateway.service.j2"),
+        "clawprov-gateway.service.j2",
+        include_str!("../../templates/clawprov-gateway.service.j2"),
     ),
     (
         "sshd-hardening.conf.j2",
