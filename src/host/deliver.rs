@@ -2,10 +2,11 @@
 //!
 //! Two files, both 0600 in 0700 directories owned by the service user:
 //! - `~/.config/openclaw/gateway.env`: the systemd `EnvironmentFile` of the
-//!   gateway unit (templates/openclaw-gateway.service.j2): the gateway
+//!   gateway unit (templates/clawprov-gateway.service.j2): the gateway
 //!   token, the model credential and channel tokens;
-//! - `~/.openclaw/openclaw.json`: loopback bind, port, token auth. It only
-//!   references the environment (`${VAR}`); no value is inline.
+//! - `~/.openclaw/openclaw.json`: loopback bind, port, token auth, trusted
+//!   loopback proxy (Tailscale Serve). Secrets are only SecretRefs to the
+//!   environment; no value is inline.
 //!
 //! Contents travel on the SSH channel's stdin into
 //! `sudo install -m 0600 -o SVC -g GID /dev/stdin TMP`, then `mv` into
@@ -57,6 +58,12 @@ pub struct DesiredFile {
 }
 
 impl DesiredFile {
+    /// The bytes as they land on the server. The env file's hold secret
+    /// values: only for writing to the server or to a 0600 file.
+    pub fn expose_content(&self) -> &[u8] {
+        &self.content
+    }
+
     fn sha256_hex(&self) -> String {
         hex::encode(Sha256::digest(&self.content[..]))
     }
@@ -101,8 +108,8 @@ pub fn desired_files(
             env.push('\n');
         }
     }
-    let config = openclaw_json(stack, vault);
     let home = &account.home;
+    let config = openclaw_json(stack, vault, home);
     Ok(vec![
         DesiredFile {
             path: format!("{home}/{ENV_FILE}"),
@@ -147,28 +154,58 @@ fn env_value(key: &'static str, secret: &Secret) -> Result<Zeroizing<String>, Ho
     Ok(out)
 }
 
-/// openclaw.json: loopback, the stack's port, token auth; secrets only as
-/// `${VAR}` references to the env file.
-fn openclaw_json(stack: &Stack, vault: &Vault) -> String {
+/// Where OpenClaw writes its own log, under the service user's 0700 state
+/// directory instead of its default, the world-listable `/tmp/openclaw/`.
+pub const LOG_FILE: &str = ".openclaw/logs/openclaw.log";
+
+/// The model the gateway's agents use. OpenClaw 2026.9 otherwise defaults
+/// to a non-Anthropic model, for which the vault has no credential.
+pub const DEFAULT_MODEL: &str = "anthropic/claude-opus-4-6";
+
+/// An OpenClaw SecretRef: the value is read from the gateway's environment
+/// (the env file), never stored in openclaw.json. OpenClaw 2026.9 wants
+/// these objects for secret fields (`doctor --lint` flags `${VAR}` strings).
+fn env_ref(var: &str) -> serde_json::Value {
+    serde_json::json!({ "source": "env", "provider": "default", "id": var })
+}
+
+/// openclaw.json for the supported OpenClaw line (2026.9): loopback, the
+/// stack's port, token auth, and every secret as a SecretRef to the env
+/// file. What each key is for:
+/// - `trustedProxies`: Tailscale Serve proxies from loopback and always sets
+///   X-Forwarded-*; without it 2026.9 answers every proxied request 403
+///   `proxy_attribution_required`.
+/// - `terminal.enabled: false`: the Control UI's host terminal (on by
+///   default) would be a shell on the server for anyone with the token.
+/// - `logging.file`: see [`LOG_FILE`].
+/// - `env.vars.OPENCLAW_SUPERVISOR_MODE`: the CLI (`doctor`, `gateway
+///   install`) reads it from here too, so it leaves the service to
+///   clawprov's unit instead of installing a second gateway.
+fn openclaw_json(stack: &Stack, vault: &Vault, home: &str) -> String {
     let mut config = serde_json::json!({
         "gateway": {
             "mode": "local",
             "bind": "loopback",
             "port": stack.openclaw.port,
-            "auth": { "mode": "token", "token": "${OPENCLAW_GATEWAY_TOKEN}" },
-        }
+            "auth": { "mode": "token", "token": env_ref("OPENCLAW_GATEWAY_TOKEN") },
+            "trustedProxies": ["127.0.0.1", "::1"],
+            "terminal": { "enabled": false },
+        },
+        "logging": { "file": format!("{home}/{LOG_FILE}") },
+        "env": { "vars": { "OPENCLAW_SUPERVISOR_MODE": "external" } },
+        "agents": { "defaults": { "model": { "primary": DEFAULT_MODEL } } },
     });
     let mut channels = serde_json::Map::new();
     if vault.get("telegram_bot_token").is_some() {
         channels.insert(
             "telegram".into(),
-            serde_json::json!({ "enabled": true, "botToken": "${TELEGRAM_BOT_TOKEN}" }),
+            serde_json::json!({ "enabled": true, "botToken": env_ref("TELEGRAM_BOT_TOKEN") }),
         );
     }
     if vault.get("discord_bot_token").is_some() {
         channels.insert(
             "discord".into(),
-            serde_json::json!({ "enabled": true, "token": "${DISCORD_BOT_TOKEN}" }),
+            serde_json::json!({ "enabled": true, "token": env_ref("DISCORD_BOT_TOKEN") }),
         );
     }
     if !channels.is_empty() {
@@ -298,10 +335,22 @@ mod tests {
         assert_eq!(v["gateway"]["mode"], "local");
         assert_eq!(v["gateway"]["port"], 18789);
         assert_eq!(v["gateway"]["auth"]["mode"], "token");
-        assert_eq!(v["gateway"]["auth"]["token"], "${OPENCLAW_GATEWAY_TOKEN}");
+        assert_eq!(
+            v["gateway"]["auth"]["token"],
+            env_ref("OPENCLAW_GATEWAY_TOKEN")
+        );
+        assert_eq!(
+            v["gateway"]["trustedProxies"],
+            serde_json::json!(["127.0.0.1", "::1"])
+        );
+        assert_eq!(v["gateway"]["terminal"]["enabled"], false);
+        assert_eq!(
+            v["logging"]["file"],
+            "/home/openclaw/.openclaw/logs/openclaw.log"
+        );
         assert_eq!(
             v["channels"]["telegram"]["botToken"],
-            "${TELEGRAM_BOT_TOKEN}"
+            env_ref("TELEGRAM_BOT_TOKEN")
         );
     }
 
