@@ -17,6 +17,7 @@ mod error;
 pub mod known_hosts;
 mod paths;
 mod phase;
+pub mod probe;
 mod progress;
 mod serve;
 mod service;
@@ -26,7 +27,9 @@ pub mod target;
 
 pub use account::Account;
 pub use address::PeerPolicy;
-pub use deliver::{FileOutcome, CONFIG_FILE, ENV_FILE};
+pub use deliver::{
+    desired_files, DesiredFile, FileOutcome, CONFIG_FILE, DEFAULT_MODEL, ENV_FILE, LOG_FILE,
+};
 pub use error::HostError;
 pub use known_hosts::{HostKey, KnownHosts, Pin};
 pub use paths::{HostPaths, GATEWAY_UNIT};

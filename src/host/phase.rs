@@ -20,7 +20,7 @@ use super::progress::{HostStep, Progress};
 use super::service::{self, ServiceAction};
 use super::session::Session;
 use super::target::{self, Target};
-use super::{cloud_init, serve, shred, HostError};
+use super::{cloud_init, probe, serve, shred, HostError};
 use crate::secrets::Vault;
 use crate::stack::Stack;
 
@@ -162,6 +162,24 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
                 ServiceAction::Restarted => "restarted",
             },
             stack.openclaw.port
+        ),
+    );
+
+    progress.started(HostStep::Probe);
+    let token = inputs
+        .vault
+        .get("gateway_token")
+        .ok_or(HostError::MissingSecret {
+            key: "gateway_token",
+            why: "the gateway's shared token",
+        })?;
+    let fqdn = format!("{}.{}", stack.tailscale.hostname, stack.tailscale.tailnet);
+    let probes = probe::check(&session, stack.openclaw.port, &fqdn, token).await?;
+    progress.finished(
+        HostStep::Probe,
+        &format!(
+            "{probes} probes: the vault's token accepted (also through Serve's headers), \
+             none or a wrong one refused"
         ),
     );
 

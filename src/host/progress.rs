@@ -20,6 +20,9 @@ pub enum HostStep {
     Deliver,
     /// Start the gateway and wait until it listens on loopback.
     Service,
+    /// Prove the gateway takes the vault's token (and only it), also with
+    /// Tailscale Serve's forwarding headers.
+    Probe,
     /// Check Tailscale Serve proxies to it, with Funnel off.
     Serve,
     /// Shred the bootstrap log and cloud-init's copies of the user-data.
@@ -34,6 +37,7 @@ impl fmt::Display for HostStep {
             HostStep::CloudInit => "wait for cloud-init",
             HostStep::Deliver => "deliver secrets",
             HostStep::Service => "start the gateway",
+            HostStep::Probe => "prove the gateway's auth",
             HostStep::Serve => "check Tailscale Serve",
             HostStep::Shred => "shred bootstrap traces",
         })

@@ -93,8 +93,8 @@ start() {
     home=$(getent passwd "$(id -un)" | cut -d: -f6)
     # ConditionPathExists + EnvironmentFile: the unit needs its env file, readable by its user.
     [ -r "$home/.config/openclaw/gateway.env" ] || { echo "gateway.env missing or unreadable" >&2; exit 1; }
-    setsid /usr/bin/python3 -m http.server --bind "$(cat "$STATE/bind")" "$(cat "$STATE/port")" \
-        >>"$STATE/gateway.log" 2>&1 </dev/null &
+    setsid /usr/bin/python3 "$(dirname "$0")/gateway-standin" "$(cat "$STATE/bind")" \
+        "$(cat "$STATE/port")" "$home" >>"$STATE/gateway.log" 2>&1 </dev/null &
     echo $! >"$pidfile"
 }
 stop() { active && kill "$(cat "$pidfile")"; rm -f "$pidfile"; sleep 0.2; }
@@ -105,6 +105,44 @@ restart) stop; start ;;
 *) echo "systemctl shim: unsupported: $*" >&2; exit 64 ;;
 esac
 "#;
+
+/// Started by the systemctl shim in place of the OpenClaw gateway: answers
+/// `POST /tools/invoke` the way OpenClaw 2026.9 does (the contract test,
+/// tests/openclaw_contract.rs, proves it on the real package): 401 without
+/// the env file's token, 200 with it, 403 for a forwarded request from a
+/// peer not in `gateway.trustedProxies`.
+const GATEWAY_STANDIN: &str = r##"#!/usr/bin/python3
+import http.server, json, os, sys
+bind, port, home = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+env = {}
+with open(os.path.join(home, ".config/openclaw/gateway.env")) as f:
+    for line in f:
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            k, v = line.split("=", 1)
+            env[k] = v.strip("'")
+with open(os.path.join(home, ".openclaw/openclaw.json")) as f:
+    trusted = json.load(f).get("gateway", {}).get("trustedProxies", [])
+token = env.get("OPENCLAW_GATEWAY_TOKEN")
+class Gateway(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+    def answer(self, status, body):
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_GET(self):
+        self.answer(200, b"control ui")
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.headers.get("X-Forwarded-For") and self.client_address[0] not in trusted:
+            return self.answer(403, b'{"error":"proxy_attribution_required"}')
+        if not token or self.headers.get("Authorization") != "Bearer " + token:
+            return self.answer(401, b'{"error":"unauthorized"}')
+        self.answer(200, b'{"ok":true}')
+http.server.HTTPServer((bind, port), Gateway).serve_forever()
+"##;
 
 const SHIM_CLOUD_INIT: &str = r#"#!/bin/bash
 # Shim: no real cloud-init boot here. $STATE/cloud-init says done/error/degraded.
@@ -183,6 +221,7 @@ impl HostFixture {
                 0o755,
             );
         }
+        write(&shims.join("gateway-standin"), GATEWAY_STANDIN, 0o755);
         fs::set_permissions(&shims, fs::Permissions::from_mode(0o755)).unwrap();
         let shell = r.join("logging-shell");
         let (shebang, rest) = LOGGING_SHELL.split_once('\n').unwrap();
