@@ -1,0 +1,632 @@
+//! The OpenClaw contract: the real `openclaw` package from the npm registry,
+//! installed the way the bootstrap installs it (tests/contract/openclaw-setup.sh:
+//! the pinned Node, the npm it bundles, `npm install -g` with the bootstrap's
+//! flags), configured with the exact `openclaw.json` and env file the host
+//! phase delivers (`clawprov::host::desired_files`, not a copy), and started
+//! with the exact `ExecStart` argv and environment of the rendered unit (no
+//! systemd here: the unit's lines are read from the rendered user-data and
+//! the nvm path is mapped onto the cached tree).
+//!
+//! What it proves, on loopback only: the gateway listens on loopback and
+//! nowhere else; HTTP and WebSocket refuse no token and a wrong one and take
+//! the vault's; the same through a loopback proxy adding Tailscale Serve's
+//! headers; `config validate` is valid; `security audit` has no critical or
+//! warn finding; `doctor --non-interactive` and `gateway install` leave the
+//! service to clawprov's unit; no canary secret appears in any log, argv or
+//! file outside the 0600 env file. Three mutations of what clawprov renders
+//! (no trustedProxies, another token in the env file, `--bind lan`) each
+//! make the contract fail with the fault named.
+//!
+//! Under CI a missing npm or an unreachable registry fails the test.
+
+mod render_fixture;
+mod support;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use clawprov::host::probe::{self, Probe};
+use clawprov::host::{desired_files, Account, CONFIG_FILE, ENV_FILE, LOG_FILE};
+use clawprov::secrets::{Secret, Vault};
+use clawprov::stack::{Stack, DEFAULT_NODE_VERSION, DEFAULT_OPENCLAW_VERSION};
+
+const UNIT_PATH: &str = "/usr/local/share/clawprov/clawprov-gateway.service";
+
+/// The cached node directory, built once per test binary.
+fn node_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        support::require_tool("npm", "npm");
+        support::require_tool("flock", "util-linux");
+        let script = support::repo_dir().join("tests/contract/openclaw-setup.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .args([DEFAULT_NODE_VERSION, DEFAULT_OPENCLAW_VERSION])
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run openclaw-setup.sh");
+        assert!(
+            out.status.success(),
+            "openclaw-setup.sh failed: the real Node {DEFAULT_NODE_VERSION} and OpenClaw \
+             {DEFAULT_OPENCLAW_VERSION} must come from the npm registry"
+        );
+        let dir = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .expect("setup prints the node directory")
+            .to_string();
+        PathBuf::from(dir)
+    })
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn id(flag: &str) -> u32 {
+    let out = Command::new("id").arg(flag).output().expect("id");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("numeric id")
+}
+
+/// A change to what clawprov renders, to show the contract catches it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mutation {
+    None,
+    NoTrustedProxies,
+    OtherTokenInEnvFile,
+    BindLan,
+}
+
+/// One gateway, deployed as the host phase would, running until dropped.
+struct Gateway {
+    home: tempfile::TempDir,
+    logs: tempfile::TempDir,
+    port: u16,
+    token: Secret,
+    fqdn: String,
+    canaries: Vec<String>,
+    /// The unit's environment plus its EnvironmentFile, as systemd passes it.
+    env: BTreeMap<String, String>,
+    node: PathBuf,
+    openclaw: PathBuf,
+    child: Child,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        // Stopped by its PID (and its process group: the gateway forks
+        // workers), the way systemd's KillMode=mixed would.
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", "--", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let group = format!("-{pid}");
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// The rendered unit's `ExecStart` argv and `Environment=` pairs.
+fn unit_lines(stack: &Stack) -> (Vec<String>, Vec<(String, String)>, String) {
+    let doc = render_fixture::parse(render_fixture::render_embedded(stack).expose());
+    let unit = render_fixture::file(&doc, UNIT_PATH).content;
+    let mut exec = Vec::new();
+    let mut env = Vec::new();
+    let mut env_file = String::new();
+    for line in unit.lines() {
+        if let Some(rest) = line.strip_prefix("ExecStart=") {
+            // Our unit's words hold no quotes or spaces (the `word` filter).
+            exec = rest.split_whitespace().map(str::to_string).collect();
+        } else if let Some(rest) = line.strip_prefix("Environment=") {
+            let (k, v) = rest.split_once('=').expect("Environment=K=V");
+            env.push((k.to_string(), v.to_string()));
+        } else if let Some(rest) = line.strip_prefix("EnvironmentFile=") {
+            env_file = rest.to_string();
+        }
+    }
+    assert!(!exec.is_empty(), "no ExecStart in the rendered unit:\n{unit}");
+    (exec, env, env_file)
+}
+
+/// Reads a systemd EnvironmentFile the way clawprov writes it: `K='V'` lines.
+fn read_env_file(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (k, v) = l.split_once('=').expect("K=V");
+            (k.to_string(), v.trim_matches('\'').to_string())
+        })
+        .collect()
+}
+
+fn canary(name: &str) -> String {
+    format!("CANARY{name}{:016x}", rand::random::<u64>())
+}
+
+impl Gateway {
+    fn deploy(mutation: Mutation) -> Gateway {
+        let node_dir = node_dir();
+        let port = free_port();
+        let mut stack = render_fixture::example();
+        stack.openclaw.port = port;
+        let service = stack.host.service_user.clone();
+        let home = tempfile::Builder::new()
+            .prefix("cpt-openclaw-")
+            .tempdir()
+            .expect("home");
+        fs::set_permissions(home.path(), fs::Permissions::from_mode(0o750)).unwrap();
+        let logs = tempfile::tempdir().expect("logs");
+
+        let mut vault = Vault::new();
+        let token = hex::encode(rand::random::<[u8; 32]>());
+        vault.set("gateway_token", Secret::new(token.as_str())).unwrap();
+        let mut canaries = vec![token.clone()];
+        for key in ["claude_setup_token", "anthropic_api_key"] {
+            let value = canary(&key.replace('_', ""));
+            vault.set(key, Secret::new(value.as_str())).unwrap();
+            canaries.push(value);
+        }
+        let account = Account {
+            name: service.clone(),
+            uid: id("-u"),
+            gid: id("-g"),
+            home: home.path().display().to_string(),
+        };
+        for file in desired_files(&stack, &vault, &account).expect("host files") {
+            for dir in &file.dirs {
+                fs::create_dir_all(dir).unwrap();
+                fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).unwrap();
+            }
+            fs::write(&file.path, file.expose_content()).unwrap();
+            fs::set_permissions(&file.path, fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let config = home.path().join(CONFIG_FILE);
+        let env_path = home.path().join(ENV_FILE);
+        match mutation {
+            Mutation::NoTrustedProxies => {
+                let mut v: serde_json::Value =
+                    serde_json::from_slice(&fs::read(&config).unwrap()).unwrap();
+                v["gateway"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("trustedProxies")
+                    .expect("the rendered config has trustedProxies");
+                fs::write(&config, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+            }
+            Mutation::OtherTokenInEnvFile => {
+                let text = fs::read_to_string(&env_path).unwrap();
+                let other = hex::encode(rand::random::<[u8; 32]>());
+                let changed = text.replace(&token, &other);
+                assert_ne!(changed, text, "the env file holds the vault token");
+                fs::write(&env_path, changed).unwrap();
+            }
+            Mutation::None | Mutation::BindLan => {}
+        }
+
+        // The unit, with the server's nvm directory mapped onto the cache.
+        let (mut exec, unit_env, env_file) = unit_lines(&stack);
+        let server_node_dir = format!(
+            "/home/{service}/.nvm/versions/node/v{}",
+            stack.node.version
+        );
+        let map = |s: &str| s.replace(&server_node_dir, &node_dir.display().to_string());
+        exec = exec.iter().map(|w| map(w)).collect();
+        if mutation == Mutation::BindLan {
+            let at = exec.iter().position(|w| w == "--bind").expect("--bind") + 1;
+            exec[at] = "lan".into();
+        }
+        assert_eq!(
+            env_file,
+            format!("%h/{ENV_FILE}"),
+            "the unit reads the env file the host phase delivers"
+        );
+        let mut env = BTreeMap::new();
+        for (k, v) in unit_env {
+            env.insert(k, map(&v));
+        }
+        for (k, v) in read_env_file(&fs::read_to_string(&env_path).unwrap()) {
+            env.insert(k, v);
+        }
+        // What a systemd user manager sets for every unit.
+        env.insert("HOME".into(), home.path().display().to_string());
+        env.insert("USER".into(), service.clone());
+        env.insert("LOGNAME".into(), service.clone());
+
+        let out = fs::File::create(logs.path().join("gateway.out")).unwrap();
+        let child = Command::new(&exec[0])
+            .args(&exec[1..])
+            .env_clear()
+            .envs(&env)
+            .current_dir(home.path())
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .process_group(0)
+            .spawn()
+            .expect("start the gateway");
+        let mut gateway = Gateway {
+            fqdn: format!("{}.{}", stack.tailscale.hostname, stack.tailscale.tailnet),
+            home,
+            logs,
+            port,
+            token: Secret::new(token.as_str()),
+            canaries,
+            env,
+            node: PathBuf::from(&exec[0]),
+            openclaw: PathBuf::from(&exec[1]),
+            child,
+        };
+        gateway.wait_listening();
+        gateway
+    }
+
+    fn output_tail(&self) -> String {
+        let text = fs::read_to_string(self.logs.path().join("gateway.out")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    fn wait_listening(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("the gateway exited ({status}):\n{}", self.output_tail());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the gateway did not listen on 127.0.0.1:{} within 120 s:\n{}",
+                self.port,
+                self.output_tail()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// PIDs of the gateway and every process it started.
+    fn process_tree(&self) -> Vec<u32> {
+        let mut tree = vec![self.child.id()];
+        let mut grew = true;
+        while grew {
+            grew = false;
+            for entry in fs::read_dir("/proc").unwrap().flatten() {
+                let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                    continue;
+                };
+                let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
+                    continue;
+                };
+                let ppid = stat
+                    .rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                    .and_then(|p| p.parse::<u32>().ok());
+                if ppid.is_some_and(|p| tree.contains(&p)) && !tree.contains(&pid) {
+                    tree.push(pid);
+                    grew = true;
+                }
+            }
+        }
+        tree
+    }
+
+    /// Every TCP listener of the gateway's processes.
+    fn listeners(&self) -> Vec<String> {
+        let tree = self.process_tree();
+        let out = Command::new(support::require_tool("ss", "iproute2"))
+            .args(["-ltnpH"])
+            .output()
+            .expect("ss");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| tree.iter().any(|p| l.contains(&format!("pid={p},"))))
+            .filter_map(|l| l.split_whitespace().nth(3).map(str::to_string))
+            .collect()
+    }
+
+    /// A probe's answer once the gateway has settled (5xx while it starts),
+    /// as `probe::check` waits for it.
+    fn answer(&self, probe: &Probe) -> u16 {
+        let deadline = Instant::now() + probe::SETTLE;
+        loop {
+            let got = self.run_probe(probe);
+            if !probe::starting(got) || Instant::now() >= deadline {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// A probe's command, run here as the host phase runs it on the server
+    /// (the admin user's shell, the header on stdin).
+    fn run_probe(&self, probe: &Probe) -> u16 {
+        let line = probe.command.line().expect("probe line");
+        let mut child = Command::new("sh")
+            .args(["-c", &line])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("curl");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(&probe.stdin)
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        probe::status_of(&String::from_utf8_lossy(&out.stdout)).unwrap_or(0)
+    }
+
+    /// The contract's core: loopback only, and the four auth probes. Each
+    /// fault is named.
+    fn faults(&self) -> Vec<String> {
+        let mut faults = Vec::new();
+        let listeners = self.listeners();
+        if !listeners
+            .iter()
+            .any(|l| l == &format!("127.0.0.1:{}", self.port))
+        {
+            faults.push(format!("not listening on 127.0.0.1:{}: {listeners:?}", self.port));
+        }
+        for l in &listeners {
+            if !(l.starts_with("127.") || l.starts_with("[::1]:")) {
+                faults.push(format!("listens beyond loopback on {l}"));
+            }
+        }
+        for p in probe::probes(self.port, &self.fqdn, &self.token) {
+            let got = self.answer(&p);
+            if got != p.expect {
+                faults.push(probe::diagnose(&p, got));
+            }
+        }
+        faults
+    }
+
+    /// `openclaw ARGS` as the service user would run it over SSH: the
+    /// gateway's environment (unit + env file).
+    fn openclaw(&self, args: &[&str]) -> std::process::Output {
+        let out = Command::new(&self.node)
+            .arg(&self.openclaw)
+            .args(args)
+            .env_clear()
+            .envs(&self.env)
+            .current_dir(self.home.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("openclaw CLI");
+        let name = args.join("-").replace('/', "_");
+        let mut log = fs::File::create(self.logs.path().join(format!("cli-{name}.out"))).unwrap();
+        log.write_all(&out.stdout).unwrap();
+        log.write_all(&out.stderr).unwrap();
+        out
+    }
+
+    fn ws(&self, url: &str, token: &str) -> serde_json::Value {
+        let script = support::repo_dir().join("tests/contract/openclaw_ws_probe.mjs");
+        let mut child = Command::new(&self.node)
+            .arg(script)
+            .arg(url)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("ws probe");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(token.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("ws probe output: {e}: {:?}", out.stdout))
+    }
+}
+
+/// A loopback reverse proxy that adds what Tailscale Serve adds to every
+/// request (X-Forwarded-For/-Proto/-Host), one connection at a time.
+fn serve_like_proxy(upstream: u16, fqdn: &str) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let headers = format!(
+        "X-Forwarded-For: 100.101.102.103\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: {fqdn}\r\n"
+    );
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let headers = headers.clone();
+            std::thread::spawn(move || {
+                let _ = proxy_one(client, upstream, &headers);
+            });
+        }
+    });
+    port
+}
+
+fn proxy_one(mut client: TcpStream, upstream: u16, headers: &str) -> std::io::Result<()> {
+    client.set_read_timeout(Some(Duration::from_secs(15)))?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    // The request line, then our headers after it.
+    while !head.ends_with(b"\r\n") {
+        if client.read(&mut byte)? == 0 {
+            return Ok(());
+        }
+        head.push(byte[0]);
+    }
+    let mut server = TcpStream::connect(("127.0.0.1", upstream))?;
+    server.write_all(&head)?;
+    server.write_all(headers.as_bytes())?;
+    let mut to_server = client.try_clone()?;
+    let mut from_server = server.try_clone()?;
+    let up = std::thread::spawn(move || std::io::copy(&mut to_server, &mut server));
+    std::io::copy(&mut from_server, &mut client)?;
+    let _ = up.join();
+    Ok(())
+}
+
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => files_under(&path, out),
+            Ok(t) if t.is_file() => out.push(path),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn the_real_gateway_keeps_the_contract() {
+    let gw = Gateway::deploy(Mutation::None);
+    let faults = gw.faults();
+    assert!(faults.is_empty(), "{faults:#?}\n{}", gw.output_tail());
+
+    // The same through a proxy that adds Serve's headers.
+    let proxy = serve_like_proxy(gw.port, &gw.fqdn);
+    for p in probe::probes(proxy, &gw.fqdn, &gw.token)
+        .iter()
+        .filter(|p| !p.forwarded)
+    {
+        assert_eq!(gw.answer(p), p.expect, "through the proxy: {}", p.what);
+    }
+
+    // WebSocket: no token, a wrong one, the vault's.
+    let url = format!("ws://127.0.0.1:{}", gw.port);
+    let none = gw.ws(&url, "");
+    assert_eq!(none["outcome"], "refused", "{none}");
+    let wrong = gw.ws(&url, &hex::encode(rand::random::<[u8; 32]>()));
+    assert_eq!(wrong["outcome"], "refused", "{wrong}");
+    assert_eq!(wrong["code"], "AUTH_TOKEN_MISMATCH", "{wrong}");
+    let right = gw.ws(&url, gw.token.expose());
+    assert_eq!(right["outcome"], "ok", "{right}");
+    assert_eq!(right["type"], "hello-ok", "{right}");
+    let proxied = gw.ws(&format!("ws://127.0.0.1:{proxy}"), gw.token.expose());
+    assert_eq!(proxied["type"], "hello-ok", "through the proxy: {proxied}");
+
+    // Config and audit.
+    let validate = gw.openclaw(&["config", "validate", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&validate.stdout)
+        .unwrap_or_else(|e| panic!("config validate: {e}: {validate:?}"));
+    assert_eq!(v["valid"], true, "{v}");
+    let audit = gw.openclaw(&["security", "audit", "--json"]);
+    let a: serde_json::Value = serde_json::from_slice(&audit.stdout)
+        .unwrap_or_else(|e| panic!("security audit: {e}: {audit:?}"));
+    // The command exits 0 whatever it finds: read the summary.
+    assert_eq!(
+        (a["summary"]["critical"].as_u64(), a["summary"]["warn"].as_u64()),
+        (Some(0), Some(0)),
+        "audit findings: {:#}",
+        a["findings"]
+    );
+
+    // A user running OpenClaw's own service tooling on the host.
+    let config = gw.home.path().join(CONFIG_FILE);
+    let before = fs::read(&config).unwrap();
+    let install = gw.openclaw(&["gateway", "install"]);
+    let said = String::from_utf8_lossy(&install.stderr).to_string()
+        + &String::from_utf8_lossy(&install.stdout);
+    assert!(!install.status.success(), "gateway install must refuse: {said}");
+    assert!(
+        said.contains("external supervisor"),
+        "gateway install defers to our unit: {said}"
+    );
+    let doctor = gw.openclaw(&["doctor", "--non-interactive"]);
+    assert!(doctor.status.success(), "doctor: {doctor:?}");
+    let units = gw.home.path().join(".config/systemd/user");
+    assert!(
+        !units.exists() || fs::read_dir(&units).unwrap().next().is_none(),
+        "OpenClaw wrote a unit of its own in {}",
+        units.display()
+    );
+    assert_eq!(
+        fs::read(&config).unwrap(),
+        before,
+        "doctor or the gateway rewrote openclaw.json: every `up` would re-deliver it"
+    );
+    // Still the same gateway, still keeping the contract.
+    let faults = gw.faults();
+    assert!(faults.is_empty(), "after doctor: {faults:#?}");
+    assert!(
+        gw.home.path().join(LOG_FILE).is_file(),
+        "OpenClaw logs under its state dir"
+    );
+
+    // Canaries: no secret in any log, argv, or file but the env file.
+    let mut files = Vec::new();
+    files_under(gw.home.path(), &mut files);
+    files_under(gw.logs.path(), &mut files);
+    files_under(Path::new("/tmp/openclaw"), &mut files);
+    let env_file = gw.home.path().join(ENV_FILE);
+    let mut leaks = Vec::new();
+    for file in files.iter().filter(|f| **f != env_file) {
+        let bytes = fs::read(file).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        for c in &gw.canaries {
+            if text.contains(c.as_str()) {
+                leaks.push(format!("{} holds a canary", file.display()));
+            }
+        }
+    }
+    for pid in gw.process_tree() {
+        let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let text = String::from_utf8_lossy(&cmdline);
+        for c in &gw.canaries {
+            if text.contains(c.as_str()) {
+                leaks.push(format!("argv of pid {pid} holds a canary"));
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "{leaks:#?}");
+    assert!(files.len() > 3, "the scan saw files: {files:?}");
+}
+
+#[test]
+fn without_trusted_proxies_every_request_through_serve_is_refused() {
+    let faults = Gateway::deploy(Mutation::NoTrustedProxies).faults();
+    assert!(
+        faults.iter().any(|f| f.contains("got HTTP 403") && f.contains("trustedProxies")),
+        "{faults:#?}"
+    );
+}
+
+#[test]
+fn another_token_in_the_env_file_is_caught() {
+    let faults = Gateway::deploy(Mutation::OtherTokenInEnvFile).faults();
+    assert!(
+        faults
+            .iter()
+            .any(|f| f.contains("vault's token") && f.contains("got HTTP 401")),
+        "{faults:#?}"
+    );
+}
+
+#[test]
+fn bind_lan_is_caught() {
+    let faults = Gateway::deploy(Mutation::BindLan).faults();
+    assert!(
+        faults.iter().any(|f| f.contains("listens beyond loopback")),
+        "{faults:#?}"
+    );
+}
