@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The test command (README.md, "The two set-up commands"): installs,
+# idempotently, the real tools the tests use instead of mocks, then runs the
+# whole suite. `scripts/test.sh setup` only installs (.ci/run uses it before
+# its lint gates). Needs root for apt-get on a fresh machine; a machine that
+# has everything runs no installer.
+#
+# Installed here: Debian packages (below), the official hcloud Python
+# library in a venv (.ci/sim-contract-setup.sh). Fetched and cached by the
+# tests themselves: the real Node and OpenClaw from the npm registry
+# (tests/contract/openclaw-setup.sh, cache ~/.cache/clawprov-test).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  age                 # age CLI: vault interop both ways
+  cloud-init          # `cloud-init schema -c` on rendered user-data
+  shellcheck          # shell parts of the user-data
+  openssh-server      # real sshd on 127.0.0.1 for the host phase
+  sudo                # the admin user's sudo on the stand-in host
+  hcloud-cli          # Hetzner's own CLI against the simulator
+  python3-venv        # venv for the official hcloud Python library
+  python3-yaml python3-jsonschema   # ../shared/tools/validate-cloud-config
+  libssl-dev pkg-config             # ssh2 links system OpenSSL
+  curl                # the host phase's gateway probes (also run by the contract test)
+  iproute2            # ss: which addresses the gateway listens on
+  util-linux          # flock: one builder of the OpenClaw cache at a time
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# npm fetches the real Node and OpenClaw packages; any npm will do (the
+# contract test installs OpenClaw with the npm that the pinned Node bundles).
+command -v npm >/dev/null || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test.sh: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# validate-cloud-config runs under whatever python3 is first on PATH.
+python3 -c 'import yaml, jsonschema' 2>/dev/null || python3 -m pip install -q pyyaml jsonschema
+bash .ci/sim-contract-setup.sh
+
+[ "${1:-}" = "setup" ] && exit 0
+cargo test --locked --all-targets
