@@ -17,6 +17,10 @@ pub const MANAGED_LABEL: &str = "clawprov/managed";
 /// with. user-data cannot change after creation, so a different fingerprint
 /// means the server must be replaced.
 pub const USER_DATA_LABEL: &str = "clawprov/user-data";
+/// On the server: the OpenClaw and Node versions its bootstrap installed, so
+/// `plan` can say that a replace is an upgrade (and what it costs).
+pub const OPENCLAW_LABEL: &str = "clawprov/openclaw";
+pub const NODE_LABEL: &str = "clawprov/node";
 
 /// The label selector that finds every resource of `stack` (and nothing of
 /// another stack, even one whose name starts the same).
@@ -64,6 +68,8 @@ pub struct DesiredServer {
     pub location: String,
     pub image: String,
     pub user_data_fingerprint: String,
+    pub openclaw_version: String,
+    pub node_version: String,
     pub backups: bool,
     pub protect_delete: bool,
     pub protect_rebuild: bool,
@@ -103,6 +109,8 @@ impl Desired {
                 location: h.location.clone(),
                 image: h.image.clone(),
                 user_data_fingerprint: fingerprint.to_string(),
+                openclaw_version: stack.openclaw.version.clone(),
+                node_version: stack.node.version.clone(),
                 backups: h.backups,
                 protect_delete: h.protection.delete,
                 protect_rebuild: h.protection.rebuild,
@@ -121,13 +129,19 @@ impl Desired {
         base_labels(&self.stack)
     }
 
-    /// Labels of the server: the base labels plus the user-data fingerprint.
+    /// Labels of the server: the base labels plus the user-data fingerprint
+    /// and the installed versions (validated versions are valid label values).
     pub fn server_labels(&self) -> BTreeMap<String, String> {
         let mut labels = self.labels();
         labels.insert(
             USER_DATA_LABEL.to_string(),
             self.server.user_data_fingerprint.clone(),
         );
+        labels.insert(
+            OPENCLAW_LABEL.to_string(),
+            self.server.openclaw_version.clone(),
+        );
+        labels.insert(NODE_LABEL.to_string(), self.server.node_version.clone());
         labels
     }
 }

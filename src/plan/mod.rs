@@ -20,7 +20,7 @@ use crate::hetzner::MonthlyCost;
 pub use compute::{steps, teardown_steps};
 pub use desired::{
     base_labels, resource_name, selector, Desired, DesiredFirewall, DesiredServer, DesiredSshKey,
-    MANAGED_LABEL, STACK_LABEL, USER_DATA_LABEL,
+    MANAGED_LABEL, NODE_LABEL, OPENCLAW_LABEL, STACK_LABEL, USER_DATA_LABEL,
 };
 pub use observed::{observe, Observed};
 pub use step::{Change, Op, Resource, Step};

@@ -92,7 +92,27 @@ fn a_changed_user_data_fingerprint_replaces_the_server() {
     let r = p.replaces();
     assert_eq!(r.len(), 1);
     assert!(r[0].reason.contains("user-data changed"), "{}", r[0].reason);
+    assert!(!r[0].reason.contains("upgrade"), "{}", r[0].reason);
     assert_eq!(p.destructive().len(), 1);
+}
+
+#[test]
+fn a_version_change_is_a_replace_that_says_it_is_an_upgrade_and_what_is_lost() {
+    let d = desired();
+    let mut o = matching(&d);
+    let s = &mut o.servers[0];
+    s.labels.insert(
+        USER_DATA_LABEL.into(),
+        "ffffffffffffffffffffffffffffffff".into(),
+    );
+    s.labels.insert(OPENCLAW_LABEL.into(), "2026.9.5".into());
+    let p = Plan::converge(&d, &o);
+    let r = p.replaces();
+    assert_eq!(r.len(), 1);
+    let want = format!("openclaw.version 2026.9.5 -> {}", d.server.openclaw_version);
+    assert!(r[0].reason.contains(&want), "{}", r[0].reason);
+    assert!(r[0].reason.contains("~/.openclaw"), "{}", r[0].reason);
+    assert!(!r[0].reason.contains("node.version"), "{}", r[0].reason);
 }
 
 #[test]

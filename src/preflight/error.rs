@@ -98,7 +98,10 @@ fn suggest_openclaw(line: Option<&str>, newest: &[String]) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum PreflightError {
     #[error("stack {stack}: {mismatch}")]
-    Mismatch { stack: String, mismatch: Mismatch },
+    Mismatch {
+        stack: String,
+        mismatch: Box<Mismatch>,
+    },
 
     #[error("{flag} {url:?} is not a usable URL: {why}")]
     BadSource {
@@ -130,6 +133,13 @@ pub enum PreflightError {
 }
 
 impl PreflightError {
+    pub(super) fn wrong_pin(stack: &str, mismatch: Mismatch) -> PreflightError {
+        PreflightError::Mismatch {
+            stack: stack.to_string(),
+            mismatch: Box::new(mismatch),
+        }
+    }
+
     /// True when the stack (or a flag) is wrong rather than the network.
     pub fn is_bad_input(&self) -> bool {
         matches!(
@@ -141,7 +151,7 @@ impl PreflightError {
     /// The mismatch inside, for callers (and tests) that match on it.
     pub fn mismatch(&self) -> Option<&Mismatch> {
         match self {
-            PreflightError::Mismatch { mismatch, .. } => Some(mismatch),
+            PreflightError::Mismatch { mismatch, .. } => Some(mismatch.as_ref()),
             _ => None,
         }
     }

@@ -231,12 +231,12 @@ impl Preflight {
         release: &Release,
         stack: &Stack,
     ) -> PreflightError {
-        if let PreflightError::Mismatch {
-            mismatch: Mismatch::NodeRejected {
-                range, suggestion, ..
-            },
-            ..
-        } = &mut e
+        let PreflightError::Mismatch { mismatch, .. } = &mut e else {
+            return e;
+        };
+        if let Mismatch::NodeRejected {
+            range, suggestion, ..
+        } = mismatch.as_mut()
         {
             let dist = &self.sources.node_dist;
             if let (Ok(releases), Ok(parsed)) = (

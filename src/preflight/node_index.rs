@@ -76,10 +76,7 @@ pub fn find<'a>(
     server_type: &str,
 ) -> Result<&'a NodeRelease, PreflightError> {
     let url = shown_url(&index_url(dist));
-    let mismatch = |m| PreflightError::Mismatch {
-        stack: stack.to_string(),
-        mismatch: m,
-    };
+    let mismatch = |m| PreflightError::wrong_pin(stack, m);
     let build = linux_build(server_type);
     let Some(release) = releases.iter().find(|r| r.bare() == version) else {
         let major = version.split('.').next().unwrap_or(version).to_string();

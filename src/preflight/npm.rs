@@ -72,15 +72,15 @@ pub async fn release(
         }),
         None => {
             let (line, newest) = newest_stable(packument.versions.keys(), version);
-            Err(PreflightError::Mismatch {
-                stack: stack.to_string(),
-                mismatch: Mismatch::OpenclawMissing {
+            Err(PreflightError::wrong_pin(
+                stack,
+                Mismatch::OpenclawMissing {
                     version: version.to_string(),
                     url: shown_url(&url),
                     line,
                     newest,
                 },
-            })
+            ))
         }
     }
 }
@@ -137,10 +137,7 @@ pub fn check_engines(stack: &str, release: &Release, node: &str) -> Result<(), P
     let Some(range_text) = &release.engines_node else {
         return Ok(());
     };
-    let mismatch = |m| PreflightError::Mismatch {
-        stack: stack.to_string(),
-        mismatch: m,
-    };
+    let mismatch = |m| PreflightError::wrong_pin(stack, m);
     let version = Version::parse(node).map_err(|_| {
         mismatch(Mismatch::NodeNotSemver {
             version: node.to_string(),

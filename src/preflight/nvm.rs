@@ -21,10 +21,7 @@ pub async fn check(
     expected: &str,
 ) -> Result<String, PreflightError> {
     let url = install_url(source, version);
-    let mismatch = |m| PreflightError::Mismatch {
-        stack: stack.to_string(),
-        mismatch: m,
-    };
+    let mismatch = |m| PreflightError::wrong_pin(stack, m);
     let Some(body) = fetcher.get(&url, "*/*").await? else {
         return Err(mismatch(Mismatch::NvmMissing {
             version: version.to_string(),
