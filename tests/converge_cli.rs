@@ -120,7 +120,7 @@ async fn refusals_exit_2_and_the_flags_unlock_them() {
     let args = |a: &str| a.split_whitespace().map(String::from).collect::<Vec<_>>();
 
     // The Hetzner phase only: there is no node behind the simulator.
-    let o = call(args("up --yes --skip-host")).await.expect("join");
+    let o = call(args("up --yes --skip-host --offline")).await.expect("join");
     assert!(o.status.success(), "{}", text(&o));
     assert!(
         text(&o).contains("--skip-host: stopped after the Hetzner phase"),
@@ -138,7 +138,7 @@ async fn refusals_exit_2_and_the_flags_unlock_them() {
     let path = dir.path().join("stacks/demo.yaml");
     let s = std::fs::read_to_string(&path).expect("read");
     std::fs::write(&path, s.replacen("port: 18789", "port: 18790", 1)).expect("write");
-    let o = call(args("plan --json")).await.expect("join");
+    let o = call(args("plan --json --offline")).await.expect("join");
     assert!(o.status.success(), "{}", text(&o));
     let plan: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     let ops: Vec<&str> = plan["plans"][0]["steps"]
@@ -148,14 +148,14 @@ async fn refusals_exit_2_and_the_flags_unlock_them() {
         .filter_map(|s| s["op"].as_str())
         .collect();
     assert!(ops.contains(&"replace"), "{plan}");
-    let o = call(args("up --yes --skip-host")).await.expect("join");
+    let o = call(args("up --yes --skip-host --offline")).await.expect("join");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--replace"), "{}", text(&o));
     // Off a terminal, a destructive plan needs --yes.
-    let o = call(args("up --replace --skip-host")).await.expect("join");
+    let o = call(args("up --replace --skip-host --offline")).await.expect("join");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--yes"), "{}", text(&o));
-    let o = call(args("up --replace --yes --skip-host"))
+    let o = call(args("up --replace --yes --skip-host --offline"))
         .await
         .expect("join");
     assert!(o.status.success(), "{}", text(&o));

@@ -43,6 +43,9 @@ fn run_up(fx: &HostFixture, home: &Path, endpoint: &str, stack: &Path) -> (i32, 
         .arg("-s")
         .arg(stack)
         .args(["--json", "--hcloud-endpoint", endpoint, "up", "--yes"])
+        // nodejs.org and GitHub are out of reach here; preflight.rs tests
+        // the preflight against stand-ins and the real npm registry.
+        .arg("--offline")
         .args(["--ssh-host", &format!("127.0.0.1:{}", fx.ssh_port)])
         .args(["--host-root", fx.path("fs").to_str().unwrap()])
         .args(["--reach-timeout", "20", "--host-timeout", "30"])

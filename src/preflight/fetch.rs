@@ -8,8 +8,12 @@ use std::time::Duration;
 
 use super::error::PreflightError;
 
-/// Each request (connect, answer and body) must finish within this.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Each request (connect, answer and body) must finish within this. The
+/// openclaw packument is ~10 MB (uncompressed through some proxies): 10 s
+/// would fail on a 10 Mbit/s link, so the whole request gets 60 s while the
+/// connection itself must open within [`CONNECT_TIMEOUT`].
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Retries after a connect error, a timeout or a 5xx answer.
 pub const RETRIES: u32 = 2;
 /// The openclaw packument is ~10 MB; anything far larger is not a registry.
@@ -31,7 +35,7 @@ impl Fetcher {
         let http = reqwest::Client::builder()
             .user_agent(concat!("clawprov/", env!("CARGO_PKG_VERSION")))
             .timeout(timeout)
-            .connect_timeout(timeout)
+            .connect_timeout(timeout.min(CONNECT_TIMEOUT))
             .build()
             // Only fails when the TLS backend cannot start at all.
             .expect("the HTTP client starts");
