@@ -359,3 +359,15 @@ fn an_openclaw_outside_the_supported_range_names_the_range() {
         "the range is named:\n{stderr}"
     );
 }
+
+/// An empty key is named as `""`, not as an empty field (found by
+/// stack_mutations' random bytes).
+#[test]
+fn an_empty_key_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base =
+        std::fs::read_to_string(support::repo_dir().join("stacks/example.yaml")).expect("example");
+    let path = write(dir.path(), "empty-key.yaml", format!("{base}\"\": x\n").as_bytes());
+    let stderr = assert_refused(&path, "\"\"", None);
+    assert!(stderr.contains("unknown key"), "{stderr}");
+}

@@ -334,9 +334,12 @@ fn scalar(
                         ),
                         None => format!("valid keys here: {}", schema::listing(keys)),
                     };
-                    let field = if value
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                    // An empty key is shown quoted (`""`), or the error
+                    // would name no field at all.
+                    let field = if !value.is_empty()
+                        && value
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
                     {
                         key_path
                     } else {
