@@ -276,3 +276,18 @@ async fn the_whole_host_phase_then_a_no_op_rerun_then_a_changed_secret() {
         );
     }
 }
+
+/// The service user's home is made 0750 whatever useradd left (0755 on
+/// Debian), and a second run leaves it alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_home_is_made_0750() {
+    use clawprov::host::Silent;
+    let fx = HostFixture::start();
+    let home = fx.service_home();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o755)).unwrap();
+    host::run(fx.inputs(), &Silent).await.expect("host phase");
+    let mode = std::fs::metadata(&home).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o750, "{mode:o}");
+    let again = host::run(fx.inputs(), &Silent).await.expect("second run");
+    assert!(!again.changed, "{again:?}");
+}

@@ -236,3 +236,116 @@ async fn funnel_on_is_refused() {
     );
     assert!(err.to_string().contains("Funnel is on"), "{err}");
 }
+
+/// A gateway that exits at once (a bad config, a version mismatch) fails
+/// the start within seconds, naming the unit's state and quoting its last
+/// journal lines with every secret scrubbed, instead of waiting out the
+/// whole host timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_that_exits_at_once_fails_fast_with_its_state_and_journal() {
+    let fx = HostFixture::start();
+    fx.state("crash", "1");
+    let mut inputs = fx.inputs();
+    inputs.step_deadline = Duration::from_secs(600);
+    let started = std::time::Instant::now();
+    let err = tokio::time::timeout(Duration::from_secs(60), host::run(inputs, &Silent))
+        .await
+        .expect("the host phase gave up on the dead gateway long before the step deadline")
+        .expect_err("a dead gateway");
+    let took = started.elapsed();
+    let msg = err.to_string();
+    assert!(took < Duration::from_secs(15), "took {took:?}: {msg}");
+    assert!(matches!(err, HostError::Gateway(_)), "{msg}");
+    assert!(msg.contains("clawprov-gateway.service"), "{msg}");
+    assert!(msg.contains("failed"), "the unit's state: {msg}");
+    assert!(
+        msg.contains("invalid config, refusing to start"),
+        "the journal: {msg}"
+    );
+    assert!(msg.contains("[redacted:gateway_token]"), "{msg}");
+    for canary in &fx.canaries {
+        assert!(!msg.contains(canary.as_str()), "a secret in the error: {msg}");
+    }
+}
+
+/// Accepts connections for `closed_for` and drops them at once (a port
+/// forward with nothing behind it yet, an sshd restarting), then forwards
+/// to `upstream`.
+fn late_sshd(upstream: u16, closed_for: Duration) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let opened_at = std::time::Instant::now() + closed_for;
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            if std::time::Instant::now() < opened_at {
+                drop(client);
+                continue;
+            }
+            std::thread::spawn(move || {
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else {
+                    return;
+                };
+                let (mut c_read, mut s_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let up = std::thread::spawn(move || std::io::copy(&mut c_read, &mut s_write));
+                let (mut s_read, mut c_write) = (server, client);
+                let _ = std::io::copy(&mut s_read, &mut c_write);
+                let _ = up.join();
+            });
+        }
+    });
+    port
+}
+
+/// The port accepts before sshd answers: the handshake is retried until it
+/// works, within the reach deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handshake_that_came_too_early_is_retried_until_sshd_answers() {
+    let fx = HostFixture::start();
+    let port = late_sshd(fx.ssh_port, Duration::from_secs(4));
+    let mut inputs = fx.inputs();
+    inputs.ssh_host = Some(Target::parse(&format!("127.0.0.1:{port}")).unwrap());
+    inputs.reach_deadline = Duration::from_secs(30);
+    let progress = Recorder::default();
+    let report = host::run(inputs, &progress)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", progress.text()));
+    assert_eq!(report.target, format!("127.0.0.1:{port}"));
+    let seen = progress.text();
+    assert!(seen.contains("retrying in"), "{seen}");
+    assert!(seen.contains("handshake"), "{seen}");
+}
+
+/// Retrying has a bound: a port that never speaks SSH ends at the reach
+/// deadline with the handshake's error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_port_that_never_speaks_ssh_fails_at_the_reach_deadline() {
+    let fx = HostFixture::start();
+    let port = late_sshd(fx.ssh_port, Duration::from_secs(3600));
+    let mut inputs = fx.inputs();
+    inputs.ssh_host = Some(Target::parse(&format!("127.0.0.1:{port}")).unwrap());
+    inputs.reach_deadline = Duration::from_secs(5);
+    let started = std::time::Instant::now();
+    let err = host::run(inputs, &Silent).await.expect_err("no sshd");
+    assert!(started.elapsed() < Duration::from_secs(20), "{err}");
+    assert!(
+        matches!(err, HostError::Ssh { stage: "handshake", .. }),
+        "{err}"
+    );
+}
+
+/// A trace search that cannot run (sudo refuses `find`) is an error naming
+/// the search, never "nothing left to shred".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trace_search_that_sudo_refuses_is_an_error_not_nothing_left() {
+    let fx = HostFixture::start();
+    // The search runs as `sudo -n -- env LC_ALL=C find ...`.
+    fx.sudo_refuses("/usr/bin/env LC_ALL\\=C find *");
+    let err = host::run(fx.inputs(), &Silent)
+        .await
+        .expect_err("the search could not run");
+    let msg = err.to_string();
+    assert!(msg.contains("searching for bootstrap traces"), "{msg}");
+    assert!(msg.contains("password is required"), "{msg}");
+    // Nothing was claimed shredded: the traces are all still there.
+    assert!(fx.path("fs/var/log/clawprov-bootstrap.log").exists());
+}

@@ -87,6 +87,8 @@ for d in /run /var/log /var/lib /home /etc/apt/sources.list.d /usr/share/keyring
     mount -t tmpfs tmpfs "$d"
 done
 mkdir -p /run/clawprov /run/user/4242 /usr/local/share/clawprov
+# The service user's home as cloud-init's users module leaves it on Debian.
+mkdir -m 0755 /home/openclaw
 (umask 077; printf '%s' "$AUTH_KEY" >/run/clawprov/ts-authkey)
 cp "$SHIM_DIR/gateway.service" /usr/local/share/clawprov/clawprov-gateway.service
 python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind("/run/user/4242/bus")'
@@ -96,6 +98,7 @@ echo "exit=$?" >"$SHIM_DIR/state"
 [ -e /run/clawprov/ts-authkey ] && echo key-file >>"$SHIM_DIR/state"
 [ -e /home/openclaw/.nvm/.installer-ran ] && echo installer-ran >>"$SHIM_DIR/state"
 stat -c 'log-mode=%a' /var/log/clawprov-bootstrap.log >>"$SHIM_DIR/state"
+stat -c 'home-mode=%a' /home/openclaw >>"$SHIM_DIR/state"
 cp /var/log/clawprov-bootstrap.log "$SHIM_DIR/bootstrap.log"
 "#;
 
@@ -179,6 +182,7 @@ fn a_complete_run_leaves_the_marker_and_no_key() {
     );
     assert!(!run.state.contains("key-file"), "{}", run.state);
     assert!(run.state.contains("log-mode=600"), "{}", run.state);
+    assert!(run.state.contains("home-mode=750"), "{}", run.state);
     assert!(run.installer_ran);
     let log = &run.shim_log;
     assert!(log.contains("tailscale: key file present at up"), "{log}");

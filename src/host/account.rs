@@ -16,10 +16,38 @@ pub struct Account {
     pub home: String,
 }
 
+/// `stat -c %a` of the service user's home as the design needs it.
+const HOME_MODE: &str = "750";
+
 impl Account {
     /// `/run/user/<uid>`: what `systemctl --user` needs as XDG_RUNTIME_DIR.
     pub fn runtime_dir(&self) -> String {
         format!("/run/user/{}", self.uid)
+    }
+
+    /// Make the home directory 0750, the mode the design relies on (the
+    /// unit's hardening assumes other users cannot list it; Debian's
+    /// useradd makes it 0755). Returns true when it had to change it. A
+    /// home that is not a real directory owned by the user is refused.
+    pub async fn ensure_home_mode(&self, session: &Session) -> Result<bool, HostError> {
+        let stat = RemoteCommand::root("stat").args(["-c", "%F %u %a", "--", self.home.as_str()]);
+        let out = session.check(&stat, None, Duration::from_secs(30)).await?;
+        let seen = out.stdout.trim().to_string();
+        let Some(mode) = seen.strip_prefix(&format!("directory {} ", self.uid)) else {
+            return Err(HostError::Unexpected {
+                command: stat.to_string(),
+                detail: format!(
+                    "the service user's home {} is not a directory owned by uid {} ({seen})",
+                    self.home, self.uid
+                ),
+            });
+        };
+        if mode == HOME_MODE {
+            return Ok(false);
+        }
+        let chmod = RemoteCommand::root("chmod").args(["0750", "--", self.home.as_str()]);
+        session.check(&chmod, None, Duration::from_secs(30)).await?;
+        Ok(true)
     }
 
     /// Look `name` up with `getent passwd`.

@@ -11,6 +11,7 @@
 mod account;
 pub mod address;
 mod cloud_init;
+mod connect;
 pub mod command;
 mod deliver;
 mod error;

@@ -14,11 +14,11 @@ use serde::Serialize;
 use super::account::Account;
 use super::address::PeerPolicy;
 use super::deliver::{self, FileOutcome};
-use super::known_hosts::{KnownHosts, Pin};
+use super::connect::{self, Login};
+use super::known_hosts::Pin;
 use super::paths::HostPaths;
 use super::progress::{HostStep, Progress};
 use super::service::{self, ServiceAction};
-use super::session::Session;
 use super::target::{self, Target};
 use super::{cloud_init, probe, serve, shred, HostError};
 use crate::secrets::Vault;
@@ -95,18 +95,16 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
     };
 
     progress.started(HostStep::Reach);
-    let (addr, stream) = target::reach(&target, policy, inputs.reach_deadline, progress).await?;
-    progress.finished(HostStep::Reach, &format!("{target} answers at {addr}"));
-
-    progress.started(HostStep::Connect);
-    let known_hosts = KnownHosts::new(&inputs.known_hosts);
-    let (session, opened) = Session::open(
-        stream,
-        target.to_string(),
-        target.known_hosts_name(),
-        known_hosts,
-        stack.host.admin_user.clone(),
-        key,
+    let (addr, session, opened) = connect::connect(
+        Login {
+            target: &target,
+            policy,
+            known_hosts: &inputs.known_hosts,
+            user: &stack.host.admin_user,
+            key: &key,
+            deadline: inputs.reach_deadline,
+        },
+        progress,
     )
     .await?;
     let fingerprint = opened.host_key.fingerprint();
@@ -130,6 +128,10 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
 
     progress.started(HostStep::Deliver);
     let account = Account::lookup(&session, &stack.host.service_user).await?;
+    let home_fixed = account.ensure_home_mode(&session).await?;
+    if home_fixed {
+        progress.detail(HostStep::Deliver, &format!("{} made 0750", account.home));
+    }
     let desired = deliver::desired_files(stack, inputs.vault, &account)?;
     let files = deliver::deliver(&session, &account, desired).await?;
     let delivered = files.iter().filter(|f| f.delivered).count();
@@ -149,6 +151,7 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
         stack.openclaw.port,
         delivered > 0,
         inputs.step_deadline,
+        inputs.vault,
         progress,
     )
     .await?;
@@ -198,7 +201,8 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
         },
     );
 
-    let changed = delivered > 0
+    let changed = home_fixed
+        || delivered > 0
         || service != ServiceAction::AlreadyRunning
         || served.configured
         || !shredded.is_empty()

@@ -15,6 +15,7 @@ use super::paths::GATEWAY_UNIT;
 use super::progress::{HostStep, Progress};
 use super::session::Session;
 use super::HostError;
+use crate::secrets::Vault;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_millis(500);
@@ -32,13 +33,15 @@ pub enum ServiceAction {
 
 /// Make sure the gateway runs (restarting it if `reload` — its files
 /// changed), then wait until it listens on 127.0.0.1:`port` and on nothing
-/// but loopback.
+/// but loopback. A unit that dies or restarts meanwhile fails the wait at
+/// once, with its state and last journal lines (`vault` values scrubbed).
 pub async fn ensure_running(
     session: &Session,
     account: &Account,
     port: u16,
     reload: bool,
     deadline: Duration,
+    vault: &Vault,
     progress: &dyn Progress,
 ) -> Result<ServiceAction, HostError> {
     ensure_linger(session, account).await?;
@@ -66,8 +69,115 @@ pub async fn ensure_running(
                 .await?;
         }
     }
-    wait_listening(session, port, deadline, progress).await?;
+    let baseline = unit_state(session, account).await?;
+    let watch = Watch {
+        session,
+        account,
+        baseline_restarts: baseline.restarts,
+        vault,
+    };
+    wait_listening(&watch, port, deadline, progress).await?;
     Ok(action)
+}
+
+/// What systemd says about the gateway's unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitState {
+    pub active: String,
+    pub sub: String,
+    pub restarts: u64,
+    pub exit_status: String,
+    pub result: String,
+}
+
+impl UnitState {
+    /// Parse `systemctl show -p ActiveState,SubState,NRestarts,ExecMainStatus,Result`.
+    pub fn parse(text: &str) -> UnitState {
+        let get = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        };
+        UnitState {
+            active: get("ActiveState"),
+            sub: get("SubState"),
+            restarts: get("NRestarts").parse().unwrap_or(0),
+            exit_status: get("ExecMainStatus"),
+            result: get("Result"),
+        }
+    }
+
+    /// Why this state means the gateway will not come up by waiting.
+    fn dead(&self, baseline_restarts: u64) -> Option<String> {
+        let summary = format!(
+            "{} ({}), exit status {}, result {}, {} restart(s)",
+            self.active, self.sub, self.exit_status, self.result, self.restarts
+        );
+        if self.active == "failed" || self.active == "inactive" {
+            return Some(format!("the unit is {summary}"));
+        }
+        if self.sub == "auto-restart" || self.restarts > baseline_restarts {
+            return Some(format!("the unit exited and systemd is restarting it: {summary}"));
+        }
+        None
+    }
+}
+
+async fn unit_state(session: &Session, account: &Account) -> Result<UnitState, HostError> {
+    let show = RemoteCommand::as_user(&account.name, "systemctl")
+        .env("XDG_RUNTIME_DIR", account.runtime_dir())
+        .args([
+            "--user",
+            "show",
+            GATEWAY_UNIT,
+            "--property=ActiveState,SubState,NRestarts,ExecMainStatus,Result",
+        ]);
+    let out = session.check(&show, None, TIMEOUT).await?;
+    Ok(UnitState::parse(&out.stdout))
+}
+
+/// The unit's last journal lines, every vault value replaced.
+async fn journal_tail(session: &Session, account: &Account, vault: &Vault) -> String {
+    let uid = format!("_UID={}", account.uid);
+    let cmd = RemoteCommand::root("journalctl").args([
+        "--user-unit",
+        GATEWAY_UNIT,
+        uid.as_str(),
+        "-n",
+        "15",
+        "--no-pager",
+        "-o",
+        "cat",
+    ]);
+    let text = match session.run(&cmd, None, TIMEOUT).await {
+        Ok(out) if out.success() => out.stdout,
+        Ok(out) => format!("(journalctl exit {}: {})", out.status, out.stderr.trim()),
+        Err(e) => format!("(journalctl: {e})"),
+    };
+    scrub(&text, vault)
+}
+
+/// `text` with every vault value replaced by `[redacted:KEY]`.
+pub fn scrub(text: &str, vault: &Vault) -> String {
+    let mut out = text.to_string();
+    for key in vault.keys() {
+        if let Some(secret) = vault.get(key) {
+            let value = secret.expose();
+            if !value.is_empty() {
+                out = out.replace(value, &format!("[redacted:{key}]"));
+            }
+        }
+    }
+    out
+}
+
+struct Watch<'a> {
+    session: &'a Session,
+    account: &'a Account,
+    baseline_restarts: u64,
+    vault: &'a Vault,
 }
 
 fn user_systemctl(account: &Account, verb: &str) -> RemoteCommand {
@@ -93,13 +203,15 @@ async fn ensure_linger(session: &Session, account: &Account) -> Result<(), HostE
 }
 
 /// Poll `ss` until 127.0.0.1:`port` listens. Any listener on the port that
-/// is not loopback is an error at once (invariant 2).
+/// is not loopback is an error at once (invariant 2), and so is a unit that
+/// died or restarted while we waited.
 async fn wait_listening(
-    session: &Session,
+    watch: &Watch<'_>,
     port: u16,
     deadline: Duration,
     progress: &dyn Progress,
 ) -> Result<(), HostError> {
+    let session = watch.session;
     let filter = format!("sport = :{port}");
     let ss = RemoteCommand::new("ss").args(["-ltnH", filter.as_str()]);
     let start = Instant::now();
@@ -114,6 +226,15 @@ async fn wait_listening(
         }
         if listeners.iter().any(|a| a == &format!("127.0.0.1:{port}")) {
             return Ok(());
+        }
+        let state = unit_state(session, watch.account).await?;
+        if let Some(why) = state.dead(watch.baseline_restarts) {
+            let journal = journal_tail(session, watch.account, watch.vault).await;
+            return Err(HostError::Gateway(format!(
+                "{GATEWAY_UNIT} stopped before it listened on 127.0.0.1:{port}: {why}. \
+                 Its last journal lines:\n{}",
+                journal.trim_end()
+            )));
         }
         if start.elapsed() >= deadline {
             return Err(HostError::Gateway(format!(
@@ -142,6 +263,36 @@ fn is_loopback(local: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dead_or_restarting_unit_is_told_apart_from_a_starting_one() {
+        let show = |a: &str, s: &str, n: u64| {
+            UnitState::parse(&format!(
+                "ActiveState={a}\nSubState={s}\nNRestarts={n}\nExecMainStatus=1\nResult=exit-code\n"
+            ))
+        };
+        assert_eq!(show("active", "running", 0).dead(0), None);
+        assert_eq!(show("activating", "start", 0).dead(0), None);
+        assert!(show("failed", "failed", 0).dead(0).unwrap().contains("failed"));
+        assert!(show("inactive", "dead", 0).dead(0).is_some());
+        assert!(show("activating", "auto-restart", 1)
+            .dead(0)
+            .unwrap()
+            .contains("restarting"));
+        assert!(show("active", "running", 3).dead(2).is_some());
+        assert_eq!(show("active", "running", 3).dead(3), None);
+    }
+
+    #[test]
+    fn scrub_replaces_every_vault_value() {
+        let mut v = Vault::new();
+        v.set("gateway_token", crate::secrets::Secret::new("CANARY-x"))
+            .unwrap();
+        assert_eq!(
+            scrub("token CANARY-x rejected", &v),
+            "token [redacted:gateway_token] rejected"
+        );
+    }
 
     #[test]
     fn reads_ss_output() {

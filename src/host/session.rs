@@ -25,6 +25,10 @@ use crate::secrets::Secret;
 
 /// How long the handshake and login may take.
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// A live sshd sends its banner at once; a port forward or a half-started
+/// sshd that accepted but stays silent is given up on after this, and the
+/// caller (`connect`) tries again while its deadline allows.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What a remote command produced. Never holds a secret: secrets only go
 /// in on stdin, and no command clawprov runs echoes its input.
@@ -77,9 +81,10 @@ impl Session {
                 }
             };
             let mut ssh = ssh2::Session::new().map_err(ssh_err("session"))?;
-            ssh.set_timeout(LOGIN_TIMEOUT.as_millis() as u32);
+            ssh.set_timeout(HANDSHAKE_TIMEOUT.as_millis() as u32);
             ssh.set_tcp_stream(stream);
             ssh.handshake().map_err(ssh_err("handshake"))?;
+            ssh.set_timeout(LOGIN_TIMEOUT.as_millis() as u32);
 
             let (blob, _) = ssh.host_key().ok_or_else(|| HostError::Ssh {
                 target: t.clone(),

@@ -54,64 +54,116 @@ pub async fn shred(session: &Session, paths: &HostPaths) -> Result<Vec<String>, 
     Ok(found)
 }
 
+/// `find` over paths that may be missing, as root, in the C locale so its
+/// complaints can be read. Exit 1 with nothing but "No such file or
+/// directory" complaints means some paths were absent; anything else (sudo
+/// refusing, a permission error, a bad option) is an error, so a failed
+/// search never reads as "nothing left to shred".
+async fn find(session: &Session, args: &[&str]) -> Result<Vec<String>, HostError> {
+    let cmd = RemoteCommand::root("env")
+        .args(["LC_ALL=C", "find"])
+        .args(args.iter().copied());
+    let out = session.run(&cmd, None, TIMEOUT).await?;
+    let only_missing = out.status == 1
+        && !out.stderr.trim().is_empty()
+        && out
+            .stderr
+            .lines()
+            .all(|l| l.starts_with("find: ") && l.ends_with("No such file or directory"));
+    if out.success() || only_missing {
+        return Ok(nul_list(&out.stdout));
+    }
+    Err(HostError::Remote {
+        command: format!("{cmd} (searching for bootstrap traces)"),
+        status: format!("exit {}", out.status),
+        stderr: out.stderr,
+    })
+}
+
 /// The traces present on the server now.
 async fn traces(session: &Session, paths: &HostPaths) -> Result<Vec<String>, HostError> {
     let mut found = Vec::new();
-    // The fixed files: `find -maxdepth 0` prints those that exist (and
-    // complains about the others on stderr, which is expected).
-    let fixed = RemoteCommand::root("find").args([
-        "-H",
-        paths.bootstrap_log.as_str(),
-        paths.combined_cloud_config.as_str(),
-        "-maxdepth",
-        "0",
-        "-type",
-        "f",
-        "-print0",
-    ]);
-    found.extend(nul_list(&session.run(&fixed, None, TIMEOUT).await?.stdout));
+    // The fixed files: `find -maxdepth 0` prints those that exist.
+    let fixed = find(
+        session,
+        &[
+            "-H",
+            paths.bootstrap_log.as_str(),
+            paths.combined_cloud_config.as_str(),
+            paths.cloud_init_output_log.as_str(),
+            "-maxdepth",
+            "0",
+            "-type",
+            "f",
+            "-print0",
+        ],
+    )
+    .await?;
+    let output_log_exists = fixed.contains(&paths.cloud_init_output_log);
+    found.extend(
+        fixed
+            .into_iter()
+            .filter(|f| f != &paths.cloud_init_output_log),
+    );
 
     // The user-data copies. The patterns are find's, not the shell's: each
     // is one quoted argument.
     let instance = format!("{}/", paths.cloud_instance_dir);
-    let copies = RemoteCommand::root("find").args([
-        "-H",
-        instance.as_str(),
-        "-maxdepth",
-        "2",
-        "-type",
-        "f",
-        "(",
-        "-name",
-        "user-data.txt",
-        "-o",
-        "-name",
-        "user-data.txt.i",
-        "-o",
-        "-name",
-        "cloud-config.txt",
-        "-o",
-        "-path",
-        "*/scripts/runcmd",
-        "-o",
-        "-path",
-        "*/scripts/part-*",
-        ")",
-        "-print0",
-    ]);
-    found.extend(nul_list(&session.run(&copies, None, TIMEOUT).await?.stdout));
+    found.extend(
+        find(
+            session,
+            &[
+                "-H",
+                instance.as_str(),
+                "-maxdepth",
+                "2",
+                "-type",
+                "f",
+                "(",
+                "-name",
+                "user-data.txt",
+                "-o",
+                "-name",
+                "user-data.txt.i",
+                "-o",
+                "-name",
+                "cloud-config.txt",
+                "-o",
+                "-path",
+                "*/scripts/runcmd",
+                "-o",
+                "-path",
+                "*/scripts/part-*",
+                ")",
+                "-print0",
+            ],
+        )
+        .await?,
+    );
 
-    let grep = RemoteCommand::root("grep").args([
-        "-q",
-        "-s",
-        "-F",
-        "-e",
-        "clawprov",
-        "--",
-        paths.cloud_init_output_log.as_str(),
-    ]);
-    if session.run(&grep, None, TIMEOUT).await?.success() {
-        found.push(paths.cloud_init_output_log.clone());
+    // cloud-init's output log only if it holds bootstrap output. grep: 0
+    // match, 1 no match, anything else an error (the file exists).
+    if output_log_exists {
+        let grep = RemoteCommand::root("grep").args([
+            "-q",
+            "-F",
+            "-e",
+            "clawprov",
+            "--",
+            paths.cloud_init_output_log.as_str(),
+        ]);
+        let out = session.run(&grep, None, TIMEOUT).await?;
+        match out.status {
+            0 => found.push(paths.cloud_init_output_log.clone()),
+            1 => {}
+            _ => {
+                return Err(HostError::Remote {
+                    command: format!("{grep} (searching for bootstrap traces)"),
+                    status: format!("exit {}", out.status),
+                    stderr: out.stderr,
+                })
+            }
+        }
     }
     Ok(found)
 }

@@ -94,12 +94,21 @@ start() {
     # ConditionPathExists + EnvironmentFile: the unit needs its env file, readable by its user.
     [ -r "$home/.config/openclaw/gateway.env" ] || { echo "gateway.env missing or unreadable" >&2; exit 1; }
     setsid /usr/bin/python3 "$(dirname "$0")/gateway-standin" "$(cat "$STATE/bind")" \
-        "$(cat "$STATE/port")" "$home" >>"$STATE/gateway.log" 2>&1 </dev/null &
+        "$(cat "$STATE/port")" "$home" "$STATE" >>"$STATE/gateway.log" 2>&1 </dev/null &
     echo $! >"$pidfile"
 }
 stop() { active && kill "$(cat "$pidfile")"; rm -f "$pidfile"; sleep 0.2; }
 case "$2" in
 is-active) if active; then echo active; else echo inactive; exit 3; fi ;;
+show)
+    # What the host phase reads while it waits: a dead stand-in is a failed unit.
+    if active; then
+        printf 'ActiveState=active\nSubState=running\nNRestarts=0\nExecMainStatus=0\nResult=success\n'
+    elif [ -f "$pidfile" ]; then
+        printf 'ActiveState=failed\nSubState=failed\nNRestarts=0\nExecMainStatus=1\nResult=exit-code\n'
+    else
+        printf 'ActiveState=inactive\nSubState=dead\nNRestarts=0\nExecMainStatus=0\nResult=success\n'
+    fi ;;
 start) active || start ;;
 restart) stop; start ;;
 *) echo "systemctl shim: unsupported: $*" >&2; exit 64 ;;
@@ -113,7 +122,7 @@ esac
 /// peer not in `gateway.trustedProxies`.
 const GATEWAY_STANDIN: &str = r##"#!/usr/bin/python3
 import http.server, json, os, sys
-bind, port, home = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+bind, port, home, state = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 env = {}
 with open(os.path.join(home, ".config/openclaw/gateway.env")) as f:
     for line in f:
@@ -124,6 +133,10 @@ with open(os.path.join(home, ".config/openclaw/gateway.env")) as f:
 with open(os.path.join(home, ".openclaw/openclaw.json")) as f:
     trusted = json.load(f).get("gateway", {}).get("trustedProxies", [])
 token = env.get("OPENCLAW_GATEWAY_TOKEN")
+if os.path.exists(os.path.join(state, "crash")):
+    # A gateway that refuses to start, printing a secret as a careless one might.
+    print("gateway: invalid config, refusing to start (token %s)" % token, flush=True)
+    sys.exit(1)
 class Gateway(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -153,6 +166,12 @@ done) echo '{"status":"done","errors":[]}' ;;
 error) echo '{"status":"error","errors":["(\"scripts_user\", RuntimeError(\"Runparts: 1 failures (runcmd) in 1 attempted commands\"))"]}'; exit 1 ;;
 degraded) echo '{"status":"done","errors":[],"recoverable_errors":{"WARNING":["deprecated key"]}}'; exit 2 ;;
 esac
+"#;
+
+const SHIM_JOURNALCTL: &str = r#"#!/bin/bash
+# Shim: no journald here. The stand-in gateway's output is its journal.
+printf 'journalctl %s\n' "$*" >>"$SHIM_LOG"
+tail -n 15 "$STATE/gateway.log" 2>/dev/null
 "#;
 
 const SHIM_LOGINCTL: &str = r#"#!/bin/bash
@@ -213,6 +232,7 @@ impl HostFixture {
             ("systemctl", SHIM_SYSTEMCTL),
             ("cloud-init", SHIM_CLOUD_INIT),
             ("loginctl", SHIM_LOGINCTL),
+            ("journalctl", SHIM_JOURNALCTL),
         ] {
             let (shebang, rest) = body.split_once('\n').unwrap();
             write(
@@ -443,6 +463,18 @@ impl HostFixture {
             step_deadline: Duration::from_secs(20),
             paths: self.paths(),
         }
+    }
+
+    /// From now on `sudo -n` as root of a command matching `command` (a
+    /// sudoers command spec) fails as it does for a command the policy does
+    /// not grant without a password (the later rule wins).
+    pub fn sudo_refuses(&self, command: &str) {
+        let mut rules = fs::read_to_string(&self.sudoers).unwrap();
+        rules.push_str(&format!("{} ALL=(root) PASSWD: {command}\n", self.admin));
+        let staged = self.path("sudoers.new");
+        write(&staged, &rules, 0o440);
+        run(Command::new("visudo").arg("-cf").arg(&staged));
+        fs::copy(&staged, &self.sudoers).unwrap();
     }
 
     pub fn service_home(&self) -> PathBuf {
