@@ -10,19 +10,11 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 use clawprov::host::{self, Pin, ServiceAction};
 use clawprov::secrets::Secret;
-use host_fixture::{files_under, HostFixture, Recorder};
+use host_fixture::{files_under, uid_of, HostFixture, Recorder};
 
 fn mode_owner(path: &std::path::Path) -> (u32, u32) {
     let m = fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     (m.permissions().mode() & 0o7777, m.uid())
-}
-
-fn uid_of(user: &str) -> u32 {
-    let out = std::process::Command::new("id")
-        .args(["-u", user])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

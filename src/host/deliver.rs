@@ -9,8 +9,10 @@
 //!   environment; no value is inline.
 //!
 //! Contents travel on the SSH channel's stdin into
-//! `sudo install -m 0600 -o SVC -g GID /dev/stdin TMP`, then `mv` into
-//! place (the gateway never reads a half-written file). They are never in
+//! `sudo -u SVC dd of=TMP` (TMP created 0600 first), then `mv` into place (the
+//! gateway never reads a half-written file). Every step runs as the service
+//! user, never as root: the gateway runs third-party code that could plant
+//! links in its home, and root following one would hand that code root. They are never in
 //! a command line and never pass a shell parser. A file is re-delivered
 //! only when the sha256 of the desired content differs from `sha256sum` of
 //! the remote file (or its mode/owner is wrong): no secret leaves the
@@ -237,43 +239,128 @@ pub async fn deliver(
     Ok(outcomes)
 }
 
-/// `None` when the remote file already is what it should be.
+/// What stands at a path, as the service user's `stat` sees it without
+/// following a link: `None` when nothing does.
+struct Found {
+    kind: String,
+    uid: u32,
+    gid: u32,
+    mode: String,
+}
+
+async fn inspect(
+    session: &Session,
+    account: &Account,
+    path: &str,
+) -> Result<Option<Found>, HostError> {
+    let stat = RemoteCommand::as_user(&account.name, "env")
+        .args(["LC_ALL=C", "stat", "-c", "%F|%u|%g|%a", "--", path]);
+    let out = session.run(&stat, None, TIMEOUT).await?;
+    if !out.success() {
+        if out.stderr.contains("No such file or directory") {
+            return Ok(None);
+        }
+        return Err(HostError::Remote {
+            command: stat.to_string(),
+            status: format!("exit {}", out.status),
+            stderr: out.stderr,
+        });
+    }
+    let fields: Vec<&str> = out.stdout.trim().split('|').collect();
+    match fields.as_slice() {
+        [kind, uid, gid, mode] => Ok(Some(Found {
+            kind: kind.to_string(),
+            uid: uid.parse().unwrap_or(u32::MAX),
+            gid: gid.parse().unwrap_or(u32::MAX),
+            mode: mode.to_string(),
+        })),
+        _ => Err(HostError::Unexpected {
+            command: stat.to_string(),
+            detail: format!("{:?}", out.stdout.trim()),
+        }),
+    }
+}
+
+fn unsafe_path(account: &Account, path: &str, found: &Found, want: &'static str) -> HostError {
+    let owner = if found.uid == account.uid {
+        String::new()
+    } else {
+        format!(" owned by uid {}", found.uid)
+    };
+    HostError::UnsafePath {
+        path: path.to_string(),
+        found: format!("a {}{owner}", found.kind),
+        want,
+        user: account.name.clone(),
+    }
+}
+
+/// `None` when the remote file already is what it should be. Refuses a
+/// path whose directories or file are not the service user's own.
 async fn why_deliver(
     session: &Session,
     account: &Account,
     file: &DesiredFile,
 ) -> Result<Option<&'static str>, HostError> {
-    let stat = RemoteCommand::root("stat").args(["-c", "%a %u %g", "--", file.path.as_str()]);
-    let out = session.run(&stat, None, TIMEOUT).await?;
-    if !out.success() {
-        return Ok(Some("missing"));
+    for dir in &file.dirs {
+        match inspect(session, account, dir).await? {
+            None => return Ok(Some("missing")),
+            Some(f) if f.kind == "directory" && f.uid == account.uid => {}
+            Some(f) => return Err(unsafe_path(account, dir, &f, "directory")),
+        }
     }
-    let expected = format!("600 {} {}", account.uid, account.gid);
-    if out.stdout.trim() != expected {
+    let found = match inspect(session, account, &file.path).await? {
+        None => return Ok(Some("missing")),
+        Some(f) if f.kind == "regular file" && f.uid == account.uid => f,
+        Some(f) => return Err(unsafe_path(account, &file.path, &f, "regular file")),
+    };
+    if found.mode != "600" || found.gid != account.gid {
         return Ok(Some("mode or owner"));
     }
-    let sum = RemoteCommand::root("sha256sum").args(["--", file.path.as_str()]);
+    let sum = RemoteCommand::as_user(&account.name, "sha256sum").args(["--", file.path.as_str()]);
     let out = session.check(&sum, None, TIMEOUT).await?;
     let remote = out.stdout.split_whitespace().next().unwrap_or("");
     Ok((remote != file.sha256_hex()).then_some("changed"))
 }
 
+/// Everything runs as the service user, so no write can reach beyond what
+/// that user could write anyway (root following a link the gateway planted
+/// would hand it root). Each directory is created if missing and must then
+/// be a real directory of the user's; the file is staged and renamed over
+/// the old one (a rename replaces a link, never follows it).
 async fn write(session: &Session, account: &Account, file: &DesiredFile) -> Result<(), HostError> {
-    let owner = account.name.as_str();
-    let group = account.gid.to_string();
-    let mkdir = RemoteCommand::root("install")
-        .args(["-d", "-m", "0700", "-o", owner, "-g", group.as_str(), "--"])
-        .args(file.dirs.iter().map(String::as_str));
-    session.check(&mkdir, None, TIMEOUT).await?;
+    let user = account.name.as_str();
+    for dir in &file.dirs {
+        match inspect(session, account, dir).await? {
+            None => {
+                let mkdir = RemoteCommand::as_user(user, "mkdir").args(["-m", "0700", "--", dir]);
+                session.check(&mkdir, None, TIMEOUT).await?;
+            }
+            Some(f) if f.kind == "directory" && f.uid == account.uid => {
+                if f.mode != "700" {
+                    let chmod =
+                        RemoteCommand::as_user(user, "chmod").args(["0700", "--", dir.as_str()]);
+                    session.check(&chmod, None, TIMEOUT).await?;
+                }
+            }
+            Some(f) => return Err(unsafe_path(account, dir, &f, "directory")),
+        }
+    }
+    // Created empty and 0600 first, then filled from stdin by dd, which
+    // reads fd 0 as it is: re-opening /dev/stdin as the service user is
+    // refused (the pipe belongs to the admin's SSH session).
     let staged = format!("{}.clawprov-new", file.path);
-    let install = RemoteCommand::root("install")
-        .args(["-m", "0600", "-o", owner, "-g", group.as_str(), "-T", "--"])
-        .args(["/dev/stdin", staged.as_str()]);
+    let create = RemoteCommand::as_user(user, "install")
+        .args(["-m", "0600", "-T", "--"])
+        .args(["/dev/null", staged.as_str()]);
+    session.check(&create, None, TIMEOUT).await?;
+    let of = format!("of={staged}");
+    let fill = RemoteCommand::as_user(user, "dd").args([of.as_str(), "status=none"]);
     session
-        .check(&install, Some(file.content.clone()), TIMEOUT)
+        .check(&fill, Some(file.content.clone()), TIMEOUT)
         .await?;
-    let rename =
-        RemoteCommand::root("mv").args(["-f", "-T", "--", staged.as_str(), file.path.as_str()]);
+    let rename = RemoteCommand::as_user(user, "mv")
+        .args(["-f", "-T", "--", staged.as_str(), file.path.as_str()]);
     session.check(&rename, None, TIMEOUT).await?;
     Ok(())
 }

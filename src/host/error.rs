@@ -84,6 +84,20 @@ pub enum HostError {
         reason: &'static str,
     },
 
+    /// Something other than a real directory (or regular file) owned by the
+    /// service user stands where clawprov writes the gateway's files.
+    #[error(
+        "refusing to write under the service user's home: {path} is {found}, not a {want} \
+         owned by {user}. Whatever runs as {user} (the gateway runs third-party code) may have \
+         planted it: inspect it on the server, remove it, and run up again"
+    )]
+    UnsafePath {
+        path: String,
+        found: String,
+        want: &'static str,
+        user: String,
+    },
+
     /// A remote command argument failed validation (a clawprov bug or a
     /// value that slipped past the stack's validation).
     #[error("refusing to build the remote command `{program}`: {reason}")]
