@@ -349,3 +349,108 @@ async fn a_trace_search_that_sudo_refuses_is_an_error_not_nothing_left() {
     // Nothing was claimed shredded: the traces are all still there.
     assert!(fx.path("fs/var/log/clawprov-bootstrap.log").exists());
 }
+
+/// Every object of the service user's home that delivery walks, replaced by
+/// a link to a root-owned directory or file outside the home (what a
+/// gateway steered by a prompt injection could do): the host phase refuses
+/// with a message naming the path, and nothing outside the home changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planted_symlink_at_any_level_is_refused_and_nothing_outside_changes() {
+    use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
+    for planted in [
+        ".config",
+        ".config/openclaw",
+        ".openclaw",
+        ".config/openclaw/gateway.env",
+        ".openclaw/openclaw.json",
+    ] {
+        let fx = HostFixture::start();
+        let home = fx.service_home();
+        // Outside the home: what root must never touch (think /etc/systemd/system).
+        let outside = fx.path("outside");
+        std::fs::create_dir_all(outside.join("sub")).unwrap();
+        std::fs::write(outside.join("victim"), "root's file\n").unwrap();
+        std::fs::set_permissions(&outside, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let snapshot = |p: &std::path::Path| {
+            let mut seen = vec![];
+            for f in [p.to_path_buf(), p.join("sub"), p.join("victim")] {
+                let m = std::fs::symlink_metadata(&f).unwrap();
+                seen.push((f.clone(), m.uid(), m.gid(), m.mode()));
+            }
+            let mut names: Vec<_> = std::fs::read_dir(p)
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            names.sort();
+            (seen, names, std::fs::read(p.join("victim")).unwrap())
+        };
+        let before = snapshot(&outside);
+
+        // The parents of the planted link exist as the user's own dirs.
+        let link = home.join(planted);
+        let svc_uid = host_fixture::uid_of(&fx.service);
+        let chown = |p: &std::path::Path| {
+            let ok = std::process::Command::new("chown")
+                .arg("-h")
+                .arg(format!("{svc_uid}:{svc_uid}"))
+                .arg(p)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "chown {}", p.display());
+        };
+        let mut dir = home.clone();
+        for part in std::path::Path::new(planted).parent().unwrap().components() {
+            dir.push(part);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+            chown(&dir);
+        }
+        let target = if planted.ends_with(".env") || planted.ends_with(".json") {
+            outside.join("victim")
+        } else {
+            outside.join("sub")
+        };
+        symlink(&target, &link).unwrap();
+        chown(&link);
+
+        let err = host::run(fx.inputs(), &Silent)
+            .await
+            .expect_err("a planted link");
+        let msg = err.to_string();
+        assert!(
+            matches!(err, HostError::UnsafePath { .. }),
+            "{planted}: {msg}"
+        );
+        assert!(msg.contains(&link.display().to_string()), "{planted}: {msg}");
+        assert!(msg.contains("symbolic link"), "{planted}: {msg}");
+        assert_eq!(snapshot(&outside), before, "{planted}: outside the home changed");
+        // Nothing was written as root: no sudo to root ran install, mv or chown.
+        let sudo = fx.read("sudo.log");
+        for verb in ["install", "/mv", "chown"] {
+            assert!(
+                !sudo.lines().any(|l| l.contains("USER=root") && l.contains(verb)),
+                "{planted}: root ran {verb}:\n{sudo}"
+            );
+        }
+    }
+}
+
+/// A tailnet without HTTPS certificates: serve is not attempted (it would
+/// wait for consent) and the error says what to enable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tailnet_without_https_says_what_to_enable() {
+    let fx = HostFixture::start();
+    fx.state("nohttps", "1");
+    let err = host::run(fx.inputs(), &Silent)
+        .await
+        .expect_err("no https");
+    let msg = err.to_string();
+    assert!(matches!(err, HostError::Serve(_)), "{msg}");
+    assert!(msg.contains("HTTPS Certificates"), "{msg}");
+    assert!(
+        !fx.read("shim.log").contains("tailscale serve --bg"),
+        "serve was attempted:\n{}",
+        fx.read("shim.log")
+    );
+}

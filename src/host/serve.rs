@@ -1,9 +1,12 @@
 //! Tailscale Serve: the only way in to the gateway (invariant 2).
 //!
-//! `tailscale serve --bg` can exit 0 having applied nothing (HTTPS
-//! certificates off in the tailnet), so the applied config is read back
-//! from `tailscale serve status --json`: HTTPS on 443 proxying `/` to
-//! http://127.0.0.1:PORT, and Funnel (exposure to the internet) off.
+//! Without HTTPS certificates enabled for the tailnet, `tailscale serve`
+//! either waits for interactive consent or exits 0 having applied nothing.
+//! So the node's `https` capability is checked first (and a missing one is
+//! reported with what to enable), the command is bounded with `timeout`,
+//! and the applied config is read back from `tailscale serve status
+//! --json`: HTTPS on 443 proxying `/` to http://127.0.0.1:PORT, and Funnel
+//! (exposure to the internet) off.
 
 use std::time::Duration;
 
@@ -12,6 +15,16 @@ use super::session::Session;
 use super::HostError;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
+/// `timeout`'s bound on `tailscale serve --bg` (it may wait for consent).
+const SERVE_TIMEOUT: &str = "30";
+
+/// The node as `tailscale status --json` describes it.
+struct Node {
+    dns_name: String,
+    /// The tailnet issues HTTPS certificates to it (`Self.CapMap` has
+    /// `https`, or `CertDomains` is not empty).
+    https: bool,
+}
 
 /// What the serve step found and did.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -25,7 +38,8 @@ pub struct ServeOutcome {
 /// Check the node is on the tailnet and Serve is right; apply Serve once if
 /// it is missing. Funnel on is an error clawprov does not fix silently.
 pub async fn ensure(session: &Session, port: u16) -> Result<ServeOutcome, HostError> {
-    let dns_name = node_name(session).await?;
+    let node = node(session).await?;
+    let dns_name = node.dns_name;
     let mut configured = false;
     loop {
         let status_cmd = RemoteCommand::root("tailscale").args(["serve", "status", "--json"]);
@@ -58,9 +72,19 @@ pub async fn ensure(session: &Session, port: u16) -> Result<ServeOutcome, HostEr
                      the tailnet (admin console, DNS page)?"
                 )))
             }
+            Err(_) if !node.https => {
+                return Err(HostError::Serve(format!(
+                    "the tailnet has no HTTPS certificates for {dns_name}, so Tailscale Serve \
+                     cannot put HTTPS in front of the gateway. Enable them in the Tailscale \
+                     admin console (DNS page, \"HTTPS Certificates\"), then run `clawprov up` \
+                     again; serve was not attempted (it would wait for interactive consent)"
+                )))
+            }
             Err(_) => {
                 let target = format!("http://127.0.0.1:{port}");
-                let apply = RemoteCommand::root("tailscale").args([
+                let apply = RemoteCommand::root("timeout").args([
+                    SERVE_TIMEOUT,
+                    "tailscale",
                     "serve",
                     "--bg",
                     "--https=443",
@@ -73,8 +97,9 @@ pub async fn ensure(session: &Session, port: u16) -> Result<ServeOutcome, HostEr
     }
 }
 
-/// The node's MagicDNS name (no trailing dot), once it is Running.
-async fn node_name(session: &Session) -> Result<String, HostError> {
+/// The node's MagicDNS name (no trailing dot), once it is Running, and
+/// whether it can have HTTPS certificates.
+async fn node(session: &Session) -> Result<Node, HostError> {
     let cmd = RemoteCommand::root("tailscale").args(["status", "--json"]);
     let out = session.check(&cmd, None, TIMEOUT).await?;
     let v: serde_json::Value =
@@ -102,7 +127,14 @@ async fn node_name(session: &Session) -> Result<String, HostError> {
             detail: "Self.DNSName is missing or not a host name".into(),
         });
     }
-    Ok(name.to_string())
+    let https = v["Self"]["CapMap"].get("https").is_some()
+        || v["CertDomains"]
+            .as_array()
+            .is_some_and(|d| !d.is_empty());
+    Ok(Node {
+        dns_name: name.to_string(),
+        https,
+    })
 }
 
 /// The first key with `AllowFunnel: true`, if any.

@@ -67,7 +67,11 @@ const SHIM_TAILSCALE: &str = r#"#!/bin/bash
 printf 'tailscale %s\n' "$*" >>"$SHIM_LOG"
 case "$1 $2" in
 "status --json")
-    printf '{"BackendState":"Running","Self":{"DNSName":"%s.","TailscaleIPs":["100.100.1.2"],"Online":true}}\n' "$(cat "$STATE/dnsname")" ;;
+    # CertDomains: the tailnet issues HTTPS certificates (unless $STATE/nohttps).
+    certs="\"$(cat "$STATE/dnsname")\""
+    [ -f "$STATE/nohttps" ] && certs=""
+    printf '{"BackendState":"Running","Self":{"DNSName":"%s.","TailscaleIPs":["100.100.1.2"],"Online":true},"CertDomains":[%s]}\n' \
+        "$(cat "$STATE/dnsname")" "$certs" ;;
 "serve status")
     if [ -f "$STATE/serve.json" ]; then cat "$STATE/serve.json"; else echo '{}'; fi ;;
 "serve --bg")
@@ -516,6 +520,12 @@ impl Drop for HostFixture {
             let _ = Command::new("userdel").args(["-r", "-f", user]).output();
         }
     }
+}
+
+/// The uid of a user on this machine.
+pub fn uid_of(user: &str) -> u32 {
+    let out = Command::new("id").args(["-u", user]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
 /// Progress that records every message (for the canary scan).
