@@ -120,7 +120,9 @@ async fn refusals_exit_2_and_the_flags_unlock_them() {
     let args = |a: &str| a.split_whitespace().map(String::from).collect::<Vec<_>>();
 
     // The Hetzner phase only: there is no node behind the simulator.
-    let o = call(args("up --yes --skip-host --offline")).await.expect("join");
+    let o = call(args("up --yes --skip-host --offline"))
+        .await
+        .expect("join");
     assert!(o.status.success(), "{}", text(&o));
     assert!(
         text(&o).contains("--skip-host: stopped after the Hetzner phase"),
@@ -148,11 +150,15 @@ async fn refusals_exit_2_and_the_flags_unlock_them() {
         .filter_map(|s| s["op"].as_str())
         .collect();
     assert!(ops.contains(&"replace"), "{plan}");
-    let o = call(args("up --yes --skip-host --offline")).await.expect("join");
+    let o = call(args("up --yes --skip-host --offline"))
+        .await
+        .expect("join");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--replace"), "{}", text(&o));
     // Off a terminal, a destructive plan needs --yes.
-    let o = call(args("up --replace --skip-host --offline")).await.expect("join");
+    let o = call(args("up --replace --skip-host --offline"))
+        .await
+        .expect("join");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--yes"), "{}", text(&o));
     let o = call(args("up --replace --yes --skip-host --offline"))

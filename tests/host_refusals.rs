@@ -264,7 +264,10 @@ async fn a_gateway_that_exits_at_once_fails_fast_with_its_state_and_journal() {
     );
     assert!(msg.contains("[redacted:gateway_token]"), "{msg}");
     for canary in &fx.canaries {
-        assert!(!msg.contains(canary.as_str()), "a secret in the error: {msg}");
+        assert!(
+            !msg.contains(canary.as_str()),
+            "a secret in the error: {msg}"
+        );
     }
 }
 
@@ -285,7 +288,8 @@ fn late_sshd(upstream: u16, closed_for: Duration) -> u16 {
                 let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else {
                     return;
                 };
-                let (mut c_read, mut s_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (mut c_read, mut s_write) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
                 let up = std::thread::spawn(move || std::io::copy(&mut c_read, &mut s_write));
                 let (mut s_read, mut c_write) = (server, client);
                 let _ = std::io::copy(&mut s_read, &mut c_write);
@@ -328,7 +332,13 @@ async fn a_port_that_never_speaks_ssh_fails_at_the_reach_deadline() {
     let err = host::run(inputs, &Silent).await.expect_err("no sshd");
     assert!(started.elapsed() < Duration::from_secs(20), "{err}");
     assert!(
-        matches!(err, HostError::Ssh { stage: "handshake", .. }),
+        matches!(
+            err,
+            HostError::Ssh {
+                stage: "handshake",
+                ..
+            }
+        ),
         "{err}"
     );
 }
@@ -422,14 +432,23 @@ async fn a_planted_symlink_at_any_level_is_refused_and_nothing_outside_changes()
             matches!(err, HostError::UnsafePath { .. }),
             "{planted}: {msg}"
         );
-        assert!(msg.contains(&link.display().to_string()), "{planted}: {msg}");
+        assert!(
+            msg.contains(&link.display().to_string()),
+            "{planted}: {msg}"
+        );
         assert!(msg.contains("symbolic link"), "{planted}: {msg}");
-        assert_eq!(snapshot(&outside), before, "{planted}: outside the home changed");
+        assert_eq!(
+            snapshot(&outside),
+            before,
+            "{planted}: outside the home changed"
+        );
         // Nothing was written as root: no sudo to root ran install, mv or chown.
         let sudo = fx.read("sudo.log");
         for verb in ["install", "/mv", "chown"] {
             assert!(
-                !sudo.lines().any(|l| l.contains("USER=root") && l.contains(verb)),
+                !sudo
+                    .lines()
+                    .any(|l| l.contains("USER=root") && l.contains(verb)),
                 "{planted}: root ran {verb}:\n{sudo}"
             );
         }
@@ -442,9 +461,7 @@ async fn a_planted_symlink_at_any_level_is_refused_and_nothing_outside_changes()
 async fn a_tailnet_without_https_says_what_to_enable() {
     let fx = HostFixture::start();
     fx.state("nohttps", "1");
-    let err = host::run(fx.inputs(), &Silent)
-        .await
-        .expect_err("no https");
+    let err = host::run(fx.inputs(), &Silent).await.expect_err("no https");
     let msg = err.to_string();
     assert!(matches!(err, HostError::Serve(_)), "{msg}");
     assert!(msg.contains("HTTPS Certificates"), "{msg}");

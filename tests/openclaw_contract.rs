@@ -146,7 +146,10 @@ fn unit_lines(stack: &Stack) -> (Vec<String>, Vec<(String, String)>, String) {
             env_file = rest.to_string();
         }
     }
-    assert!(!exec.is_empty(), "no ExecStart in the rendered unit:\n{unit}");
+    assert!(
+        !exec.is_empty(),
+        "no ExecStart in the rendered unit:\n{unit}"
+    );
     (exec, env, env_file)
 }
 
@@ -181,7 +184,9 @@ impl Gateway {
 
         let mut vault = Vault::new();
         let token = hex::encode(rand::random::<[u8; 32]>());
-        vault.set("gateway_token", Secret::new(token.as_str())).unwrap();
+        vault
+            .set("gateway_token", Secret::new(token.as_str()))
+            .unwrap();
         let mut canaries = vec![token.clone()];
         for key in ["claude_setup_token", "anthropic_api_key"] {
             let value = canary(&key.replace('_', ""));
@@ -227,10 +232,7 @@ impl Gateway {
 
         // The unit, with the server's nvm directory mapped onto the cache.
         let (mut exec, unit_env, env_file) = unit_lines(&stack);
-        let server_node_dir = format!(
-            "/home/{service}/.nvm/versions/node/v{}",
-            stack.node.version
-        );
+        let server_node_dir = format!("/home/{service}/.nvm/versions/node/v{}", stack.node.version);
         let map = |s: &str| s.replace(&server_node_dir, &node_dir.display().to_string());
         exec = exec.iter().map(|w| map(w)).collect();
         if mutation == Mutation::BindLan {
@@ -370,12 +372,7 @@ impl Gateway {
             .stdout(Stdio::piped())
             .spawn()
             .expect("curl");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(&probe.stdin)
-            .unwrap();
+        child.stdin.take().unwrap().write_all(&probe.stdin).unwrap();
         let out = child.wait_with_output().unwrap();
         probe::status_of(&String::from_utf8_lossy(&out.stdout)).unwrap_or(0)
     }
@@ -389,7 +386,10 @@ impl Gateway {
             .iter()
             .any(|l| l == &format!("127.0.0.1:{}", self.port))
         {
-            faults.push(format!("not listening on 127.0.0.1:{}: {listeners:?}", self.port));
+            faults.push(format!(
+                "not listening on 127.0.0.1:{}: {listeners:?}",
+                self.port
+            ));
         }
         for l in &listeners {
             if !(l.starts_with("127.") || l.starts_with("[::1]:")) {
@@ -535,7 +535,10 @@ fn the_real_gateway_keeps_the_contract() {
         .unwrap_or_else(|e| panic!("security audit: {e}: {audit:?}"));
     // The command exits 0 whatever it finds: read the summary.
     assert_eq!(
-        (a["summary"]["critical"].as_u64(), a["summary"]["warn"].as_u64()),
+        (
+            a["summary"]["critical"].as_u64(),
+            a["summary"]["warn"].as_u64()
+        ),
         (Some(0), Some(0)),
         "audit findings: {:#}",
         a["findings"]
@@ -547,7 +550,10 @@ fn the_real_gateway_keeps_the_contract() {
     let install = gw.openclaw(&["gateway", "install"]);
     let said = String::from_utf8_lossy(&install.stderr).to_string()
         + &String::from_utf8_lossy(&install.stdout);
-    assert!(!install.status.success(), "gateway install must refuse: {said}");
+    assert!(
+        !install.status.success(),
+        "gateway install must refuse: {said}"
+    );
     assert!(
         said.contains("external supervisor"),
         "gateway install defers to our unit: {said}"
@@ -606,7 +612,9 @@ fn the_real_gateway_keeps_the_contract() {
 fn without_trusted_proxies_every_request_through_serve_is_refused() {
     let faults = Gateway::deploy(Mutation::NoTrustedProxies).faults();
     assert!(
-        faults.iter().any(|f| f.contains("got HTTP 403") && f.contains("trustedProxies")),
+        faults
+            .iter()
+            .any(|f| f.contains("got HTTP 403") && f.contains("trustedProxies")),
         "{faults:#?}"
     );
 }

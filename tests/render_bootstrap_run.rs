@@ -187,10 +187,7 @@ fn a_complete_run_leaves_the_marker_and_no_key() {
     let log = &run.shim_log;
     assert!(log.contains("tailscale: key file present at up"), "{log}");
     assert!(log.contains("tailscale up --auth-key=file:/run/clawprov/ts-authkey --hostname=openclaw-example --advertise-tags=tag:openclaw --timeout=300s"), "{log}");
-    assert!(
-        !log.contains("tailscale serve"),
-        "{log}"
-    );
+    assert!(!log.contains("tailscale serve"), "{log}");
     assert!(
         log.contains("systemctl --user enable clawprov-gateway.service"),
         "{log}"

@@ -103,9 +103,8 @@ fn the_gateway_binds_loopback_and_never_all_interfaces() {
         position(&cmds, "loginctl enable-linger \"$SERVICE_USER\"");
         position(&cmds, "as_user_manager enable clawprov-gateway.service");
         assert!(
-            !cmds.iter().any(
-                |c| c.contains("start clawprov-gateway") || c.contains("enable --now clawprov-gateway")
-            ),
+            !cmds.iter().any(|c| c.contains("start clawprov-gateway")
+                || c.contains("enable --now clawprov-gateway")),
             "{name}"
         );
         // Serve is the host phase's (it checks the tailnet has HTTPS first):
@@ -116,8 +115,15 @@ fn the_gateway_binds_loopback_and_never_all_interfaces() {
         );
         // tailscale up is bounded.
         let up = position(&cmds, "tailscale up ");
-        assert!(cmds[up].contains("--timeout=\"$TS_UP_TIMEOUT\""), "{name}: {}", cmds[up]);
-        assert!(cmds.contains(&"readonly TS_UP_TIMEOUT=300s".to_string()), "{name}");
+        assert!(
+            cmds[up].contains("--timeout=\"$TS_UP_TIMEOUT\""),
+            "{name}: {}",
+            cmds[up]
+        );
+        assert!(
+            cmds.contains(&"readonly TS_UP_TIMEOUT=300s".to_string()),
+            "{name}"
+        );
     }
 }
 

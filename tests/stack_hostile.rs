@@ -367,7 +367,11 @@ fn an_empty_key_is_named() {
     let dir = tempfile::tempdir().expect("tempdir");
     let base =
         std::fs::read_to_string(support::repo_dir().join("stacks/example.yaml")).expect("example");
-    let path = write(dir.path(), "empty-key.yaml", format!("{base}\"\": x\n").as_bytes());
+    let path = write(
+        dir.path(),
+        "empty-key.yaml",
+        format!("{base}\"\": x\n").as_bytes(),
+    );
     let stderr = assert_refused(&path, "\"\"", None);
     assert!(stderr.contains("unknown key"), "{stderr}");
 }

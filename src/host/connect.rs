@@ -36,7 +36,13 @@ pub struct Login<'a> {
 
 /// The SSH handshake failed in a way a later attempt may not.
 fn transient(e: &HostError) -> bool {
-    matches!(e, HostError::Ssh { stage: "handshake" | "session", .. })
+    matches!(
+        e,
+        HostError::Ssh {
+            stage: "handshake" | "session",
+            ..
+        }
+    )
 }
 
 /// Reach the node and log in; retry handshakes that came too early.

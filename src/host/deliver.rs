@@ -253,8 +253,14 @@ async fn inspect(
     account: &Account,
     path: &str,
 ) -> Result<Option<Found>, HostError> {
-    let stat = RemoteCommand::as_user(&account.name, "env")
-        .args(["LC_ALL=C", "stat", "-c", "%F|%u|%g|%a", "--", path]);
+    let stat = RemoteCommand::as_user(&account.name, "env").args([
+        "LC_ALL=C",
+        "stat",
+        "-c",
+        "%F|%u|%g|%a",
+        "--",
+        path,
+    ]);
     let out = session.run(&stat, None, TIMEOUT).await?;
     if !out.success() {
         if out.stderr.contains("No such file or directory") {
@@ -359,8 +365,13 @@ async fn write(session: &Session, account: &Account, file: &DesiredFile) -> Resu
     session
         .check(&fill, Some(file.content.clone()), TIMEOUT)
         .await?;
-    let rename = RemoteCommand::as_user(user, "mv")
-        .args(["-f", "-T", "--", staged.as_str(), file.path.as_str()]);
+    let rename = RemoteCommand::as_user(user, "mv").args([
+        "-f",
+        "-T",
+        "--",
+        staged.as_str(),
+        file.path.as_str(),
+    ]);
     session.check(&rename, None, TIMEOUT).await?;
     Ok(())
 }

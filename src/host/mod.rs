@@ -11,8 +11,8 @@
 mod account;
 pub mod address;
 mod cloud_init;
-mod connect;
 pub mod command;
+mod connect;
 mod deliver;
 mod error;
 pub mod known_hosts;

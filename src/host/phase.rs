@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use super::account::Account;
 use super::address::PeerPolicy;
-use super::deliver::{self, FileOutcome};
 use super::connect::{self, Login};
+use super::deliver::{self, FileOutcome};
 use super::known_hosts::Pin;
 use super::paths::HostPaths;
 use super::progress::{HostStep, Progress};

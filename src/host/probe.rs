@@ -64,8 +64,18 @@ pub fn probes(port: u16, fqdn: &str, token: &Secret) -> Vec<Probe> {
     let wrong = hex::encode(rand::random::<[u8; 32]>());
     let cases: [(&'static str, Credential, bool, u16); 4] = [
         ("a request without a token", Credential::None, false, 401),
-        ("a request with a wrong token", Credential::Wrong, false, 401),
-        ("a request with the vault's token", Credential::Vault, false, 200),
+        (
+            "a request with a wrong token",
+            Credential::Wrong,
+            false,
+            401,
+        ),
+        (
+            "a request with the vault's token",
+            Credential::Vault,
+            false,
+            200,
+        ),
         (
             "a request with the vault's token through Tailscale Serve (X-Forwarded-*)",
             Credential::Vault,
@@ -209,7 +219,10 @@ mod tests {
                 p.what
             );
             assert!(line.contains("'http://127.0.0.1:18789/tools/invoke'"));
-            assert_eq!(line.contains("X-Forwarded-Host: gw.tail1.ts.net"), p.forwarded);
+            assert_eq!(
+                line.contains("X-Forwarded-Host: gw.tail1.ts.net"),
+                p.forwarded
+            );
         }
     }
 

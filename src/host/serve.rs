@@ -128,9 +128,7 @@ async fn node(session: &Session) -> Result<Node, HostError> {
         });
     }
     let https = v["Self"]["CapMap"].get("https").is_some()
-        || v["CertDomains"]
-            .as_array()
-            .is_some_and(|d| !d.is_empty());
+        || v["CertDomains"].as_array().is_some_and(|d| !d.is_empty());
     Ok(Node {
         dns_name: name.to_string(),
         https,

@@ -119,7 +119,9 @@ impl UnitState {
             return Some(format!("the unit is {summary}"));
         }
         if self.sub == "auto-restart" || self.restarts > baseline_restarts {
-            return Some(format!("the unit exited and systemd is restarting it: {summary}"));
+            return Some(format!(
+                "the unit exited and systemd is restarting it: {summary}"
+            ));
         }
         None
     }
@@ -273,7 +275,10 @@ mod tests {
         };
         assert_eq!(show("active", "running", 0).dead(0), None);
         assert_eq!(show("activating", "start", 0).dead(0), None);
-        assert!(show("failed", "failed", 0).dead(0).unwrap().contains("failed"));
+        assert!(show("failed", "failed", 0)
+            .dead(0)
+            .unwrap()
+            .contains("failed"));
         assert!(show("inactive", "dead", 0).dead(0).is_some());
         assert!(show("activating", "auto-restart", 1)
             .dead(0)

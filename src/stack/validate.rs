@@ -78,7 +78,10 @@ pub fn check(stack: &Stack) -> Result<(), (String, Rejection)> {
     at("openclaw.port", rules::port(stack.openclaw.port))?;
 
     let n = &stack.node;
-    at("node.version", rules::exact_version(&n.version, super::model::DEFAULT_NODE_VERSION))?;
+    at(
+        "node.version",
+        rules::exact_version(&n.version, super::model::DEFAULT_NODE_VERSION),
+    )?;
     at(
         "node.nvm_version",
         rules::exact_version(&n.nvm_version, "0.40.3"),
