@@ -76,7 +76,7 @@ pub enum Command {
     #[command(subcommand)]
     Secrets(SecretsCommand),
 
-    /// Print the cloud-init user-data the server would boot with.
+    /// Show everything clawprov will put on the server: the user-data and every file the host phase delivers.
     Render(RenderArgs),
 
     /// Check the stack file (and the vault, if it can be opened) without changing anything.
@@ -225,11 +225,11 @@ pub enum RecipientsCommand {
 
 #[derive(Debug, Args)]
 pub struct RenderArgs {
-    /// Write user-data.yaml into DIR instead of printing it.
+    /// Write the files under DIR instead of printing them: DIR/user-data.yaml, and each host file at its remote path (DIR/home/USER/...), all 0600.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 
-    /// Include the Tailscale auth key instead of "[redacted]".
+    /// Show the real secret values (the Tailscale auth key in the user-data, the vault's values in the env file) instead of "[redacted:KEY]".
     #[arg(long)]
     pub show_secrets: bool,
 }

@@ -185,3 +185,119 @@ async fn a_full_up_deploys_the_gateway_and_leaks_no_secret() {
         "{stdout}"
     );
 }
+
+/// `clawprov render` shows the host files exactly as the host phase
+/// delivers them: with `--show-secrets --out`, each file's bytes equal the
+/// delivered file's (sha256); redacted, no canary appears and openclaw.json
+/// still parses as JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn render_shows_the_host_files_byte_for_byte_as_delivered() {
+    use sha2::{Digest, Sha256};
+    let fx = HostFixture::start();
+    let hcloud_token = fx.vault.get("hcloud_token").unwrap().expose().to_string();
+    let sim = sim::serve(
+        SimConfig {
+            tokens: vec![hcloud_token],
+            action_duration: Duration::from_millis(200),
+            ..SimConfig::default()
+        },
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("simulator");
+    let home = tempfile::tempdir().unwrap();
+    let stacks = home.path().join("stacks");
+    fs::create_dir_all(&stacks).unwrap();
+    let stack = stacks.join(format!("{}.yaml", fx.stack.name));
+    fs::write(&stack, stack_file(&fx)).unwrap();
+    let own = identity::create(&home.path().join(".config/clawprov/identity.txt")).unwrap();
+    let recipients = [Recipient::parse(&own).unwrap()];
+    secrets::write(
+        &stacks.join(format!("{}.secrets.age", fx.stack.name)),
+        &fx.vault,
+        &Lock::Recipients(&recipients),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run_up(&fx, home.path(), &sim.endpoint(), &stack);
+    assert_eq!(code, 0, "up failed:\n{stdout}\n{stderr}");
+
+    let render = |args: &[&str]| {
+        let out = support::clawprov(home.path())
+            .current_dir(home.path())
+            .arg("-s")
+            .arg(&stack)
+            .arg("--json")
+            .arg("render")
+            .args(args)
+            .output()
+            .expect("render runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        v
+    };
+    let out_dir = home.path().join("rendered");
+    let shown = render(&["--show-secrets", "--out", out_dir.to_str().unwrap()]);
+    let host_files: Vec<&serde_json::Value> = shown["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "host file")
+        .collect();
+    assert_eq!(host_files.len(), 2, "{shown}");
+    for f in &host_files {
+        let remote = f["path"].as_str().unwrap();
+        let written = out_dir.join(remote.trim_start_matches('/'));
+        let delivered = fs::read(remote).unwrap_or_else(|e| panic!("{remote}: {e}"));
+        let sha = |b: &[u8]| hex::encode(Sha256::digest(b));
+        assert_eq!(
+            sha(&fs::read(&written).unwrap()),
+            sha(&delivered),
+            "{remote}"
+        );
+        assert_eq!(f["sha256"], sha(&delivered), "{remote}");
+        let mode = fs::metadata(&written).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{remote}");
+    }
+    let user_data = fs::read_to_string(out_dir.join("user-data.yaml")).unwrap();
+    assert!(user_data.starts_with("#cloud-config"));
+
+    // Redacted: every file, the same shape, no canary.
+    let redacted = render(&[]);
+    let text = redacted.to_string();
+    for canary in &fx.canaries {
+        assert!(
+            !text.contains(canary.as_str()),
+            "a secret in redacted render"
+        );
+    }
+    let files = redacted["files"].as_array().unwrap();
+    let config = files
+        .iter()
+        .find(|f| {
+            f["path"]
+                .as_str()
+                .unwrap()
+                .ends_with("/.openclaw/openclaw.json")
+        })
+        .expect("openclaw.json is rendered");
+    let parsed: serde_json::Value =
+        serde_json::from_str(config["content"].as_str().unwrap()).expect("still JSON");
+    assert_eq!(parsed["gateway"]["bind"], "loopback");
+    let env = files
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("/gateway.env"))
+        .expect("the env file is rendered");
+    assert!(
+        env["content"]
+            .as_str()
+            .unwrap()
+            .contains("OPENCLAW_GATEWAY_TOKEN='[redacted:gateway_token]'"),
+        "{env}"
+    );
+    assert_eq!(env["owner"], format!("{0}:{0}", fx.service));
+    assert_eq!(env["mode"], "0600");
+}

@@ -20,6 +20,18 @@ pub struct Account {
 const HOME_MODE: &str = "750";
 
 impl Account {
+    /// The account cloud-init creates for `name` (home `/home/NAME`, as the
+    /// rendered bootstrap assumes), before any server exists: its ids are
+    /// not known yet and read 0. For showing what will be written.
+    pub fn expected(name: &str) -> Account {
+        Account {
+            name: name.to_string(),
+            uid: 0,
+            gid: 0,
+            home: format!("/home/{name}"),
+        }
+    }
+
     /// `/run/user/<uid>`: what `systemctl --user` needs as XDG_RUNTIME_DIR.
     pub fn runtime_dir(&self) -> String {
         format!("/run/user/{}", self.uid)

@@ -52,6 +52,19 @@ impl Vault {
         Ok(())
     }
 
+    /// The same keys, each value replaced by `[redacted:KEY]`: files made
+    /// from it keep their shape (JSON stays JSON) and hold no secret. Only
+    /// for showing what would be written; never delivered.
+    pub fn placeholders(&self) -> Vault {
+        Vault {
+            entries: self
+                .entries
+                .keys()
+                .map(|k| (k.clone(), Secret::new(format!("[redacted:{k}]").as_str())))
+                .collect(),
+        }
+    }
+
     /// Remove `key`; whether it was there.
     pub fn remove(&mut self, key: &str) -> bool {
         self.entries.remove(key).is_some()
