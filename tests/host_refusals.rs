@@ -190,13 +190,11 @@ async fn a_cloud_init_failure_surfaces_the_bootstrap_log_and_stops() {
         .exists());
     assert!(fx.path("fs/var/log/clawprov-bootstrap.log").exists());
 
-    fx.state("cloud-init", "degraded");
-    let err = host::run(fx.inputs(), &Silent).await.expect_err("degraded");
-    assert!(matches!(err, HostError::CloudInit { code: 2, .. }), "{err}");
-
     // cloud-init done but the bootstrap never wrote its marker.
     fx.state("cloud-init", "done");
-    std::fs::remove_file(fx.path("fs/var/lib/clawprov/bootstrap-complete")).unwrap();
+    let marker = fx.path("fs/var/lib/clawprov/bootstrap-complete");
+    let stamp = std::fs::read(&marker).unwrap();
+    std::fs::remove_file(&marker).unwrap();
     let err = host::run(fx.inputs(), &Silent)
         .await
         .expect_err("no marker");
@@ -205,6 +203,25 @@ async fn a_cloud_init_failure_surfaces_the_bootstrap_log_and_stops() {
         "{err}"
     );
     assert!(err.to_string().contains("FAILED at line 88"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("`clawprov destroy` and `clawprov up`"),
+        "the way out is named: {err}"
+    );
+    // Recoverable errors only (exit 2, "degraded"), and the marker is there:
+    // a warning in the report, not a failure.
+    std::fs::write(&marker, stamp).unwrap();
+    fx.state("cloud-init", "degraded");
+    let report = host::run(fx.inputs(), &Silent)
+        .await
+        .expect("recoverable warnings do not stop the host phase");
+    assert!(
+        report
+            .cloud_init
+            .contains("1 recoverable warning(s): WARNING: deprecated key"),
+        "{}",
+        report.cloud_init
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -470,4 +487,37 @@ async fn a_tailnet_without_https_says_what_to_enable() {
         "serve was attempted:\n{}",
         fx.read("shim.log")
     );
+}
+
+/// The gateway's port on loopback is not enough: any other port the service
+/// user's processes listen on must be loopback too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_listener_of_the_service_user_beyond_loopback_is_refused() {
+    let fx = HostFixture::start();
+    let extra = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    fx.state("extra_port", &format!("0.0.0.0:{extra}"));
+    let err = host::run(fx.inputs(), &Silent)
+        .await
+        .expect_err("a second, exposed listener");
+    let msg = err.to_string();
+    assert!(matches!(err, HostError::Gateway(_)), "{msg}");
+    assert!(msg.contains(&format!("0.0.0.0:{extra}")), "{msg}");
+    assert!(msg.contains(&fx.service), "{msg}");
+
+    // The same listener on loopback is fine.
+    drop(fx);
+    let fx = HostFixture::start();
+    let extra = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    fx.state("extra_port", &format!("127.0.0.1:{extra}"));
+    host::run(fx.inputs(), &Silent)
+        .await
+        .expect("loopback side listeners pass");
 }

@@ -83,7 +83,7 @@ exit 0
 /// Runs in the namespace: fresh tmpfs dirs, the key file as cloud-init
 /// writes it, the user bus socket, then the bootstrap; then reports state.
 const HARNESS: &str = r#"set -u
-for d in /run /var/log /var/lib /home /etc/apt/sources.list.d /usr/share/keyrings /usr/local/share; do
+for d in /run /var/log /var/lib /home /etc/apt/sources.list.d /usr/share/keyrings /usr/local/share /etc/default; do
     mount -t tmpfs tmpfs "$d"
 done
 mkdir -p /run/clawprov /run/user/4242 /usr/local/share/clawprov
@@ -91,7 +91,10 @@ mkdir -p /run/clawprov /run/user/4242 /usr/local/share/clawprov
 mkdir -m 0755 /home/openclaw
 (umask 077; printf '%s' "$AUTH_KEY" >/run/clawprov/ts-authkey)
 cp "$SHIM_DIR/gateway.service" /usr/local/share/clawprov/clawprov-gateway.service
-python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind("/run/user/4242/bus")'
+# UFW's defaults as a distribution might ship them: IPv6 off.
+printf 'IPV6=no\nDEFAULT_INPUT_POLICY="DROP"\n' >/etc/default/ufw
+mkdir -p /run/user/4242/systemd
+python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind("/run/user/4242/systemd/private")'
 PATH="$SHIM_DIR/bin:$PATH" "$SHIM_DIR/bootstrap.sh"
 echo "exit=$?" >"$SHIM_DIR/state"
 [ -e /var/lib/clawprov/bootstrap-complete ] && echo marker >>"$SHIM_DIR/state"
@@ -99,6 +102,7 @@ echo "exit=$?" >"$SHIM_DIR/state"
 [ -e /home/openclaw/.nvm/.installer-ran ] && echo installer-ran >>"$SHIM_DIR/state"
 stat -c 'log-mode=%a' /var/log/clawprov-bootstrap.log >>"$SHIM_DIR/state"
 stat -c 'home-mode=%a' /home/openclaw >>"$SHIM_DIR/state"
+grep -x 'IPV6=yes' /etc/default/ufw >>"$SHIM_DIR/state"
 cp /var/log/clawprov-bootstrap.log "$SHIM_DIR/bootstrap.log"
 "#;
 
@@ -134,6 +138,7 @@ fn run_bootstrap(nvm_sha256: Option<&str>, fail: &str) -> Run {
         "runuser",
         "install",
         "id",
+        "sysctl",
     ] {
         write_exec(&bin.join(name), SHIM);
     }
@@ -183,6 +188,11 @@ fn a_complete_run_leaves_the_marker_and_no_key() {
     assert!(!run.state.contains("key-file"), "{}", run.state);
     assert!(run.state.contains("log-mode=600"), "{}", run.state);
     assert!(run.state.contains("home-mode=750"), "{}", run.state);
+    assert!(
+        run.state.contains("IPV6=yes"),
+        "UFW covers IPv6: {}",
+        run.state
+    );
     assert!(run.installer_ran);
     let log = &run.shim_log;
     assert!(log.contains("tailscale: key file present at up"), "{log}");

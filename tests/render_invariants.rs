@@ -409,3 +409,154 @@ fn the_bootstrap_stops_at_the_first_failure_logs_privately_and_marks_completion_
         );
     }
 }
+
+/// UFW comes before the first download, covers IPv6, and the apt steps wait
+/// for the dpkg lock and retry a bounded number of times.
+#[test]
+fn the_firewall_comes_first_and_apt_waits_for_its_lock() {
+    for (name, _, _, doc) in rendered() {
+        let cmds = commands(&bootstrap(&doc));
+        let enable = position(&cmds, "ufw --force enable");
+        let first_download = cmds
+            .iter()
+            .position(|c| c.starts_with("curl ") || c.starts_with("apt_get "))
+            .expect("downloads");
+        assert!(enable < first_download, "{name}: UFW after a download");
+        let ipv6 = position(&cmds, "if ! grep -qx 'IPV6=yes' /etc/default/ufw; then");
+        assert!(ipv6 < enable, "{name}");
+        assert!(
+            cmds.iter()
+                .any(|c| c.contains("apt-get -o DPkg::Lock::Timeout=600 \"$@\" && return 0")),
+            "{name}"
+        );
+        assert!(cmds.iter().any(|c| c == "for try in 1 2 3; do"), "{name}");
+        assert!(
+            !cmds
+                .iter()
+                .any(|c| c.starts_with("apt-get ") && !c.contains("DPkg::Lock::Timeout=600")),
+            "{name}: an apt-get without the lock wait"
+        );
+    }
+}
+
+/// The kernel and journald drop-ins are written and applied.
+#[test]
+fn kernel_and_journal_settings_are_written_and_applied() {
+    for (name, _, _, doc) in rendered() {
+        let sysctl = file(&doc, "/etc/sysctl.d/60-clawprov.conf");
+        for line in [
+            "net.ipv4.conf.all.accept_redirects = 0",
+            "net.ipv4.conf.all.send_redirects = 0",
+            "net.ipv4.conf.all.accept_source_route = 0",
+            "net.ipv6.conf.all.accept_redirects = 0",
+            "net.ipv6.conf.all.accept_source_route = 0",
+            "kernel.kptr_restrict = 2",
+            "kernel.dmesg_restrict = 1",
+        ] {
+            assert!(sysctl.content.lines().any(|l| l == line), "{name}: {line}");
+        }
+        assert_eq!(sysctl.permissions.as_deref(), Some("0644"));
+        let journald = file(&doc, "/etc/systemd/journald.conf.d/60-clawprov.conf");
+        assert!(journald.content.contains("\nSystemMaxUse=500M\n"), "{name}");
+        assert!(
+            journald.content.contains("\nMaxRetentionSec=30day\n"),
+            "{name}"
+        );
+        let cmds = commands(&bootstrap(&doc));
+        position(
+            &cmds,
+            "sysctl --quiet --load=/etc/sysctl.d/60-clawprov.conf",
+        );
+        position(&cmds, "systemctl try-restart systemd-journald.service");
+    }
+}
+
+/// What the real OpenSSH makes of the rendered drop-in (`sshd -T`): every
+/// hardening option is in effect for the admin user, connecting over the
+/// tailnet.
+#[test]
+fn sshd_takes_the_hardening_as_written() {
+    let sshd = require_sshd();
+    let keygen = which("ssh-keygen");
+    for (name, stack, _, doc) in rendered() {
+        let dir = tempfile::tempdir().unwrap();
+        let dropins = dir.path().join("sshd_config.d");
+        std::fs::create_dir(&dropins).unwrap();
+        std::fs::write(
+            dropins.join("10-clawprov.conf"),
+            file(&doc, "/etc/ssh/sshd_config.d/10-clawprov.conf").content,
+        )
+        .unwrap();
+        let key = dir.path().join("host_key");
+        let ok = std::process::Command::new(&keygen)
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&key)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        // Ubuntu's sshd_config: the drop-ins first, then its own settings.
+        let main = dir.path().join("sshd_config");
+        std::fs::write(
+            &main,
+            format!(
+                "Include {}/*.conf\nHostKey {}\nKbdInteractiveAuthentication no\nUsePAM yes\n\
+                 X11Forwarding yes\nPrintMotd no\n",
+                dropins.display(),
+                key.display()
+            ),
+        )
+        .unwrap();
+        let user = &stack.host.admin_user;
+        let out = std::process::Command::new(&sshd)
+            .arg("-T")
+            .arg("-f")
+            .arg(&main)
+            .arg("-C")
+            .arg(format!(
+                "user={user},host=op,addr=100.64.0.7,laddr=100.100.1.2,lport=22"
+            ))
+            .output()
+            .unwrap();
+        let effective = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "{name}: sshd -T: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for line in [
+            "passwordauthentication no".to_string(),
+            "kbdinteractiveauthentication no".to_string(),
+            "permitrootlogin no".to_string(),
+            "pubkeyauthentication yes".to_string(),
+            "authenticationmethods publickey".to_string(),
+            "x11forwarding no".to_string(),
+            "allowtcpforwarding no".to_string(),
+            "allowagentforwarding no".to_string(),
+            "allowstreamlocalforwarding no".to_string(),
+            "permittunnel no".to_string(),
+            "maxauthtries 3".to_string(),
+            "logingracetime 20".to_string(),
+            format!("allowusers {user}"),
+        ] {
+            assert!(
+                effective.lines().any(|l| l == line),
+                "{name}: sshd -T lacks `{line}`"
+            );
+        }
+    }
+}
+
+fn which(tool: &str) -> std::path::PathBuf {
+    for dir in ["/usr/bin", "/usr/sbin", "/bin", "/sbin"] {
+        let p = std::path::Path::new(dir).join(tool);
+        if p.is_file() {
+            return p;
+        }
+    }
+    panic!("`{tool}` is not installed (apt-get install openssh-server); run scripts/test.sh setup")
+}
+
+fn require_sshd() -> std::path::PathBuf {
+    which("sshd")
+}

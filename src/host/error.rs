@@ -9,6 +9,13 @@ use std::path::PathBuf;
 
 use crate::error::Error;
 
+/// What to do when the bootstrap failed: it runs once, at first boot, and
+/// has already spent the auth key, so re-running `up` cannot finish it.
+pub const REPLACE_ADVICE: &str = "The bootstrap runs once, at the server's first boot, and its \
+     Tailscale auth key is spent: fix the cause above, put a fresh key in the vault \
+     (`clawprov secrets set tailscale_auth_key`), then start over with a new server: \
+     `clawprov destroy` and `clawprov up` (the failed server holds no gateway state yet).";
+
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
     /// `--ssh-host` did not parse as `HOST[:PORT]`.
@@ -116,7 +123,7 @@ pub enum HostError {
     /// cloud-init finished with an error or degraded.
     #[error(
         "cloud-init on the server finished {status} (exit {code}){failing}\n\
-         last lines of the bootstrap log ({log}):\n{excerpt}"
+         last lines of the bootstrap log ({log}):\n{excerpt}\n{REPLACE_ADVICE}"
     )]
     CloudInit {
         status: String,
@@ -129,7 +136,7 @@ pub enum HostError {
     /// cloud-init reported success but the bootstrap did not leave its marker.
     #[error(
         "cloud-init is done but the bootstrap never finished ({marker} is missing); \
-         last lines of the bootstrap log ({log}):\n{excerpt}"
+         last lines of the bootstrap log ({log}):\n{excerpt}\n{REPLACE_ADVICE}"
     )]
     BootstrapIncomplete {
         marker: String,

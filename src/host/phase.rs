@@ -178,6 +178,8 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
         })?;
     let fqdn = format!("{}.{}", stack.tailscale.hostname, stack.tailscale.tailnet);
     let probes = probe::check(&session, stack.openclaw.port, &fqdn, token).await?;
+    // Now that it is fully up: whatever else it opened is on loopback too.
+    service::loopback_only(&session, &account, stack.openclaw.port).await?;
     progress.finished(
         HostStep::Probe,
         &format!(

@@ -214,18 +214,9 @@ async fn wait_listening(
     progress: &dyn Progress,
 ) -> Result<(), HostError> {
     let session = watch.session;
-    let filter = format!("sport = :{port}");
-    let ss = RemoteCommand::new("ss").args(["-ltnH", filter.as_str()]);
     let start = Instant::now();
     loop {
-        let out = session.check(&ss, None, TIMEOUT).await?;
-        let listeners = local_addresses(&out.stdout);
-        if let Some(bad) = listeners.iter().find(|a| !is_loopback(a)) {
-            return Err(HostError::Gateway(format!(
-                "it listens on {bad}, not only on loopback: refusing to leave it exposed \
-                 (stop it: `systemctl --user stop {GATEWAY_UNIT}` as the service user)"
-            )));
-        }
+        let listeners = loopback_only(session, watch.account, port).await?;
         if listeners.iter().any(|a| a == &format!("127.0.0.1:{port}")) {
             return Ok(());
         }
@@ -250,7 +241,59 @@ async fn wait_listening(
     }
 }
 
+/// Every TCP listener on `port` (whoever owns it) and every one of the
+/// service user's (the gateway opens more than its port: 2026.2 also
+/// 18791/18792), as `ss -ltnHe` shows them; an error at once if any is not
+/// on loopback (invariant 2). Returns the local addresses.
+pub async fn loopback_only(
+    session: &Session,
+    account: &Account,
+    port: u16,
+) -> Result<Vec<String>, HostError> {
+    let ss = RemoteCommand::new("ss").args(["-ltnHe"]);
+    let out = session.check(&ss, None, TIMEOUT).await?;
+    let suffix = format!(":{port}");
+    let mut mine = Vec::new();
+    for (local, uid) in listeners(&out.stdout) {
+        let on_port = local.ends_with(&suffix);
+        let owned = uid == Some(account.uid);
+        if !(on_port || owned) {
+            continue;
+        }
+        if !is_loopback(&local) {
+            let whose = if owned {
+                format!("the service user {}", account.name)
+            } else {
+                format!("uid {}", uid.map_or("?".into(), |u| u.to_string()))
+            };
+            return Err(HostError::Gateway(format!(
+                "{whose} listens on {local}, not only on loopback: refusing to leave it \
+                 exposed (stop it: `systemctl --user stop {GATEWAY_UNIT}` as the service user)"
+            )));
+        }
+        mine.push(local);
+    }
+    Ok(mine)
+}
+
+/// (Local Address:Port, uid) of each line of `ss -ltnHe`.
+fn listeners(ss: &str) -> Vec<(String, Option<u32>)> {
+    ss.lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let local = words.nth(3)?;
+            let local = local.split('%').next().unwrap_or(local).to_string();
+            let uid = l
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("uid:"))
+                .and_then(|u| u.parse().ok());
+            Some((local, uid))
+        })
+        .collect()
+}
+
 /// The Local Address:Port column of `ss -ltnH`.
+#[cfg(test)]
 fn local_addresses(ss: &str) -> Vec<String> {
     ss.lines()
         .filter_map(|l| l.split_whitespace().nth(3))
@@ -296,6 +339,21 @@ mod tests {
         assert_eq!(
             scrub("token CANARY-x rejected", &v),
             "token [redacted:gateway_token] rejected"
+        );
+    }
+
+    #[test]
+    fn reads_the_owner_of_each_listener() {
+        let out = "LISTEN 0 511 127.0.0.1:18789 0.0.0.0:* uid:1001 ino:5 sk:1 cgroup:/user.slice <->\n\
+                   LISTEN 0 128 0.0.0.0:22 0.0.0.0:* ino:7 sk:2 cgroup:/system.slice/ssh.service <->\n\
+                   LISTEN 0 511 [::1]:18791 [::]:* uid:1001 ino:9 sk:3 v6only:1 <->\n";
+        assert_eq!(
+            listeners(out),
+            [
+                ("127.0.0.1:18789".to_string(), Some(1001)),
+                ("0.0.0.0:22".to_string(), None),
+                ("[::1]:18791".to_string(), Some(1001)),
+            ]
         );
     }
 

@@ -138,6 +138,8 @@ fn file_key(name: &'static str) -> &'static str {
         "metadata-block.sh.j2" => "metadata_block_sh",
         "metadata-block.service.j2" => "metadata_block_unit",
         "auto-upgrades.conf.j2" => "auto_upgrades_conf",
+        "sysctl-hardening.conf.j2" => "sysctl_conf",
+        "journald.conf.j2" => "journald_conf",
         other => other,
     }
 }

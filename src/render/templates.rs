@@ -54,6 +54,14 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "auto-upgrades.conf.j2",
         include_str!("../../templates/auto-upgrades.conf.j2"),
     ),
+    (
+        "sysctl-hardening.conf.j2",
+        include_str!("../../templates/sysctl-hardening.conf.j2"),
+    ),
+    (
+        "journald.conf.j2",
+        include_str!("../../templates/journald.conf.j2"),
+    ),
 ];
 
 /// One template's source and where it came from (for error messages and

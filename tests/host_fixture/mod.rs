@@ -158,6 +158,14 @@ class Gateway(http.server.BaseHTTPRequestHandler):
         if not token or self.headers.get("Authorization") != "Bearer " + token:
             return self.answer(401, b'{"error":"unauthorized"}')
         self.answer(200, b'{"ok":true}')
+extra = os.path.join(state, "extra_port")
+if os.path.exists(extra):
+    # A second listener, as OpenClaw 2026.2 opens 18791/18792 beside its port.
+    import socket
+    side = socket.socket()
+    side.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    side.bind((open(extra).read().split(":")[0], int(open(extra).read().split(":")[1])))
+    side.listen()
 http.server.HTTPServer((bind, port), Gateway).serve_forever()
 "##;
 
