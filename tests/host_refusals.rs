@@ -521,3 +521,33 @@ async fn another_listener_of_the_service_user_beyond_loopback_is_refused() {
         .await
         .expect("loopback side listeners pass");
 }
+
+/// OpenClaw writing openclaw.json back is reported; writing a secret into
+/// it is an error that does not quote the secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_written_back_is_reported_and_a_secret_in_it_refused() {
+    let fx = HostFixture::start();
+    fx.state("rewrite", "harmless");
+    let report = host::run(fx.inputs(), &Silent)
+        .await
+        .expect("a harmless rewrite is not an error");
+    assert!(report.config_rewritten, "{report:?}");
+
+    let fx = HostFixture::start();
+    fx.state("rewrite", "token");
+    let err = host::run(fx.inputs(), &Silent)
+        .await
+        .expect_err("a secret in openclaw.json");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("openclaw.json now holds one of the gateway's secret"),
+        "{msg}"
+    );
+    for canary in &fx.canaries {
+        assert!(!msg.contains(canary.as_str()), "{msg}");
+    }
+    let commands = fx.read("commands.log") + &fx.read("sudo.log");
+    for canary in &fx.canaries {
+        assert!(!commands.contains(canary.as_str()), "a secret in argv");
+    }
+}

@@ -59,6 +59,15 @@ pub struct DesiredFile {
     content: Zeroizing<Vec<u8>>,
 }
 
+/// The vault keys whose values the gateway gets (through the env file).
+pub const GATEWAY_SECRETS: [&str; 5] = [
+    "gateway_token",
+    "claude_setup_token",
+    "anthropic_api_key",
+    "telegram_bot_token",
+    "discord_bot_token",
+];
+
 impl DesiredFile {
     /// The bytes as they land on the server. The env file's hold secret
     /// values: only for writing to the server or to a 0600 file.
@@ -66,7 +75,7 @@ impl DesiredFile {
         &self.content
     }
 
-    fn sha256_hex(&self) -> String {
+    pub fn sha256_hex(&self) -> String {
         hex::encode(Sha256::digest(&self.content[..]))
     }
 }

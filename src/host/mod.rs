@@ -25,6 +25,7 @@ mod service;
 pub mod session;
 mod shred;
 pub mod target;
+mod write_back;
 
 pub use account::Account;
 pub use address::PeerPolicy;

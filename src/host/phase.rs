@@ -20,7 +20,7 @@ use super::paths::HostPaths;
 use super::progress::{HostStep, Progress};
 use super::service::{self, ServiceAction};
 use super::target::{self, Target};
-use super::{cloud_init, probe, serve, shred, HostError};
+use super::{cloud_init, probe, serve, shred, write_back, HostError};
 use crate::secrets::Vault;
 use crate::stack::Stack;
 
@@ -64,6 +64,9 @@ pub struct HostReport {
     pub files: Vec<FileOutcome>,
     pub service: ServiceAction,
     pub serve_configured: bool,
+    /// OpenClaw rewrote openclaw.json after the start (it holds no secret:
+    /// that would have been an error).
+    pub config_rewritten: bool,
     pub shredded: Vec<String>,
     /// True when anything on the server was written or started.
     pub changed: bool,
@@ -133,6 +136,10 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
         progress.detail(HostStep::Deliver, &format!("{} made 0750", account.home));
     }
     let desired = deliver::desired_files(stack, inputs.vault, &account)?;
+    let config = desired
+        .iter()
+        .find(|f| f.path.ends_with(deliver::CONFIG_FILE))
+        .map(|f| (f.path.clone(), f.sha256_hex()));
     let files = deliver::deliver(&session, &account, desired).await?;
     let delivered = files.iter().filter(|f| f.delivered).count();
     progress.finished(
@@ -178,8 +185,22 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
         })?;
     let fqdn = format!("{}.{}", stack.tailscale.hostname, stack.tailscale.tailnet);
     let probes = probe::check(&session, stack.openclaw.port, &fqdn, token).await?;
-    // Now that it is fully up: whatever else it opened is on loopback too.
+    // Now that it is fully up: whatever else it opened is on loopback too,
+    // and its config is still the one delivered (or at least secret-free).
     service::loopback_only(&session, &account, stack.openclaw.port).await?;
+    let mut config_rewritten = false;
+    if let Some((path, sha)) = &config {
+        config_rewritten = write_back::check(&session, &account, path, sha, inputs.vault).await?;
+        if config_rewritten {
+            progress.detail(
+                HostStep::Probe,
+                &format!(
+                    "OpenClaw rewrote {path} after the start (no secret in it); the next up \
+                     will deliver clawprov's version again and restart the gateway"
+                ),
+            );
+        }
+    }
     progress.finished(
         HostStep::Probe,
         &format!(
@@ -222,6 +243,7 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
         files,
         service,
         serve_configured: served.configured,
+        config_rewritten,
         shredded,
         changed,
     })

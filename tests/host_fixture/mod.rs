@@ -158,6 +158,18 @@ class Gateway(http.server.BaseHTTPRequestHandler):
         if not token or self.headers.get("Authorization") != "Bearer " + token:
             return self.answer(401, b'{"error":"unauthorized"}')
         self.answer(200, b'{"ok":true}')
+rewrite = os.path.join(state, "rewrite")
+if os.path.exists(rewrite):
+    # OpenClaw writing its config back: harmlessly, or inlining the token.
+    config_path = os.path.join(home, ".openclaw/openclaw.json")
+    with open(config_path) as f:
+        config = json.load(f)
+    if open(rewrite).read().strip() == "token":
+        config["gateway"]["auth"]["token"] = token
+    else:
+        config["meta"] = {"lastTouchedVersion": "2026.9.6"}
+    with open(config_path, "w") as f:
+        json.dump(config, f, indent=2)
 extra = os.path.join(state, "extra_port")
 if os.path.exists(extra):
     # A second listener, as OpenClaw 2026.2 opens 18791/18792 beside its port.
