@@ -560,3 +560,99 @@ fn which(tool: &str) -> std::path::PathBuf {
 fn require_sshd() -> std::path::PathBuf {
     which("sshd")
 }
+
+/// The auth key's exposure window: the metadata endpoint is closed to
+/// non-root users and the key's directory made 0700 by bootcmd (before
+/// write_files writes the key with the default umask), and cloud-init's
+/// per-boot copies of the user-data are shredded at every boot.
+#[test]
+fn the_auth_key_window_closes_at_boot_and_stays_closed() {
+    for (name, _, _, doc) in rendered() {
+        let bootcmd: Vec<String> = doc["bootcmd"]
+            .as_sequence()
+            .expect("bootcmd")
+            .iter()
+            .map(|c| match c {
+                Value::String(s) => s.clone(),
+                Value::Sequence(words) => words
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                other => panic!("{name}: bootcmd entry {other:?}"),
+            })
+            .collect();
+        for rule in [
+            "iptables -w -I OUTPUT 1 -d 169.254.169.254 -m owner ! --uid-owner 0 -j REJECT",
+            "ip6tables -w -I OUTPUT 1 -d fe80::a9fe:a9fe -m owner ! --uid-owner 0 -j REJECT",
+        ] {
+            assert!(bootcmd.iter().any(|c| c.contains(rule)), "{name}: {rule}");
+        }
+        assert!(
+            bootcmd.contains(&"install -d -m 0700 -o root -g root /run/clawprov".to_string()),
+            "{name}: {bootcmd:?}"
+        );
+        let key = file(&doc, AUTH_KEY_PATH);
+        assert!(key.path.starts_with("/run/clawprov/"), "{name}");
+        let shred = file(&doc, "/usr/local/sbin/clawprov-userdata-shred").content;
+        for copy in [
+            "user-data.txt",
+            "user-data.txt.i",
+            "cloud-config.txt",
+            "*/scripts/runcmd",
+        ] {
+            assert!(shred.contains(copy), "{name}: {copy}");
+        }
+        assert!(shred.contains("-exec shred -u -- {} +"), "{name}");
+        let unit = file(&doc, "/etc/systemd/system/clawprov-userdata-shred.service").content;
+        assert!(
+            unit.lines().any(|l| l == "After=cloud-final.service"),
+            "{name}"
+        );
+        let cmds = commands(&bootstrap(&doc));
+        position(&cmds, "systemctl enable clawprov-userdata-shred.service");
+    }
+}
+
+/// Tailscale is upgraded by unattended-upgrades from its own repository,
+/// and a reboot happens at the stack's time (or never, with `off`).
+#[test]
+fn unattended_upgrades_cover_tailscale_and_reboot_at_the_stack_time() {
+    for (name, stack, _, doc) in rendered() {
+        let conf = file(&doc, "/etc/apt/apt.conf.d/52clawprov-unattended-upgrades").content;
+        assert!(conf.contains("\"site=pkgs.tailscale.com\";"), "{name}");
+        assert!(
+            conf.contains(&format!(
+                "Unattended-Upgrade::Automatic-Reboot-Time \"{}\";",
+                stack.host.reboot_time
+            )),
+            "{name}:\n{conf}"
+        );
+        assert!(conf.contains("Unattended-Upgrade::Automatic-Reboot \"true\";"));
+        // What apt itself reads from it.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("52clawprov");
+        std::fs::write(&path, &conf).unwrap();
+        let out = std::process::Command::new(which("apt-config"))
+            .arg("-c")
+            .arg(&path)
+            .args(["dump", "Unattended-Upgrade"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name}: apt-config refuses it");
+        let dump = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            dump.contains("Unattended-Upgrade::Origins-Pattern:: \"site=pkgs.tailscale.com\";"),
+            "{name}: {dump}"
+        );
+    }
+    let mut stack = example();
+    stack.host.reboot_time = "off".into();
+    let doc = parse(render_embedded(&stack).expose());
+    let conf = file(&doc, "/etc/apt/apt.conf.d/52clawprov-unattended-upgrades").content;
+    assert!(
+        conf.contains("Unattended-Upgrade::Automatic-Reboot \"false\";"),
+        "{conf}"
+    );
+    assert!(!conf.contains("Reboot-Time"), "{conf}");
+}

@@ -140,6 +140,9 @@ fn file_key(name: &'static str) -> &'static str {
         "auto-upgrades.conf.j2" => "auto_upgrades_conf",
         "sysctl-hardening.conf.j2" => "sysctl_conf",
         "journald.conf.j2" => "journald_conf",
+        "unattended-upgrades.conf.j2" => "unattended_upgrades_conf",
+        "userdata-shred.sh.j2" => "userdata_shred_sh",
+        "userdata-shred.service.j2" => "userdata_shred_unit",
         other => other,
     }
 }

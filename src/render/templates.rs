@@ -62,6 +62,18 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "journald.conf.j2",
         include_str!("../../templates/journald.conf.j2"),
     ),
+    (
+        "unattended-upgrades.conf.j2",
+        include_str!("../../templates/unattended-upgrades.conf.j2"),
+    ),
+    (
+        "userdata-shred.sh.j2",
+        include_str!("../../templates/userdata-shred.sh.j2"),
+    ),
+    (
+        "userdata-shred.service.j2",
+        include_str!("../../templates/userdata-shred.service.j2"),
+    ),
 ];
 
 /// One template's source and where it came from (for error messages and

@@ -78,6 +78,7 @@ host:
   admin_user: {admin}     # sudo, logs in with the SSH key from the vault, no password
   service_user: {service}    # runs the gateway; no sudo, no login
   authorized_keys: []       # extra operator keys for admin_user ("ssh-ed25519 AAAA... you@host")
+  reboot_time: "{reboot_time}"      # unattended-upgrades reboots for a kernel update at HH:MM UTC, or "off"
 
 secrets:
   # file: {vault}   (default: NAME.secrets.age beside this file)
@@ -87,6 +88,7 @@ secrets:
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || "._-".contains(*c))
             .collect::<String>(),
+        reboot_time = u.reboot_time,
         location = h.location,
         server_type = h.server_type,
         image = h.image,

@@ -142,6 +142,9 @@ pub struct Host {
     pub service_user: String,
     /// Extra operator public keys (ssh-ed25519) allowed to log in as admin_user.
     pub authorized_keys: Vec<String>,
+    /// When unattended-upgrades may reboot the server if an upgrade needs it
+    /// (a kernel, libc): `HH:MM` in the server's time (UTC), or `off`.
+    pub reboot_time: String,
 }
 
 impl Default for Host {
@@ -150,6 +153,7 @@ impl Default for Host {
             admin_user: "clawadmin".into(),
             service_user: "openclaw".into(),
             authorized_keys: vec![],
+            reboot_time: "04:00".into(),
         }
     }
 }

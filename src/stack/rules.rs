@@ -259,6 +259,25 @@ pub fn sha256_hex(s: &str) -> Verdict {
     )
 }
 
+/// `host.reboot_time`: `HH:MM` (24-hour, UTC on the server) or `off`.
+pub fn reboot_time(s: &str) -> Verdict {
+    if s == "off" {
+        return Ok(());
+    }
+    let ok = s.len() == 5
+        && s.as_bytes()[2] == b':'
+        && s[..2].parse::<u8>().is_ok_and(|h| h < 24)
+        && s[3..].parse::<u8>().is_ok_and(|m| m < 60)
+        && s.chars().filter(|c| c.is_ascii_digit()).count() == 4;
+    if ok {
+        return Ok(());
+    }
+    reject(
+        format!("{} is not a time of day", shown(s)),
+        "use HH:MM in 24-hour form, UTC on the server (e.g. 04:00), or `off` to never reboot automatically",
+    )
+}
+
 /// `openclaw.port`: an unprivileged port, 1024..=65535.
 pub fn port(p: u16) -> Verdict {
     if p >= 1024 {
@@ -643,6 +662,18 @@ mod tests {
             node("v22.12.0").err().and_then(|r| r.hint),
             Some("drop the v: `22.12.0`".into())
         );
+    }
+
+    #[test]
+    fn reboot_times() {
+        check(
+            reboot_time,
+            &["04:00", "00:00", "23:59", "off"],
+            &[
+                "4:00", "24:00", "12:60", "noon", "04:00 ", "0400", "+4:00", "Off", "04:0x",
+            ],
+        );
+        check(reboot_time, &[], HOSTILE);
     }
 
     #[test]

@@ -49,6 +49,7 @@ const HOST: &[(&str, Shape)] = &[
     ("admin_user", Shape::Value),
     ("service_user", Shape::Value),
     ("authorized_keys", Shape::List),
+    ("reboot_time", Shape::Value),
 ];
 
 const SECRETS: &[(&str, Shape)] = &[

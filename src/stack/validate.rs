@@ -103,6 +103,7 @@ pub fn check(stack: &Stack) -> Result<(), (String, Rejection)> {
         &host.authorized_keys,
         rules::ssh_ed25519_key,
     )?;
+    at("host.reboot_time", rules::reboot_time(&host.reboot_time))?;
 
     let s = &stack.secrets;
     if let Some(file) = &s.file {
