@@ -184,6 +184,58 @@ async fn a_full_up_deploys_the_gateway_and_leaks_no_secret() {
         again["stacks"][0]["host"]["report"]["changed"], false,
         "{stdout}"
     );
+
+    // The host key is pinned for this server; a replace (a user-data
+    // change, here the reboot time) pins the new server's key deliberately.
+    let first_id = again["stacks"][0]["result"]["server"]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("server id in {stdout}"));
+    let pins = fs::read_to_string(&known_hosts).unwrap();
+    assert!(
+        pins.contains(&format!(",clawprov-server-{first_id} ")),
+        "{pins}"
+    );
+    let text = fs::read_to_string(&stack).unwrap();
+    fs::write(
+        &stack,
+        text.replace(
+            "  service_user:",
+            "  reboot_time: \"05:00\"\n  service_user:",
+        ),
+    )
+    .unwrap();
+    let out = support::clawprov(home.path())
+        .current_dir(home.path())
+        .arg("-s")
+        .arg(&stack)
+        .args([
+            "--json",
+            "--hcloud-endpoint",
+            &sim.endpoint(),
+            "up",
+            "--yes",
+            "--replace",
+            "--offline",
+        ])
+        .args(["--ssh-host", &format!("127.0.0.1:{}", fx.ssh_port)])
+        .args(["--host-root", fx.path("fs").to_str().unwrap()])
+        .args(["--reach-timeout", "20", "--host-timeout", "30"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "replace: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let replaced: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let pin = &replaced["stacks"][0]["host"]["report"]["host_key"]["pin"];
+    assert_eq!(pin["repinned"]["replaced_server"], first_id, "{stdout}");
+    let pins = fs::read_to_string(&known_hosts).unwrap();
+    assert!(
+        !pins.contains(&format!("clawprov-server-{first_id} ")),
+        "{pins}"
+    );
 }
 
 /// `clawprov render` shows the host files exactly as the host phase

@@ -253,7 +253,8 @@ async fn converge_stack(p: Planned, options: &HostOptions, ui: &Ui) -> StackOutc
             };
         }
     };
-    match host_phase(&p.loaded, options, ui).await {
+    let server_id = converged.server.as_ref().map(|s| s.id);
+    match host_phase(&p.loaded, server_id, options, ui).await {
         Ok(outcome) => StackOutcome {
             result: Ok(converged),
             host: Some(outcome),
@@ -274,6 +275,7 @@ async fn converge_stack(p: Planned, options: &HostOptions, ui: &Ui) -> StackOutc
 
 async fn host_phase(
     loaded: &Loaded,
+    server_id: Option<i64>,
     options: &HostOptions,
     ui: &Ui,
 ) -> std::result::Result<HostOutcome, host::HostError> {
@@ -305,6 +307,7 @@ async fn host_phase(
         ssh_host: options.ssh_host.clone(),
         allow_non_tailnet: options.allow_non_tailnet,
         known_hosts: HostInputs::known_hosts_beside(&loaded.path, stack),
+        server_id,
         reach_deadline: options.reach,
         step_deadline: options.step,
         paths: options.paths.clone(),

@@ -156,6 +156,22 @@ pub async fn wait(
     Ok(status.summary())
 }
 
+/// The bootstrap log's last lines, or a note why there are none. The log
+/// holds no secret (the bootstrap never prints the auth key; see its header).
+async fn log_tail(session: &Session, log: &str) -> String {
+    let cmd = RemoteCommand::root("tail").args(["-n", TAIL_LINES, "--", log]);
+    match session.run(&cmd, None, Duration::from_secs(30)).await {
+        Ok(out) if out.success() => out
+            .stdout
+            .lines()
+            .map(|l| format!("  | {l}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Ok(out) => format!("  (cannot read it: {})", out.stderr.trim()),
+        Err(e) => format!("  (cannot read it: {e})"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,21 +198,5 @@ mod tests {
         assert!(error.failed());
         let done_with_errors = Status::parse(r#"{"status":"done","errors":["x"]}"#).unwrap();
         assert!(done_with_errors.failed());
-    }
-}
-
-/// The bootstrap log's last lines, or a note why there are none. The log
-/// holds no secret (the bootstrap never prints the auth key; see its header).
-async fn log_tail(session: &Session, log: &str) -> String {
-    let cmd = RemoteCommand::root("tail").args(["-n", TAIL_LINES, "--", log]);
-    match session.run(&cmd, None, Duration::from_secs(30)).await {
-        Ok(out) if out.success() => out
-            .stdout
-            .lines()
-            .map(|l| format!("  | {l}"))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        Ok(out) => format!("  (cannot read it: {})", out.stderr.trim()),
-        Err(e) => format!("  (cannot read it: {e})"),
     }
 }

@@ -28,6 +28,8 @@ pub struct Login<'a> {
     pub target: &'a Target,
     pub policy: PeerPolicy,
     pub known_hosts: &'a Path,
+    /// The Hetzner server's id, when known: the host key is pinned for it.
+    pub server: Option<i64>,
     pub user: &'a str,
     pub key: &'a Secret,
     /// For reaching the port and completing the handshake, together.
@@ -69,6 +71,7 @@ pub async fn connect(
             login.target.to_string(),
             login.target.known_hosts_name(),
             KnownHosts::new(login.known_hosts),
+            login.server,
             login.user.to_string(),
             login.key.clone(),
         )

@@ -44,6 +44,23 @@ pub enum Pin {
     Matched,
     /// No key was pinned for this name; this one is now.
     PinnedNow,
+    /// The name's pin belonged to another server of the stack (it was
+    /// replaced): that pin was dropped and this server's key pinned.
+    Repinned { replaced_server: i64 },
+}
+
+/// The alias a pin carries for the Hetzner server it belongs to. Server ids
+/// are never reused, so a pin can tell "the same server with another key"
+/// (an attack, or a rebuilt host key: a hard error) from "a new server
+/// under the same name" (a replace: pinned again, deliberately).
+fn server_alias(id: i64) -> String {
+    format!("clawprov-server-{id}")
+}
+
+fn server_of(names: &str) -> Option<i64> {
+    names
+        .split(',')
+        .find_map(|n| n.strip_prefix("clawprov-server-")?.parse().ok())
 }
 
 /// A known_hosts file.
@@ -61,33 +78,60 @@ impl KnownHosts {
         &self.path
     }
 
-    /// Check `key` for `name` (see [`super::target::Target::known_hosts_name`]):
-    /// match, pin if nothing is pinned for `name`, or a hard error naming both
-    /// fingerprints.
-    pub fn check_or_pin(&self, name: &str, key: &HostKey) -> Result<Pin, HostError> {
+    /// Check `key` for `name` (see [`super::target::Target::known_hosts_name`])
+    /// on the Hetzner server `server` (when known): match; pin if nothing is
+    /// pinned; re-pin if the pin belongs to another server (a replace); else
+    /// a hard error naming both fingerprints.
+    pub fn check_or_pin(
+        &self,
+        name: &str,
+        key: &HostKey,
+        server: Option<i64>,
+    ) -> Result<Pin, HostError> {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(self.file_error(format!("cannot read: {e}"))),
         };
         let mut pinned: Option<Vec<u8>> = None;
-        for line in text.lines() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') || line.starts_with('@') {
-                continue;
-            }
+        let mut replaced: Option<i64> = None;
+        let mut kept = String::new();
+        for raw in text.lines() {
+            let line = raw.trim();
             let mut fields = line.split_whitespace();
-            let (Some(names), Some(_kind), Some(b64)) =
-                (fields.next(), fields.next(), fields.next())
-            else {
+            let entry = if line.is_empty() || line.starts_with('#') || line.starts_with('@') {
+                None
+            } else {
+                match (fields.next(), fields.next(), fields.next()) {
+                    (Some(names), Some(_kind), Some(b64)) => Some((names, b64)),
+                    _ => None,
+                }
+            };
+            let Some((names, b64)) = entry else {
+                kept.push_str(raw);
+                kept.push('\n');
                 continue;
             };
-            if !names.split(',').any(|n| n == name) {
+            let for_name = names.split(',').any(|n| n == name);
+            let pinned_server = server_of(names);
+            let for_server = server.is_some() && pinned_server == server;
+            if !(for_name || for_server) {
+                kept.push_str(raw);
+                kept.push('\n');
                 continue;
             }
             let Ok(blob) = STANDARD.decode(b64) else {
                 return Err(self.file_error(format!("the key for {name} is not valid base64")));
             };
+            // The name's pin for another server of this stack: replaced.
+            if let (Some(now), Some(then)) = (server, pinned_server) {
+                if now != then && !for_server {
+                    replaced = Some(then);
+                    continue;
+                }
+            }
+            kept.push_str(raw);
+            kept.push('\n');
             if blob == key.blob {
                 return Ok(Pin::Matched);
             }
@@ -101,8 +145,16 @@ impl KnownHosts {
                 presented: key.fingerprint(),
             });
         }
-        self.append(&text, name, key)?;
-        Ok(Pin::PinnedNow)
+        let names = match server {
+            Some(id) => format!("{name},{}", server_alias(id)),
+            None => name.to_string(),
+        };
+        let base = if replaced.is_some() { &kept } else { &text };
+        self.append(base, &names, key)?;
+        Ok(match replaced {
+            Some(replaced_server) => Pin::Repinned { replaced_server },
+            None => Pin::PinnedNow,
+        })
     }
 
     /// Add a line atomically: write the whole file to a temp file beside it,
@@ -163,19 +215,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let kh = KnownHosts::new(dir.path().join("s.known_hosts"));
         assert_eq!(
-            kh.check_or_pin("[127.0.0.1]:2222", &key(1)).unwrap(),
+            kh.check_or_pin("[127.0.0.1]:2222", &key(1), None).unwrap(),
             Pin::PinnedNow
         );
         assert_eq!(
-            kh.check_or_pin("[127.0.0.1]:2222", &key(1)).unwrap(),
+            kh.check_or_pin("[127.0.0.1]:2222", &key(1), None).unwrap(),
             Pin::Matched
         );
         // Another name is another pin.
         assert_eq!(
-            kh.check_or_pin("node.ts.net", &key(2)).unwrap(),
+            kh.check_or_pin("node.ts.net", &key(2), None).unwrap(),
             Pin::PinnedNow
         );
-        let err = kh.check_or_pin("[127.0.0.1]:2222", &key(3)).unwrap_err();
+        let err = kh
+            .check_or_pin("[127.0.0.1]:2222", &key(3), None)
+            .unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains(&key(1).fingerprint()), "{msg}");
         assert!(msg.contains(&key(3).fingerprint()), "{msg}");
@@ -186,6 +240,61 @@ mod tests {
             2,
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_pin_is_kept_per_server_and_a_replace_repins_deliberately() {
+        let dir = tempfile::tempdir().unwrap();
+        let kh = KnownHosts::new(dir.path().join("s.known_hosts"));
+        let name = "gw.tail1.ts.net";
+        assert_eq!(
+            kh.check_or_pin(name, &key(1), Some(10)).unwrap(),
+            Pin::PinnedNow
+        );
+        let text = std::fs::read_to_string(kh.path()).unwrap();
+        assert!(
+            text.contains("gw.tail1.ts.net,clawprov-server-10 ssh-ed25519 "),
+            "{text}"
+        );
+        assert_eq!(
+            kh.check_or_pin(name, &key(1), Some(10)).unwrap(),
+            Pin::Matched
+        );
+        // The same server presenting another key: a hard error.
+        assert!(matches!(
+            kh.check_or_pin(name, &key(2), Some(10)),
+            Err(HostError::HostKeyMismatch { .. })
+        ));
+        // Server 10 was replaced by server 11 under the same name.
+        assert_eq!(
+            kh.check_or_pin(name, &key(2), Some(11)).unwrap(),
+            Pin::Repinned {
+                replaced_server: 10
+            }
+        );
+        let text = std::fs::read_to_string(kh.path()).unwrap();
+        assert!(!text.contains("clawprov-server-10"), "{text}");
+        assert!(
+            text.contains("gw.tail1.ts.net,clawprov-server-11 "),
+            "{text}"
+        );
+        // Server 11 reached under another name (a port forward) is still server 11.
+        assert_eq!(
+            kh.check_or_pin("[127.0.0.1]:2222", &key(2), Some(11))
+                .unwrap(),
+            Pin::Matched
+        );
+        assert!(matches!(
+            kh.check_or_pin("[127.0.0.1]:2222", &key(3), Some(11)),
+            Err(HostError::HostKeyMismatch { .. })
+        ));
+        // A pin without a server (older clawprov) is not assumed replaced.
+        let legacy = KnownHosts::new(dir.path().join("l.known_hosts"));
+        legacy.check_or_pin(name, &key(1), None).unwrap();
+        assert!(matches!(
+            legacy.check_or_pin(name, &key(2), Some(12)),
+            Err(HostError::HostKeyMismatch { .. })
+        ));
     }
 
     #[test]

@@ -35,6 +35,10 @@ pub struct HostInputs<'a> {
     pub allow_non_tailnet: bool,
     /// `stacks/<name>.known_hosts`.
     pub known_hosts: PathBuf,
+    /// The Hetzner server's id (from the Hetzner phase), when known: its
+    /// host key is pinned for that server, so a replace re-pins
+    /// deliberately and a changed key on the same server stays an error.
+    pub server_id: Option<i64>,
     /// How long to wait for the node's SSH port to answer.
     pub reach_deadline: Duration,
     /// How long to wait for cloud-init, and for the gateway to listen.
@@ -103,6 +107,7 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
             target: &target,
             policy,
             known_hosts: &inputs.known_hosts,
+            server: inputs.server_id,
             user: &stack.host.admin_user,
             key: &key,
             deadline: inputs.reach_deadline,
@@ -117,6 +122,11 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
             Pin::Matched => format!("host key {fingerprint} matches the pin"),
             Pin::PinnedNow => format!(
                 "host key {fingerprint} pinned in {}",
+                inputs.known_hosts.display()
+            ),
+            Pin::Repinned { replaced_server } => format!(
+                "host key {fingerprint} pinned in {} for this server, replacing the pin of \
+                 server #{replaced_server}, which it replaced",
                 inputs.known_hosts.display()
             ),
         },
@@ -229,7 +239,7 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
         || service != ServiceAction::AlreadyRunning
         || served.configured
         || !shredded.is_empty()
-        || opened.pin == Pin::PinnedNow;
+        || opened.pin != Pin::Matched;
     Ok(HostReport {
         url: served.url,
         target: target.to_string(),

@@ -67,6 +67,7 @@ impl Session {
         target: String,
         pin_name: String,
         known_hosts: KnownHosts,
+        server: Option<i64>,
         user: String,
         key: Secret,
     ) -> Result<(Session, Opened), HostError> {
@@ -95,7 +96,7 @@ impl Session {
                 kind: key_kind(blob).unwrap_or_else(|| "unknown".into()),
                 blob: blob.to_vec(),
             };
-            let pin = known_hosts.check_or_pin(&pin_name, &host_key)?;
+            let pin = known_hosts.check_or_pin(&pin_name, &host_key, server)?;
 
             ssh.userauth_pubkey_memory(&user, None, key.expose(), None)
                 .map_err(|e| HostError::Ssh {

@@ -483,6 +483,7 @@ impl HostFixture {
             ssh_host: Some(Target::parse(&format!("127.0.0.1:{}", self.ssh_port)).unwrap()),
             allow_non_tailnet: false,
             known_hosts: self.known_hosts(),
+            server_id: None,
             reach_deadline: Duration::from_secs(10),
             step_deadline: Duration::from_secs(20),
             paths: self.paths(),
