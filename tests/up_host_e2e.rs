@@ -58,21 +58,17 @@ fn run_up(fx: &HostFixture, home: &Path, endpoint: &str, stack: &Path) -> (i32, 
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_up_deploys_the_gateway_and_leaks_no_secret() {
-    let fx = HostFixture::start();
-    let hcloud_token = fx
-        .vault
-        .get("hcloud_token")
-        .expect("token")
-        .expose()
-        .to_string();
-    let ts_key = fx
-        .vault
-        .get("tailscale_auth_key")
-        .expect("ts key")
-        .expose()
-        .to_string();
+/// A project around the fixture: the Hetzner simulator taking the vault's
+/// token, and the stack file with its vault sealed to a fresh identity.
+struct Project {
+    sim: sim::SimServer,
+    home: tempfile::TempDir,
+    stacks: std::path::PathBuf,
+    stack: std::path::PathBuf,
+}
+
+async fn project(fx: &HostFixture) -> Project {
+    let hcloud_token = fx.vault.get("hcloud_token").unwrap().expose().to_string();
     let sim = sim::serve(
         SimConfig {
             tokens: vec![hcloud_token],
@@ -83,13 +79,11 @@ async fn a_full_up_deploys_the_gateway_and_leaks_no_secret() {
     )
     .await
     .expect("simulator");
-
-    // A project: the stack file and its vault, sealed to a fresh identity.
     let home = tempfile::tempdir().unwrap();
     let stacks = home.path().join("stacks");
     fs::create_dir_all(&stacks).unwrap();
     let stack = stacks.join(format!("{}.yaml", fx.stack.name));
-    fs::write(&stack, stack_file(&fx)).unwrap();
+    fs::write(&stack, stack_file(fx)).unwrap();
     let own = identity::create(&home.path().join(".config/clawprov/identity.txt")).unwrap();
     let recipients = [Recipient::parse(&own).unwrap()];
     secrets::write(
@@ -98,6 +92,29 @@ async fn a_full_up_deploys_the_gateway_and_leaks_no_secret() {
         &Lock::Recipients(&recipients),
     )
     .unwrap();
+    Project {
+        sim,
+        home,
+        stacks,
+        stack,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_up_deploys_the_gateway_and_leaks_no_secret() {
+    let fx = HostFixture::start();
+    let ts_key = fx
+        .vault
+        .get("tailscale_auth_key")
+        .expect("ts key")
+        .expose()
+        .to_string();
+    let Project {
+        sim,
+        home,
+        stacks,
+        stack,
+    } = project(&fx).await;
 
     let (code, stdout, stderr) = run_up(&fx, home.path(), &sim.endpoint(), &stack);
     assert_eq!(
@@ -246,30 +263,9 @@ async fn a_full_up_deploys_the_gateway_and_leaks_no_secret() {
 async fn render_shows_the_host_files_byte_for_byte_as_delivered() {
     use sha2::{Digest, Sha256};
     let fx = HostFixture::start();
-    let hcloud_token = fx.vault.get("hcloud_token").unwrap().expose().to_string();
-    let sim = sim::serve(
-        SimConfig {
-            tokens: vec![hcloud_token],
-            action_duration: Duration::from_millis(200),
-            ..SimConfig::default()
-        },
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-    )
-    .await
-    .expect("simulator");
-    let home = tempfile::tempdir().unwrap();
-    let stacks = home.path().join("stacks");
-    fs::create_dir_all(&stacks).unwrap();
-    let stack = stacks.join(format!("{}.yaml", fx.stack.name));
-    fs::write(&stack, stack_file(&fx)).unwrap();
-    let own = identity::create(&home.path().join(".config/clawprov/identity.txt")).unwrap();
-    let recipients = [Recipient::parse(&own).unwrap()];
-    secrets::write(
-        &stacks.join(format!("{}.secrets.age", fx.stack.name)),
-        &fx.vault,
-        &Lock::Recipients(&recipients),
-    )
-    .unwrap();
+    let Project {
+        sim, home, stack, ..
+    } = project(&fx).await;
     let (code, stdout, stderr) = run_up(&fx, home.path(), &sim.endpoint(), &stack);
     assert_eq!(code, 0, "up failed:\n{stdout}\n{stderr}");
 
