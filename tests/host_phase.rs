@@ -283,3 +283,30 @@ async fn the_service_home_is_made_0750() {
     let again = host::run(fx.inputs(), &Silent).await.expect("second run");
     assert!(!again.changed, "{again:?}");
 }
+
+/// A Discord token in the vault: the plugin is installed at the pinned
+/// OpenClaw version, once, as the service user, and enabled in openclaw.json.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_discord_plugin_is_installed_once_at_the_pinned_version() {
+    use clawprov::host::Silent;
+    let fx = HostFixture::start();
+    let report = host::run(fx.inputs(), &Silent).await.expect("host phase");
+    assert_eq!(report.plugins_installed, ["discord"], "{report:?}");
+    let shim = fx.read("shim.log");
+    let spec = format!(
+        "openclaw [{}] plugins install @openclaw/discord@{}",
+        fx.service, fx.stack.openclaw.version
+    );
+    assert!(
+        shim.contains(&spec),
+        "installed as the service user:\n{shim}"
+    );
+    let config: serde_json::Value = serde_json::from_slice(
+        &fs::read(fx.service_home().join(".openclaw/openclaw.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(config["plugins"]["entries"]["discord"]["enabled"], true);
+    let again = host::run(fx.inputs(), &Silent).await.expect("second run");
+    assert!(again.plugins_installed.is_empty(), "{again:?}");
+    assert!(!again.changed, "{again:?}");
+}

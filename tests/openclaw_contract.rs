@@ -638,3 +638,116 @@ fn bind_lan_is_caught() {
         "{faults:#?}"
     );
 }
+
+/// With a Discord token in the vault, the host phase installs
+/// `@openclaw/discord` at the pinned version (its exact command, run here)
+/// and then delivers clawprov's openclaw.json: the real CLI lists the plugin
+/// as installed and loaded, the config (Discord channel SecretRef, plugin
+/// entry) is valid, and the token is in no file but the env file.
+#[test]
+fn the_discord_plugin_installs_at_the_pinned_version_and_the_config_loads_it() {
+    use clawprov::host::plugins;
+    let node_dir = node_dir();
+    let mut stack = render_fixture::example();
+    stack.openclaw.port = free_port();
+    let home = tempfile::Builder::new()
+        .prefix("cpt-openclaw-discord-")
+        .tempdir()
+        .unwrap();
+    // Where the bootstrap's nvm puts Node under the service user's home.
+    let nvm_node = home
+        .path()
+        .join(format!(".nvm/versions/node/v{}", stack.node.version));
+    fs::create_dir_all(nvm_node.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(node_dir, &nvm_node).unwrap();
+    let account = Account {
+        name: String::from_utf8_lossy(&Command::new("id").arg("-un").output().unwrap().stdout)
+            .trim()
+            .to_string(),
+        uid: id("-u"),
+        gid: id("-g"),
+        home: home.path().display().to_string(),
+    };
+    let mut vault = Vault::new();
+    let token = hex::encode(rand::random::<[u8; 32]>());
+    vault
+        .set("gateway_token", Secret::new(token.as_str()))
+        .unwrap();
+    vault
+        .set(
+            "anthropic_api_key",
+            Secret::new(canary("anthropic").as_str()),
+        )
+        .unwrap();
+    let discord = canary("discord");
+    vault
+        .set("discord_bot_token", Secret::new(discord.as_str()))
+        .unwrap();
+
+    let run = |cmd: &clawprov::host::command::RemoteCommand| {
+        let argv = cmd.argv();
+        let mut c = Command::new(&argv[0]);
+        c.args(&argv[1..]).env_clear().current_dir(home.path());
+        // This machine reaches the npm registry through a TLS proxy whose CA
+        // only the system store has (see openclaw-setup.sh).
+        if Path::new("/etc/ssl/certs/ca-certificates.crt").exists() {
+            c.env("NODE_EXTRA_CA_CERTS", "/etc/ssl/certs/ca-certificates.crt");
+        }
+        let out = c.output().expect("openclaw CLI");
+        assert!(
+            out.status.success(),
+            "{argv:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let wanted: Vec<_> = plugins::wanted(&vault).collect();
+    assert_eq!(wanted.len(), 1);
+    run(&plugins::install_command(&stack, &account, wanted[0]));
+    // Then the host phase delivers its files over whatever the install wrote.
+    for file in desired_files(&stack, &vault, &account).expect("host files") {
+        for dir in &file.dirs {
+            fs::create_dir_all(dir).unwrap();
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        fs::write(&file.path, file.expose_content()).unwrap();
+        fs::set_permissions(&file.path, fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let listed = run(&plugins::openclaw(&stack, &account).args(["plugins", "list", "--json"]));
+    assert_eq!(
+        plugins::installed(&listed),
+        Some(vec!["discord".to_string()]),
+        "{listed}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&listed[listed.find('{').unwrap()..]).unwrap();
+    let discord_entry = v["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "discord")
+        .unwrap();
+    assert_eq!(discord_entry["status"], "loaded", "{discord_entry}");
+    assert_eq!(discord_entry["version"], stack.openclaw.version.as_str());
+    let validate = run(&plugins::openclaw(&stack, &account).args(["config", "validate", "--json"]));
+    let valid: serde_json::Value =
+        serde_json::from_str(&validate[validate.find('{').unwrap()..]).unwrap();
+    assert_eq!(valid["valid"], true, "{valid}");
+
+    let mut files = Vec::new();
+    files_under(home.path(), &mut files);
+    let env_file = home.path().join(ENV_FILE);
+    for f in files.iter().filter(|f| **f != env_file) {
+        let text = String::from_utf8_lossy(&fs::read(f).unwrap_or_default()).to_string();
+        assert!(
+            !text.contains(&discord),
+            "{} holds the Discord token",
+            f.display()
+        );
+        assert!(
+            !text.contains(&token),
+            "{} holds the gateway token",
+            f.display()
+        );
+    }
+}

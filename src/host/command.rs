@@ -87,6 +87,20 @@ impl RemoteCommand {
         self
     }
 
+    /// What runs once sudo has switched users: `env K=V... program args`
+    /// (or `program args`). For running the exact command elsewhere, e.g.
+    /// the OpenClaw contract test against the real package.
+    pub fn argv(&self) -> Vec<String> {
+        let mut words = Vec::new();
+        if !self.env.is_empty() {
+            words.push("env".to_string());
+            words.extend(self.env.iter().map(|(k, v)| format!("{k}={v}")));
+        }
+        words.push(self.program.to_string());
+        words.extend(self.args.iter().cloned());
+        words
+    }
+
     /// The command line for the remote shell: every word quoted.
     pub fn line(&self) -> Result<String, HostError> {
         self.validate()?;

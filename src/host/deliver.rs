@@ -222,6 +222,15 @@ fn openclaw_json(stack: &Stack, vault: &Vault, home: &str) -> String {
     if !channels.is_empty() {
         config["channels"] = serde_json::Value::Object(channels);
     }
+    // Plugins the host phase installs (see plugins.rs), enabled here so the
+    // delivered file is what `openclaw plugins install` would leave.
+    let mut entries = serde_json::Map::new();
+    for plugin in super::plugins::wanted(vault) {
+        entries.insert(plugin.id.into(), serde_json::json!({ "enabled": true }));
+    }
+    if !entries.is_empty() {
+        config["plugins"] = serde_json::json!({ "entries": entries });
+    }
     let mut text = serde_json::to_string_pretty(&config).unwrap_or_default();
     text.push('\n');
     text

@@ -18,6 +18,7 @@ mod error;
 pub mod known_hosts;
 mod paths;
 mod phase;
+pub mod plugins;
 pub mod probe;
 mod progress;
 mod serve;
@@ -34,7 +35,7 @@ pub use deliver::{
 };
 pub use error::HostError;
 pub use known_hosts::{HostKey, KnownHosts, Pin};
-pub use paths::{HostPaths, GATEWAY_UNIT};
+pub use paths::{node_bin_dir, HostPaths, GATEWAY_UNIT};
 pub use phase::{run, HostInputs, HostKeyReport, HostReport};
 pub use progress::{HostStep, Progress, Silent};
 pub use service::ServiceAction;

@@ -40,5 +40,12 @@ impl HostPaths {
     }
 }
 
+/// Where nvm puts the pinned Node's `bin/` under a user's home (the
+/// bootstrap installs Node, npm and `openclaw` there; the unit runs them
+/// from there): `HOME/.nvm/versions/node/vVERSION/bin`.
+pub fn node_bin_dir(home: &str, node_version: &str) -> String {
+    format!("{home}/.nvm/versions/node/v{node_version}/bin")
+}
+
 /// The gateway's user unit, as the bootstrap installs it.
 pub const GATEWAY_UNIT: &str = "clawprov-gateway.service";

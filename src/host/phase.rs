@@ -20,7 +20,7 @@ use super::paths::HostPaths;
 use super::progress::{HostStep, Progress};
 use super::service::{self, ServiceAction};
 use super::target::{self, Target};
-use super::{cloud_init, probe, serve, shred, write_back, HostError};
+use super::{cloud_init, plugins, probe, serve, shred, write_back, HostError};
 use crate::secrets::Vault;
 use crate::stack::Stack;
 
@@ -71,6 +71,8 @@ pub struct HostReport {
     /// OpenClaw rewrote openclaw.json after the start (it holds no secret:
     /// that would have been an error).
     pub config_rewritten: bool,
+    /// OpenClaw plugins installed by this run (the vault called for them).
+    pub plugins_installed: Vec<&'static str>,
     pub shredded: Vec<String>,
     /// True when anything on the server was written or started.
     pub changed: bool,
@@ -144,6 +146,16 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
     let home_fixed = account.ensure_home_mode(&session).await?;
     if home_fixed {
         progress.detail(HostStep::Deliver, &format!("{} made 0750", account.home));
+    }
+    let plugins_installed = plugins::ensure(&session, stack, &account, inputs.vault).await?;
+    for id in &plugins_installed {
+        progress.detail(
+            HostStep::Deliver,
+            &format!(
+                "installed OpenClaw's {id} plugin at {}",
+                stack.openclaw.version
+            ),
+        );
     }
     let desired = deliver::desired_files(stack, inputs.vault, &account)?;
     let config = desired
@@ -235,6 +247,7 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
     );
 
     let changed = home_fixed
+        || !plugins_installed.is_empty()
         || delivered > 0
         || service != ServiceAction::AlreadyRunning
         || served.configured
@@ -254,6 +267,7 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
         service,
         serve_configured: served.configured,
         config_rewritten,
+        plugins_installed: plugins_installed.clone(),
         shredded,
         changed,
     })

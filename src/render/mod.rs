@@ -51,7 +51,7 @@ impl ServicePaths {
     fn new(stack: &Stack) -> Self {
         let home = format!("/home/{}", stack.host.service_user);
         let nvm_dir = format!("{home}/.nvm");
-        let node_bin_dir = format!("{nvm_dir}/versions/node/v{}/bin", stack.node.version);
+        let node_bin_dir = crate::host::node_bin_dir(&home, &stack.node.version);
         ServicePaths {
             node_bin: format!("{node_bin_dir}/node"),
             openclaw_bin: format!("{node_bin_dir}/openclaw"),

@@ -192,6 +192,30 @@ degraded) echo '{"status":"done","errors":[],"recoverable_errors":{"WARNING":["d
 esac
 "#;
 
+/// What the bootstrap's nvm and npm steps leave in the service user's home:
+/// `node` (here a trampoline) and the OpenClaw CLI. The stand-in CLI answers
+/// `plugins list --json` and `plugins install` from $STATE/plugins; the
+/// contract test runs the real CLI.
+const STANDIN_NODE: &str = r#"#!/bin/bash
+exec "$@"
+"#;
+
+const STANDIN_OPENCLAW: &str = r#"#!/bin/bash
+printf 'openclaw [%s] %s\n' "$(id -un)" "$*" >>"$SHIM_LOG"
+case "$1 $2" in
+"plugins list")
+    ids=""
+    for f in "$STATE"/plugins/*; do
+        [ -e "$f" ] && ids="$ids,{\"id\":\"$(basename "$f")\",\"origin\":\"global\"}"
+    done
+    printf '{"plugins":[{"id":"a2a","origin":"bundled"}%s]}\n' "$ids" ;;
+"plugins install")
+    name=${3#@openclaw/}
+    mkdir -p "$STATE/plugins" && touch "$STATE/plugins/${name%@*}" ;;
+*) echo "openclaw stand-in: unsupported: $*" >&2; exit 64 ;;
+esac
+"#;
+
 const SHIM_JOURNALCTL: &str = r#"#!/bin/bash
 # Shim: no journald here. The stand-in gateway's output is its journal.
 printf 'journalctl %s\n' "$*" >>"$SHIM_LOG"
@@ -363,7 +387,24 @@ impl HostFixture {
         let stack = clawprov::stack::parse(stack_yaml.as_bytes(), Path::new("stack.yaml"))
             .unwrap_or_else(|e| panic!("{e}"));
 
-        // The server as cloud-init leaves it.
+        // The server as cloud-init leaves it: Node and OpenClaw where nvm
+        // and npm put them,
+        let node_bin = PathBuf::from(clawprov::host::node_bin_dir(
+            &format!("/home/{service}"),
+            &stack.node.version,
+        ));
+        write(&node_bin.join("node"), STANDIN_NODE, 0o755);
+        let (shebang, rest) = STANDIN_OPENCLAW.split_once('\n').unwrap();
+        write(
+            &node_bin.join("openclaw"),
+            &format!("{shebang}\n{header}{rest}"),
+            0o755,
+        );
+        run(Command::new("chown")
+            .arg("-R")
+            .arg(format!("{service}:{service}"))
+            .arg(format!("/home/{service}/.nvm")));
+        // and the bootstrap's traces.
         let fs_root = r.join("fs");
         write(
             &fs_root.join("var/log/clawprov-bootstrap.log"),
