@@ -137,8 +137,24 @@ async fn refusals_exit_2_and_the_flags_unlock_them() {
     );
 
     // A user-data change: plan says replace; up refuses without --replace (exit 2).
+    // An upgrade of Node is one, and plan says what it costs.
     let path = dir.path().join("stacks/demo.yaml");
     let s = std::fs::read_to_string(&path).expect("read");
+    let node = clawprov::stack::DEFAULT_NODE_VERSION;
+    assert!(s.contains(&format!("version: {node}")), "{s}");
+    std::fs::write(
+        &path,
+        s.replacen(&format!("version: {node}"), "version: 24.22.1", 1),
+    )
+    .expect("write");
+    let o = call(args("plan --json --offline")).await.expect("join");
+    assert!(o.status.success(), "{}", text(&o));
+    let upgrade = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        upgrade.contains(&format!("node.version {node} -> 24.22.1"))
+            && upgrade.contains("~/.openclaw"),
+        "plan names the upgrade and what it loses: {upgrade}"
+    );
     std::fs::write(&path, s.replacen("port: 18789", "port: 18790", 1)).expect("write");
     let o = call(args("plan --json --offline")).await.expect("join");
     assert!(o.status.success(), "{}", text(&o));
