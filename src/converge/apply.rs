@@ -10,7 +10,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::hetzner::{Firewall, Hetzner, HetznerError, Server, ServerSpec, ServerStatus, SshKey};
+use crate::hetzner::{
+    Firewall, Hetzner, HetznerError, PendingActions, Server, ServerSpec, ServerStatus, SshKey,
+};
 use crate::plan::{Change, Desired, Observed, Op, Plan, Purpose, Resource, Step};
 use crate::render::UserData;
 use crate::ui::Ui;
@@ -152,7 +154,7 @@ pub async fn apply(
 
     let key_step = main_step(plan, Resource::SshKey);
     let fw_step = main_step(plan, Resource::Firewall);
-    let (key, firewall) = tokio::try_join!(
+    let (key, (firewall, firewall_pending)) = tokio::try_join!(
         ssh_key(&run, key_step, observed),
         firewall(&run, fw_step, observed)
     )?;
@@ -163,9 +165,36 @@ pub async fn apply(
     }
 
     let server_step = main_step(plan, Resource::Server);
+    let creates_server = server_step.is_some_and(|s| matches!(s.op, Op::Create | Op::Replace));
+    let firewall_pending = if creates_server {
+        firewall_pending
+    } else {
+        // Nothing to overlap with: wait for the firewall's rules now.
+        if let Some(f) = &firewall {
+            let left = format!("firewall {} ({}) exists", f.id, f.name);
+            run.h
+                .wait_batch(
+                    &format!("create firewall {}", f.name),
+                    firewall_pending,
+                    Some(&left),
+                )
+                .await
+                .map_err(|e| run.fail(e))?;
+        }
+        vec![]
+    };
     let server = match server_step {
         Some(step) => {
-            let s = server(&run, step, observed, &key, &firewall, user_data).await?;
+            let s = server(
+                &run,
+                step,
+                observed,
+                &key,
+                &firewall,
+                user_data,
+                firewall_pending,
+            )
+            .await?;
             if step.op.mutates() {
                 executed.push(run.label(step, step.op.as_str()));
             }
@@ -265,12 +294,16 @@ async fn ssh_key(
     }
 }
 
+/// The firewall, and what its creation left running (applying its rules):
+/// the server step waits for that together with its own actions.
 async fn firewall(
     run: &Run<'_>,
     step: Option<&Step>,
     observed: &Observed,
-) -> Result<Option<Firewall>, ConvergeError> {
-    let Some(step) = step else { return Ok(None) };
+) -> Result<(Option<Firewall>, PendingActions), ConvergeError> {
+    let Some(step) = step else {
+        return Ok((None, vec![]));
+    };
     let existing = observed
         .firewalls
         .iter()
@@ -281,12 +314,13 @@ async fn firewall(
     match (step.op, existing) {
         (Op::Create, _) => {
             let label = run.label(step, "create");
-            let f = shown(run.h, run.ui, label, |h| async move {
-                h.create_firewall(&want.name, &want.rules, &labels).await
+            let (f, pending) = shown(run.h, run.ui, label, |h| async move {
+                h.create_firewall_started(&want.name, &want.rules, &labels)
+                    .await
             })
             .await
             .map_err(|e| run.fail(e))?;
-            Ok(Some(f))
+            Ok((Some(f), pending))
         }
         (Op::Update, Some(mut f)) => {
             let label = run.label(step, "update");
@@ -296,9 +330,9 @@ async fn firewall(
             .await
             .map_err(|e| run.fail(e))?;
             f.rules = want.rules.clone();
-            Ok(Some(f))
+            Ok((Some(f), vec![]))
         }
-        (_, existing) => Ok(existing),
+        (_, existing) => Ok((existing, vec![])),
     }
 }
 
@@ -309,6 +343,7 @@ async fn server(
     key: &Option<SshKey>,
     firewall: &Option<Firewall>,
     user_data: &UserData,
+    firewall_pending: PendingActions,
 ) -> Result<Option<Server>, ConvergeError> {
     let existing = observed
         .servers
@@ -344,7 +379,7 @@ async fn server(
                     }
                     h.delete_server(old.id).await?;
                 }
-                h.create_server(&spec).await
+                h.create_server_after(&spec, firewall_pending).await
             })
             .await
             .map_err(|e| run.fail(e))?;

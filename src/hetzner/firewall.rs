@@ -1,5 +1,6 @@
 //! Firewalls: the deny-all-inbound firewall every server is created behind.
 
+use super::action::PendingActions;
 use std::collections::BTreeMap;
 
 use reqwest::Method;
@@ -147,6 +148,24 @@ impl Hetzner {
         rules: &[FirewallRule],
         labels: &BTreeMap<String, String>,
     ) -> Result<Firewall, HetznerError> {
+        let (firewall, pending) = self.create_firewall_started(name, rules, labels).await?;
+        let left = format!("firewall {} ({name}) exists", firewall.id);
+        self.wait_batch(&format!("create firewall {name}"), pending, Some(&left))
+            .await?;
+        Ok(firewall)
+    }
+
+    /// [`create_firewall`](Self::create_firewall) without waiting for the
+    /// actions it started (applying its rules): they come back to be waited
+    /// for together with later work. A server may be created with the
+    /// firewall while they run: the firewall exists, and one with no rules
+    /// lets nothing in (if the API answers `locked`, the create is retried).
+    pub(crate) async fn create_firewall_started(
+        &self,
+        name: &str,
+        rules: &[FirewallRule],
+        labels: &BTreeMap<String, String>,
+    ) -> Result<(Firewall, PendingActions), HetznerError> {
         let selector = selector_for(labels);
         let operation = format!("create firewall {name}");
         let rules_json: Vec<_> = rules.iter().map(rule_json).collect();
@@ -175,18 +194,22 @@ impl Hetzner {
                     left_behind: Some(note.clone()),
                 })?;
                 let firewall = Firewall::from(*firewall);
-                let left = format!("firewall {} ({name}) exists", firewall.id);
-                self.wait_actions(&operation, r.actions.unwrap_or_default(), Some(&left))
-                    .await?;
-                Ok(firewall)
+                let now = std::time::Instant::now();
+                let pending = r
+                    .actions
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|a| (a, now))
+                    .collect();
+                Ok((firewall, pending))
             }
             Created::Adopted(f) => {
                 // An adopted firewall may carry older rules; make them exact.
                 if f.rules != rules {
                     self.set_firewall_rules(f.id, rules).await?;
-                    return self.get_firewall(f.id).await;
+                    return Ok((self.get_firewall(f.id).await?, vec![]));
                 }
-                Ok(f)
+                Ok((f, vec![]))
             }
         }
     }

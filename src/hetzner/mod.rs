@@ -18,6 +18,7 @@ pub mod retry;
 mod server;
 mod ssh_key;
 
+pub(crate) use action::PendingActions;
 pub use action::{ActionProgress, ActionStatus};
 pub use client::{
     endpoint_from, token_from, ClientOptions, Hetzner, ProgressFn, RequestCounts, DEFAULT_ENDPOINT,

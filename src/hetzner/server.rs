@@ -1,6 +1,7 @@
 //! Servers: created behind their firewall (passed in the create request, so
 //! the server is never reachable unprotected), waited for until running.
 
+use super::action::PendingActions;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -146,6 +147,16 @@ impl Hetzner {
     /// failure it adopts a server with this name and labels rather than
     /// creating a second one.
     pub async fn create_server(&self, spec: &ServerSpec<'_>) -> Result<Server, HetznerError> {
+        self.create_server_after(spec, vec![]).await
+    }
+
+    /// [`create_server`](Self::create_server), also waiting for `pending`
+    /// actions of earlier requests (its firewall's rules) in the same batch.
+    pub(crate) async fn create_server_after(
+        &self,
+        spec: &ServerSpec<'_>,
+        pending: PendingActions,
+    ) -> Result<Server, HetznerError> {
         let name = spec.name;
         let selector = selector_for(&spec.labels);
         let operation = format!("create server {name}");
@@ -181,10 +192,12 @@ impl Hetzner {
                 let r: hcloud::models::CreateServerResponse = r;
                 let id = r.server.id;
                 let left = format!("server {id} ({name}) exists with labels {selector}");
-                let mut actions = vec![*r.action];
-                actions.extend(r.next_actions);
-                let started_after_create = actions.iter().any(|a| a.command == "start_server");
-                self.wait_actions(&operation, actions, Some(&left)).await?;
+                let now = Instant::now();
+                let mut actions = pending;
+                actions.push((*r.action, now));
+                actions.extend(r.next_actions.into_iter().map(|a| (a, now)));
+                let started_after_create = actions.iter().any(|(a, _)| a.command == "start_server");
+                self.wait_batch(&operation, actions, Some(&left)).await?;
                 if started_after_create {
                     // create_server and start_server both succeeded, so the
                     // server runs; its addresses, labels and firewalls are
@@ -195,7 +208,13 @@ impl Hetzner {
                 }
                 id
             }
-            Created::Adopted(s) => s.id,
+            Created::Adopted(s) => {
+                if !pending.is_empty() {
+                    let left = format!("server {} ({name}) exists", s.id);
+                    self.wait_batch(&operation, pending, Some(&left)).await?;
+                }
+                s.id
+            }
         };
         self.wait_running(&operation, id, &selector).await
     }
