@@ -23,7 +23,7 @@ use serde::de::DeserializeOwned;
 
 use super::action::ActionProgress;
 use super::error::{Cause, HetznerError};
-use super::rate_limit::{RateLimitHeaders, RateLimiter};
+use super::rate_limit::{Priority, RateLimitHeaders, RateLimiter};
 use super::retry::{classify_status, classify_transport, Backoff, RetryPolicy, Verdict};
 use crate::secrets::Secret;
 
@@ -147,6 +147,8 @@ pub(crate) struct Call {
     pub path: String,
     pub query: Vec<(String, String)>,
     pub body: Option<serde_json::Value>,
+    /// Polls yield to work when the rate limit bites.
+    pub priority: Priority,
 }
 
 impl Call {
@@ -157,6 +159,7 @@ impl Call {
             path: path.into(),
             query: Vec::new(),
             body: None,
+            priority: Priority::Work,
         }
     }
 
@@ -172,11 +175,19 @@ impl Call {
             path: path.into(),
             query: Vec::new(),
             body,
+            priority: Priority::Work,
         }
     }
 
     pub fn query(mut self, key: &str, value: impl Into<String>) -> Self {
         self.query.push((key.to_string(), value.into()));
+        self
+    }
+
+    /// Mark this call as an action poll: it yields to work when the rate
+    /// limit bites.
+    pub fn poll(mut self) -> Self {
+        self.priority = Priority::Poll;
         self
     }
 }
@@ -312,7 +323,7 @@ impl Hetzner {
     /// One HTTP attempt through the shared limiter. Returns the body text.
     async fn attempt(&self, call: &Call) -> Result<String, Failure> {
         let inner = &*self.inner;
-        let _permit = inner.limiter.acquire().await;
+        let _permit = inner.limiter.acquire_as(call.priority).await;
         let counter = if call.method == Method::GET {
             &inner.counters.reads
         } else {
