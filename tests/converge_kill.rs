@@ -66,6 +66,20 @@ async fn twenty_sigkilled_ups_each_converge_on_the_next_run() {
     .expect("join");
     assert!(out.success());
 
+    // How long a whole fresh up takes here (process start included), so
+    // the kills are spread over a real run however fast `up` gets.
+    let h = home.path().to_path_buf();
+    let e = endpoint.clone();
+    let whole = tokio::task::spawn_blocking(move || {
+        let t = std::time::Instant::now();
+        let o = up(&h, &e).output().expect("up");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        t.elapsed()
+    })
+    .await
+    .expect("join");
+    let span_ms = (whole.as_millis() as u64).max(100);
+
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x6b11);
     let mut killed_mid_run = 0;
     for round in 0..20 {
@@ -86,7 +100,7 @@ async fn twenty_sigkilled_ups_each_converge_on_the_next_run() {
             .expect("join");
             assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         }
-        let delay = Duration::from_millis(rng.gen_range(20..1500));
+        let delay = Duration::from_millis(rng.gen_range(20..span_ms * 9 / 10));
         let mut child = up(home.path(), &endpoint).spawn().expect("spawn up");
         tokio::time::sleep(delay).await;
         if child.try_wait().expect("poll").is_none() {
