@@ -319,17 +319,22 @@ fn late_sshd(upstream: u16, closed_for: Duration) -> u16 {
     port
 }
 
+/// The fixture's inputs, reaching it through `port` within `reach`.
+fn via(fx: &HostFixture, port: u16, reach: Duration) -> host::HostInputs<'_> {
+    let mut inputs = fx.inputs();
+    inputs.ssh_host = Some(Target::parse(&format!("127.0.0.1:{port}")).unwrap());
+    inputs.reach_deadline = reach;
+    inputs
+}
+
 /// The port accepts before sshd answers: the handshake is retried until it
 /// works, within the reach deadline.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handshake_that_came_too_early_is_retried_until_sshd_answers() {
     let fx = HostFixture::start();
     let port = late_sshd(fx.ssh_port, Duration::from_secs(4));
-    let mut inputs = fx.inputs();
-    inputs.ssh_host = Some(Target::parse(&format!("127.0.0.1:{port}")).unwrap());
-    inputs.reach_deadline = Duration::from_secs(30);
     let progress = Recorder::default();
-    let report = host::run(inputs, &progress)
+    let report = host::run(via(&fx, port, Duration::from_secs(30)), &progress)
         .await
         .unwrap_or_else(|e| panic!("{e}\n{}", progress.text()));
     assert_eq!(report.target, format!("127.0.0.1:{port}"));
@@ -344,11 +349,10 @@ async fn a_handshake_that_came_too_early_is_retried_until_sshd_answers() {
 async fn a_port_that_never_speaks_ssh_fails_at_the_reach_deadline() {
     let fx = HostFixture::start();
     let port = late_sshd(fx.ssh_port, Duration::from_secs(3600));
-    let mut inputs = fx.inputs();
-    inputs.ssh_host = Some(Target::parse(&format!("127.0.0.1:{port}")).unwrap());
-    inputs.reach_deadline = Duration::from_secs(5);
     let started = std::time::Instant::now();
-    let err = host::run(inputs, &Silent).await.expect_err("no sshd");
+    let err = host::run(via(&fx, port, Duration::from_secs(5)), &Silent)
+        .await
+        .expect_err("no sshd");
     assert!(started.elapsed() < Duration::from_secs(20), "{err}");
     assert!(
         matches!(

@@ -85,17 +85,24 @@ pub struct HostKeyReport {
     pub known_hosts: PathBuf,
 }
 
+/// The vault's `key`, or an error saying what it is for.
+fn required<'a>(
+    vault: &'a Vault,
+    key: &'static str,
+    why: &'static str,
+) -> Result<&'a crate::secrets::Secret, HostError> {
+    vault.get(key).ok_or(HostError::MissingSecret { key, why })
+}
+
 /// Run the host phase. `progress` hears each step start and finish.
 pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<HostReport, HostError> {
     let stack = inputs.stack;
-    let key = inputs
-        .vault
-        .get("ssh_private_key")
-        .ok_or(HostError::MissingSecret {
-            key: "ssh_private_key",
-            why: "clawprov's login to the server",
-        })?
-        .clone();
+    let key = required(
+        inputs.vault,
+        "ssh_private_key",
+        "clawprov's login to the server",
+    )?
+    .clone();
     let (target, policy) = match inputs.ssh_host.clone() {
         Some(t) if inputs.allow_non_tailnet => (t, PeerPolicy::Any),
         Some(t) => (t, PeerPolicy::TailnetOrLoopback),
@@ -198,13 +205,7 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
     );
 
     progress.started(HostStep::Probe);
-    let token = inputs
-        .vault
-        .get("gateway_token")
-        .ok_or(HostError::MissingSecret {
-            key: "gateway_token",
-            why: "the gateway's shared token",
-        })?;
+    let token = required(inputs.vault, "gateway_token", "the gateway's shared token")?;
     let fqdn = format!("{}.{}", stack.tailscale.hostname, stack.tailscale.tailnet);
     let probes = probe::check(&session, stack.openclaw.port, &fqdn, token).await?;
     // Now that it is fully up: whatever else it opened is on loopback too,
