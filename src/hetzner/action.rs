@@ -89,6 +89,10 @@ pub(crate) struct Tracked {
     ended_known: bool,
     /// When the request that started it was answered.
     created: Instant,
+    /// How long the action it was queued behind took, if known: actions
+    /// of one chain tend to take alike, so its first look waits a tenth of
+    /// that (a look too early shows too little progress to time it by).
+    after: Option<Duration>,
 }
 
 impl Tracked {
@@ -102,6 +106,7 @@ impl Tracked {
             ended: None,
             ended_known: false,
             created: at,
+            after: None,
         };
         t.observe(action, at);
         t
@@ -136,12 +141,26 @@ impl Tracked {
     /// An action queued behind another (start_server behind create_server)
     /// begins when that one ends, which is then the best guess of when it
     /// began: if it still shows 0 %, or first showed progress only after.
-    fn began_after(&mut self, end: Instant, known: bool) {
+    fn began_after(&mut self, end: Instant, known: bool, took: Option<Duration>) {
         let seen_since = self.first.is_none_or(|(t, _)| end < t);
         if seen_since && self.zero_at.is_none_or(|z| z < end) {
             self.zero_at = Some(end);
             self.began_known = known;
+            self.after = took;
         }
+    }
+
+    /// How long it took, once over, if its start and end are known.
+    fn took(&self) -> Option<Duration> {
+        let began = self
+            .zero_at
+            .filter(|_| self.began_known && self.ended_known)?;
+        self.ended?.checked_duration_since(began)
+    }
+
+    /// When to first look at it after it began.
+    fn probe(&self) -> Duration {
+        self.after.map_or(PROBE, |d| PROBE.max(d / 10))
     }
 
     /// The earliest and latest time it can end, from progress reported in
@@ -196,7 +215,10 @@ pub(crate) fn next_poll(
     let waiting: Vec<Instant> = running
         .iter()
         .filter(|t| t.end_window().is_none())
-        .filter_map(|t| t.first.map(|f| f.0).or(t.zero_at))
+        .filter_map(|t| {
+            let began = t.first.map(|f| f.0).or(t.zero_at)?;
+            Some(began + t.probe())
+        })
         .collect();
     let at = if let Some(late) = windows.iter().map(|w| w.1).max() {
         let early = windows.iter().map(|w| w.0).max().unwrap_or(late);
@@ -213,9 +235,9 @@ pub(crate) fn next_poll(
         } else {
             early
         }
-    } else if let Some(began) = waiting.iter().max().copied() {
+    } else if let Some(look) = waiting.iter().max().copied() {
         // Nothing shows progress: look once it can have some.
-        began + PROBE
+        look
     } else {
         now + backoff.nominal(round)
     };
@@ -283,14 +305,14 @@ impl Hetzner {
                 }
             }
             // What just finished was what the rest may have queued behind.
-            if let Some((done_at, known)) = pending
+            if let Some((done_at, known, took)) = pending
                 .iter()
                 .filter(|t| t.action.status != Status::Running)
-                .filter_map(|t| t.ended.map(|e| (e, t.ended_known)))
-                .max()
+                .filter_map(|t| t.ended.map(|e| (e, t.ended_known, t.took())))
+                .max_by_key(|(e, _, _)| *e)
             {
                 for t in pending.iter_mut() {
-                    t.began_after(done_at, known);
+                    t.began_after(done_at, known, took);
                 }
             }
             pending.retain(|t| t.action.status == Status::Running);
@@ -424,12 +446,17 @@ mod tests {
             ended - t0
         );
         start.observe(action(2, 0), t2);
-        start.began_after(ended, true);
+        start.began_after(ended, true, None);
         let wait = next_poll(&[start], t2, &BACKOFF, 2);
         assert!(
             wait >= ms(400) && wait <= PROBE,
             "one probe after it began: {wait:?}"
         );
+        // Behind a 20 s action, the first look waits a tenth of that.
+        let mut long = Tracked::new(action(3, 0), t0);
+        long.observe(action(3, 0), t0 + ms(500));
+        long.began_after(t2, true, Some(Duration::from_secs(20)));
+        assert_eq!(next_poll(&[long], t2, &BACKOFF, 2), Duration::from_secs(2));
     }
 
     #[test]
