@@ -11,23 +11,9 @@ use std::process::Output;
 use clawprov::sim::DEFAULT_TOKEN;
 
 fn run(home: &Path, dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    use std::io::Write;
     let mut cmd = support::clawprov(home);
     cmd.current_dir(dir).args(args);
-    cmd.stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn clawprov");
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(text.as_bytes())
-            .expect("write stdin");
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().expect("clawprov runs")
+    support::output_with_stdin(&mut cmd, stdin)
 }
 
 fn text(o: &Output) -> String {

@@ -6,10 +6,10 @@
 //! exits 1 naming the URL; `--offline` and `--sim` skip, saying so. One test
 //! asks the real npm registry about the shipped stacks.
 
+mod converge_common;
 mod support;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::{Arc, Mutex};
@@ -19,7 +19,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use clawprov::preflight::{Mismatch, Preflight, PreflightError, Sources};
-use clawprov::sim::{SimConfig, SimServer, DEFAULT_TOKEN};
+use clawprov::sim::{SimServer, DEFAULT_TOKEN};
 
 /// sha256 of nvm v0.40.3's install.sh, the file in ../shared/vendor.
 const NVM_SHA256: &str = "2d8359a64a3cb07c02389ad88ceecd43f2fa469c06104f92f98df5b6f315275f";
@@ -189,16 +189,6 @@ fn real_install_sh() -> Vec<u8> {
 
 // ---------------------------------------------------------------- project
 
-async fn sim() -> SimServer {
-    let config = SimConfig {
-        action_duration: Duration::from_millis(60),
-        ..SimConfig::default()
-    };
-    clawprov::sim::serve(config, SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .expect("simulator")
-}
-
 /// A stack file of our own (not the shipped defaults).
 fn stack_text(name: &str, openclaw: &str, node: &str, nvm: &str, sha: &str) -> String {
     format!(
@@ -279,25 +269,11 @@ impl Project {
 }
 
 fn run_blocking(home: &Path, dir: &Path, args: &[String], stdin: Option<&str>) -> Output {
-    use std::io::Write;
     let mut cmd = support::clawprov(home);
     cmd.current_dir(dir)
         .args(args)
-        .env("HCLOUD_TOKEN", DEFAULT_TOKEN)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn clawprov");
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(text.as_bytes())
-            .expect("write stdin");
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().expect("clawprov runs")
+        .env("HCLOUD_TOKEN", DEFAULT_TOKEN);
+    support::output_with_stdin(&mut cmd, stdin)
 }
 
 fn text(o: &Output) -> String {
@@ -324,7 +300,7 @@ fn closed_port() -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_good_pair_of_stacks_passes_each_url_is_fetched_once_and_the_plan_proceeds() {
     let stand_in = StandIn::start().await;
-    let sim = sim().await;
+    let sim = converge_common::sim().await;
     let p = Project::new(&["alpha", "beta"]).await;
     let mut flags = stand_in.flags();
     flags.extend(["-s".to_string(), "stacks/*.yaml".to_string()]);
@@ -382,7 +358,7 @@ async fn a_good_pair_of_stacks_passes_each_url_is_fetched_once_and_the_plan_proc
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_mismatch_exits_2_with_the_fix_and_hetzner_sees_no_request() {
     let stand_in = StandIn::start().await;
-    let sim = sim().await;
+    let sim = converge_common::sim().await;
     let p = Project::new(&["demo"]).await;
     let flags = stand_in.flags();
     let zeros = "0".repeat(64);
@@ -458,7 +434,7 @@ async fn each_mismatch_exits_2_with_the_fix_and_hetzner_sees_no_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_source_exits_1_naming_the_url_and_offline_skips_it() {
     let stand_in = StandIn::start().await;
-    let sim = sim().await;
+    let sim = converge_common::sim().await;
     let p = Project::new(&["demo"]).await;
     let nobody = format!("http://127.0.0.1:{}/registry", closed_port());
     let with_npm = |npm: &str| {
@@ -546,7 +522,7 @@ async fn sim_skips_the_preflight_with_a_note() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_source_url_is_bad_input() {
     let p = Project::new(&["demo"]).await;
-    let sim = sim().await;
+    let sim = converge_common::sim().await;
     let o = p
         .against(
             &sim,

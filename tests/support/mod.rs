@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
 
 /// The repository root (where Cargo.toml is).
 pub fn repo_dir() -> PathBuf {
@@ -52,4 +52,26 @@ pub fn clawprov(home: &Path) -> Command {
         .env("XDG_CONFIG_HOME", home.join(".config"))
         .env("NO_COLOR", "1");
     cmd
+}
+
+/// Run `cmd` with `stdin` fed to it (then EOF; none: an empty stdin) and
+/// collect its output.
+pub fn output_with_stdin(cmd: &mut Command, stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(text.as_bytes())
+            .expect("write stdin");
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("wait")
 }
