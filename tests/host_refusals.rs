@@ -56,11 +56,7 @@ async fn a_different_host_key_is_refused_before_login_naming_both_fingerprints()
 #[tokio::test]
 async fn an_unreachable_node_times_out_saying_what_was_seen() {
     // A port nothing listens on: the name resolves, the port refuses.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = host_fixture::free_port();
     let stack = clawprov::stack::parse(
         b"name: t\ntailscale:\n  tailnet: tail1234.ts.net\n  hostname: gw\n",
         std::path::Path::new("t.yaml"),
@@ -282,6 +278,14 @@ async fn a_gateway_that_exits_at_once_fails_fast_with_its_state_and_journal() {
         "the journal: {msg}"
     );
     assert!(msg.contains("[redacted:gateway_token]"), "{msg}");
+    let uid = host_fixture::uid_of(&fx.service);
+    assert!(
+        fx.read("shim.log").contains(&format!(
+            "journalctl _SYSTEMD_USER_UNIT=clawprov-gateway.service _UID={uid} "
+        )),
+        "the journal is searched for the unit of the service user: {}",
+        fx.read("shim.log")
+    );
     for canary in &fx.canaries {
         assert!(
             !msg.contains(canary.as_str()),
@@ -500,11 +504,7 @@ async fn a_tailnet_without_https_says_what_to_enable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_listener_of_the_service_user_beyond_loopback_is_refused() {
     let fx = HostFixture::start();
-    let extra = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let extra = host_fixture::free_port();
     fx.state("extra_port", &format!("0.0.0.0:{extra}"));
     let err = host::run(fx.inputs(), &Silent)
         .await
@@ -517,11 +517,7 @@ async fn another_listener_of_the_service_user_beyond_loopback_is_refused() {
     // The same listener on loopback is fine.
     drop(fx);
     let fx = HostFixture::start();
-    let extra = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let extra = host_fixture::free_port();
     fx.state("extra_port", &format!("127.0.0.1:{extra}"));
     host::run(fx.inputs(), &Silent)
         .await

@@ -140,12 +140,14 @@ async fn unit_state(session: &Session, account: &Account) -> Result<UnitState, H
     Ok(UnitState::parse(&out.stdout))
 }
 
-/// The unit's last journal lines, every vault value replaced.
+/// The unit's last journal lines, every vault value replaced. Explicit
+/// field matches: `journalctl --user-unit` pairs the unit with the
+/// *caller's* uid, which under sudo is root's, and would find nothing.
 async fn journal_tail(session: &Session, account: &Account, vault: &Vault) -> String {
+    let unit = format!("_SYSTEMD_USER_UNIT={GATEWAY_UNIT}");
     let uid = format!("_UID={}", account.uid);
     let cmd = RemoteCommand::root("journalctl").args([
-        "--user-unit",
-        GATEWAY_UNIT,
+        unit.as_str(),
         uid.as_str(),
         "-n",
         "15",
