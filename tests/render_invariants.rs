@@ -609,6 +609,12 @@ fn the_auth_key_window_closes_at_boot_and_stays_closed() {
             unit.lines().any(|l| l == "After=cloud-final.service"),
             "{name}"
         );
+        // Not multi-user.target: cloud-final is After=multi-user.target, so
+        // that would be an ordering cycle systemd breaks by dropping the job.
+        assert!(
+            unit.lines().any(|l| l == "WantedBy=cloud-init.target"),
+            "{name}"
+        );
         let cmds = commands(&bootstrap(&doc));
         position(&cmds, "systemctl enable clawprov-userdata-shred.service");
     }
