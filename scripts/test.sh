@@ -8,7 +8,9 @@
 # Installed here: Debian packages (below), the official hcloud Python
 # library in a venv (.ci/sim-contract-setup.sh). Fetched and cached by the
 # tests themselves: the real Node and OpenClaw from the npm registry
-# (tests/contract/openclaw-setup.sh, cache ~/.cache/clawprov-test).
+# (tests/contract/openclaw-setup.sh), the real-boot VM's Debian image
+# (tests/vm/build-image.sh, from the Debian mirror) and its download
+# stand-ins (tests/vm/build-standins.sh), all under ~/.cache/clawprov-test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +27,12 @@ packages=(
   curl                # the host phase's gateway probes (also run by the contract test)
   iproute2            # ss: which addresses the gateway listens on
   util-linux          # flock: one builder of the OpenClaw cache at a time
+  # The real-boot VM (tests/real_boot.rs, tests/vm/):
+  mmdebstrap e2fsprogs qemu-utils   # the Debian image: rootfs, ext4, qcow2
+  cloud-image-utils genisoimage     # cloud-localds: the NoCloud seed
+  socat               # qemu's guestfwd to the download stand-in
+  apt-utils gnupg dpkg openssl xz-utils   # the stand-ins: signed apt repo, CA, Node tarball
+  iputils-ping        # the outside scenario's path check
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -33,6 +41,18 @@ done
 # npm fetches the real Node and OpenClaw packages; any npm will do (the
 # contract test installs OpenClaw with the npm that the pinned Node bundles).
 command -v npm >/dev/null || missing+=(npm)
+# qemu-system-x86 must be the very version of the installed qemu-utils
+# (they share qemu's block modules): this machine kind has qemu-utils from
+# bookworm-backports (10.x), which bookworm's 7.2 conflicts with.
+if ! command -v qemu-system-x86_64 >/dev/null; then
+  qemu_version=$(dpkg-query -W -f='${Version}' qemu-utils 2>/dev/null || true)
+  if [[ "$qemu_version" == *bpo* ]] && ! grep -rqs -- '-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    . /etc/os-release
+    printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+      "$VERSION_CODENAME" >/etc/apt/sources.list.d/clawprov-backports.sources
+  fi
+  missing+=("qemu-system-x86${qemu_version:+=$qemu_version}")
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

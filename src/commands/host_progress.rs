@@ -49,10 +49,11 @@ impl Progress for UiProgress {
 }
 
 impl Drop for UiProgress {
-    /// A step still open when the phase ended did not finish: say so.
+    /// A step still open when the phase ended is where it stopped: say so
+    /// (the error itself follows; "did not finish" read like a timeout).
     fn drop(&mut self) {
         for (_, shown) in self.steps().drain() {
-            shown.fail("did not finish");
+            shown.fail("stopped here (the error follows)");
         }
     }
 }

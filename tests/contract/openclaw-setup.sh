@@ -54,11 +54,8 @@ install -m 0755 "$tree/pack/package/bin/node" "$prefix/bin/node"
 
 # The npm that this Node release bundles: the newest "upgrade npm to X" in
 # the release notes at or below this version's heading.
-npm_version=$(awk -v v="$node_version" '
-    $0 ~ "<a id=\"" v "\"></a>" { on = 1 }
-    on && match($0, /upgrade npm to [0-9]+\.[0-9]+\.[0-9]+/) {
-        s = substr($0, RSTART, RLENGTH); sub(/upgrade npm to /, "", s); print s; exit
-    }' "$tree/pack/package/CHANGELOG.md")
+npm_version=$(awk -v v="$node_version" -f "$(dirname "$0")/bundled-npm-version.awk" \
+    "$tree/pack/package/CHANGELOG.md")
 [ -n "$npm_version" ] || { echo "openclaw-setup: no bundled npm version found for Node $node_version" >&2; exit 1; }
 echo "openclaw-setup: fetching npm@$npm_version (bundled with Node $node_version)" >&2
 (cd "$tree/pack" && npm pack --silent "npm@$npm_version" >/dev/null)

@@ -1,0 +1,820 @@
+//! Real boot: the user-data that `clawprov up` sent to the Hetzner
+//! simulator boots a real Debian VM (qemu, systemd as PID 1, cloud-init
+//! from a NoCloud seed), and `up`'s host phase runs against that guest over
+//! SSH: real `cloud-init status --wait`, real `systemctl --user` under
+//! linger, real UFW, sshd, file modes and shredding. Only the downloads are
+//! stand-ins (tests/vm/, tests/README.md): Tailscale's apt repository and
+//! CLI (no tailnet here) and the OpenClaw package (the contract test proves
+//! the real one); nvm and Node are the real releases.
+//!
+//! Two VMs, one after the other (two cores; TCG boots take ~2 min):
+//! - `full_up_second_up_outside_reboot`: the scenarios *full up*, *second
+//!   up*, *outside* and *reboot* on one guest, in that order, since each
+//!   needs the one before; a failure names its scenario;
+//! - `broken_download`: Node's tarball answers 404.
+//!
+//! Canary: every secret is a unique marker, looked for in every file of the
+//! guest, its journal, its serial console, and everything `up` printed.
+
+mod support;
+mod vm_support;
+
+use std::fs;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use clawprov::secrets::{self, identity, Lock, Recipient, Secret, Vault};
+use clawprov::sim::{self, SimConfig};
+use vm_support::{Assets, Standin, Vm, PUBLIC_V4, PUBLIC_V6};
+
+/// One VM at a time: two TCG guests on two cores would each take twice as long.
+static ONE_VM: Mutex<()> = Mutex::new(());
+
+const HOSTNAME: &str = "gw-vmboot";
+const SERVICE: &str = "openclaw";
+const ADMIN: &str = "clawadmin";
+
+/// The stack: the shipped defaults (pins, users, port) but for its names.
+fn stack_yaml(name: &str) -> String {
+    format!("name: {name}\ntailscale:\n  tailnet: tail1234.ts.net\n  hostname: {HOSTNAME}\n")
+}
+
+/// A project: the stack file, its vault sealed to a fresh identity, the
+/// canaries, and the Hetzner simulator taking the vault's token.
+struct Project {
+    home: tempfile::TempDir,
+    stack: PathBuf,
+    stack_name: String,
+    canaries: Vec<String>,
+    gateway_token: String,
+    sim: sim::SimServer,
+    _rt: tokio::runtime::Runtime,
+}
+
+fn project(name: &str) -> Project {
+    let home = tempfile::tempdir().unwrap();
+    let stacks = home.path().join("stacks");
+    fs::create_dir_all(&stacks).unwrap();
+    let stack = stacks.join(format!("{name}.yaml"));
+    fs::write(&stack, stack_yaml(name)).unwrap();
+    let tag = format!("{:08x}", rand::random::<u32>());
+    let mut vault = Vault::new();
+    let mut canaries = vec![];
+    for key in [
+        "gateway_token",
+        "claude_setup_token",
+        "telegram_bot_token",
+        "tailscale_auth_key",
+        "hcloud_token",
+    ] {
+        let value = format!("CANARY{}{tag}", key.replace('_', ""));
+        vault.set(key, Secret::new(value.as_str())).unwrap();
+        canaries.push(value);
+    }
+    let (private, _public) = secrets::generate_ssh_key("clawprov-vm-test").unwrap();
+    canaries.extend(
+        private
+            .expose()
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .skip(1)
+            .filter(|l| l.len() > 40)
+            .map(str::to_string),
+    );
+    vault.set("ssh_private_key", private).unwrap();
+    let own = identity::create(&home.path().join(".config/clawprov/identity.txt")).unwrap();
+    secrets::write(
+        &stacks.join(format!("{name}.secrets.age")),
+        &vault,
+        &Lock::Recipients(&[Recipient::parse(&own).unwrap()]),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sim = rt
+        .block_on(sim::serve(
+            SimConfig {
+                tokens: vec![format!("CANARYhcloudtoken{tag}")],
+                action_duration: Duration::from_millis(200),
+                ..SimConfig::default()
+            },
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+        ))
+        .expect("simulator");
+    Project {
+        home,
+        stack,
+        stack_name: name.to_string(),
+        canaries,
+        gateway_token: format!("CANARYgatewaytoken{tag}"),
+        sim,
+        _rt: rt,
+    }
+}
+
+/// `clawprov up` as a user runs it, in the background: stdout and stderr
+/// go to files; killed by its PID if the test ends first.
+struct Up {
+    child: Child,
+    out: PathBuf,
+    err: PathBuf,
+}
+
+impl Up {
+    fn start(p: &Project, ssh_port: u16, dir: &Path, n: usize) -> Up {
+        let out = dir.join(format!("up{n}.stdout"));
+        let err = dir.join(format!("up{n}.stderr"));
+        let child = support::clawprov(p.home.path())
+            .current_dir(p.home.path())
+            .arg("-s")
+            .arg(&p.stack)
+            .args([
+                "--json",
+                "--hcloud-endpoint",
+                &p.sim.endpoint(),
+                "up",
+                "--yes",
+            ])
+            // The preflight asks nodejs.org and the npm registry, out of
+            // reach here (preflight.rs tests it against stand-ins).
+            .arg("--offline")
+            .args(["--ssh-host", &format!("127.0.0.1:{ssh_port}")])
+            // A TCG guest: ~1 min to sshd, ~2 min to the end of cloud-init.
+            .args(["--reach-timeout", "600", "--host-timeout", "600"])
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(&out).unwrap())
+            .stderr(fs::File::create(&err).unwrap())
+            .spawn()
+            .expect("clawprov up starts");
+        Up { child, out, err }
+    }
+
+    /// Wait for it to exit (at most `limit`): (code, stdout, stderr).
+    fn finish(mut self, limit: Duration) -> (i32, String, String) {
+        let deadline = Instant::now() + limit;
+        let code = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status.code().unwrap_or(-1);
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break -1;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        };
+        (
+            code,
+            fs::read_to_string(&self.out).unwrap_or_default(),
+            fs::read_to_string(&self.err).unwrap_or_default(),
+        )
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The user-data `up` sent with its server, once the simulator has it.
+fn user_data_sent(p: &Project, up: &mut Up) -> String {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let sent: Vec<String> = p.sim.sim.with(|w| {
+            w.servers
+                .values()
+                .filter_map(|s| s.user_data.clone())
+                .collect()
+        });
+        if let Some(ud) = sent.into_iter().next() {
+            return ud;
+        }
+        if let Some(status) = up.child.try_wait().unwrap() {
+            panic!(
+                "up exited ({status}) before creating the server:\n{}",
+                fs::read_to_string(&up.err).unwrap_or_default()
+            );
+        }
+        assert!(Instant::now() < deadline, "up created no server in 120 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn mutations(p: &Project) -> Vec<String> {
+    p.sim
+        .request_log()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+fn assets() -> Assets {
+    let stack = clawprov::stack::parse(stack_yaml("pins").as_bytes(), Path::new("s.yaml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    Assets::ensure(
+        &stack.node.version,
+        &stack.openclaw.version,
+        &stack.node.nvm_version,
+    )
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The run's directory: kept under the target dir so a failure's serial
+/// log and outputs can be read afterwards.
+fn run_dir(name: &str) -> PathBuf {
+    let dir = support::repo_dir()
+        .join("target/real-boot")
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Assert, or fail with the scenario's name and the guest's diagnostics.
+macro_rules! ensure {
+    ($vm:expr, $scenario:expr, $cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            let why = format!($($msg)+);
+            panic!("scenario {}: {}{}", $scenario, why, $vm.diagnostics());
+        }
+    };
+}
+
+fn gateway_state(vm: &mut Vm) -> String {
+    let r = vm.run(&format!(
+        "uid=$(id -u {SERVICE}); runuser -u {SERVICE} -- env XDG_RUNTIME_DIR=/run/user/$uid \
+         systemctl --user show -p ActiveState -p UnitFileState -p MainPID clawprov-gateway.service"
+    ));
+    r.out
+}
+
+/// Inside the guest, as a careful operator would check by hand: UFW,
+/// sshd, listeners, the metadata block, the gateway under linger, modes,
+/// the shredded traces, and no canary anywhere but the env file.
+fn host_holds(vm: &mut Vm, scenario: &str, canaries: &[String]) {
+    let ufw = vm.check("ufw", "ufw status verbose");
+    ensure!(
+        vm,
+        scenario,
+        ufw.contains("Status: active"),
+        "UFW is not active:\n{ufw}"
+    );
+    // UFW prints "disabled (routed)" while the kernel forwards nothing
+    // (the sysctl hardening), whatever the routed policy: so the policy is
+    // read from its file, and forwarding from the kernel.
+    ensure!(
+        vm,
+        scenario,
+        ufw.contains("Default: deny (incoming), allow (outgoing), disabled (routed)"),
+        "UFW's defaults are not deny in / routing disabled:\n{ufw}"
+    );
+    let routed = vm.check(
+        "routed policy",
+        "grep '^DEFAULT_FORWARD_POLICY=' /etc/default/ufw; grep '^IPV6=' /etc/default/ufw; \
+         sysctl -n net.ipv4.ip_forward net.ipv6.conf.all.forwarding",
+    );
+    ensure!(
+        vm,
+        scenario,
+        routed == "DEFAULT_FORWARD_POLICY=\"DROP\"\nIPV6=yes\n0\n0\n",
+        "routed policy, IPv6 and forwarding:\n{routed}"
+    );
+    let allows: Vec<&str> = ufw.lines().filter(|l| l.contains("ALLOW")).collect();
+    ensure!(
+        vm,
+        scenario,
+        allows.len() == 2
+            && allows.iter().all(|l| {
+                l.starts_with("Anywhere on tailscale0")
+                    || l.starts_with("Anywhere (v6) on tailscale0")
+            })
+            && allows.iter().any(|l| l.contains("(v6)")),
+        "UFW allows more (or less) than tailscale0 for IPv4 and IPv6: {allows:?}"
+    );
+
+    let sshd = vm.check("sshd -T", "sshd -T");
+    for want in [
+        "passwordauthentication no",
+        "kbdinteractiveauthentication no",
+        "permitrootlogin no",
+        "pubkeyauthentication yes",
+        &format!("allowusers {ADMIN}"),
+    ] {
+        ensure!(
+            vm,
+            scenario,
+            sshd.lines().any(|l| l == want),
+            "`sshd -T` lacks `{want}`"
+        );
+    }
+
+    let listeners = vm.check("listeners", "ss -ltnHp");
+    for line in listeners.lines() {
+        let local = line.split_whitespace().nth(3).unwrap_or("");
+        let loopback = local.starts_with("127.") || local.starts_with("[::1]");
+        ensure!(
+            vm,
+            scenario,
+            loopback || line.contains("\"sshd\""),
+            "a listener that is neither loopback nor sshd: {line}"
+        );
+    }
+    ensure!(
+        vm,
+        scenario,
+        listeners
+            .lines()
+            .any(|l| l.split_whitespace().nth(3) == Some("127.0.0.1:18789")),
+        "the gateway does not listen on 127.0.0.1:18789:\n{listeners}"
+    );
+
+    let rules = vm.check(
+        "metadata rules",
+        "iptables -S OUTPUT | sed -n 2p; ip6tables -S OUTPUT | sed -n 2p",
+    );
+    ensure!(
+        vm,
+        scenario,
+        rules.contains("-A OUTPUT -d 169.254.169.254/32 -m owner ! --uid-owner 0 -j REJECT")
+            && rules
+                .contains("-A OUTPUT -d fe80::a9fe:a9fe/128 -m owner ! --uid-owner 0 -j REJECT"),
+        "the metadata REJECT rules are not first in OUTPUT:\n{rules}"
+    );
+    let r = vm.run(&format!(
+        "runuser -u {SERVICE} -- curl -sS -m 5 http://169.254.169.254/hetzner/v1/userdata"
+    ));
+    ensure!(
+        vm,
+        scenario,
+        // curl's 7: the connection failed at once (REJECT), not 28 (a timeout).
+        r.rc == 7,
+        "the service user reached (or timed out on) the metadata service: exit {} {}",
+        r.rc,
+        r.err
+    );
+
+    let state = gateway_state(vm);
+    ensure!(
+        vm,
+        scenario,
+        state.contains("ActiveState=active") && state.contains("UnitFileState=enabled"),
+        "the gateway's user unit is not active and enabled:\n{state}"
+    );
+    let linger = vm.check("linger", &format!("loginctl show-user {SERVICE} -p Linger"));
+    ensure!(
+        vm,
+        scenario,
+        linger.trim() == "Linger=yes",
+        "linger: {linger}"
+    );
+
+    let modes = vm.check(
+        "modes",
+        &format!(
+            "cd /home/{SERVICE} && stat -c '%a %U:%G %n' . .openclaw .openclaw/openclaw.json \
+             .config/openclaw .config/openclaw/gateway.env"
+        ),
+    );
+    let want = format!(
+        "750 {SERVICE}:{SERVICE} .\n700 {SERVICE}:{SERVICE} .openclaw\n\
+         600 {SERVICE}:{SERVICE} .openclaw/openclaw.json\n700 {SERVICE}:{SERVICE} .config/openclaw\n\
+         600 {SERVICE}:{SERVICE} .config/openclaw/gateway.env\n"
+    );
+    ensure!(
+        vm,
+        scenario,
+        modes == want,
+        "modes and owners:\n{modes}\nwanted:\n{want}"
+    );
+
+    let traces = vm.run(
+        "ls -d /var/log/clawprov-bootstrap.log /run/clawprov/ts-authkey \
+         /var/lib/cloud/instances/*/user-data.txt* /var/lib/cloud/instance/user-data.txt* 2>/dev/null",
+    );
+    ensure!(
+        vm,
+        scenario,
+        traces.out.trim().is_empty(),
+        "bootstrap traces left: {}",
+        traces.out
+    );
+
+    // Every file on the guest's disk and runtime dirs, and the journal.
+    // The canaries arrive on stdin, never in an argv.
+    let scan = vm.run_with_stdin(
+        "pats=$(cat); \
+         grep -rlF -f <(printf '%s\\n' \"$pats\") /etc /home /root /var /tmp /run /usr/local /opt /srv 2>/dev/null | sort; \
+         echo '--- journal'; journalctl -b -o export --no-pager | grep -cF -f <(printf '%s\\n' \"$pats\")",
+        &canaries.join("\n"),
+    );
+    let (files, journal) = scan
+        .out
+        .split_once("--- journal")
+        .unwrap_or((&scan.out, ""));
+    let leaked: Vec<&str> = files
+        .lines()
+        .filter(|f| *f != format!("/home/{SERVICE}/.config/openclaw/gateway.env"))
+        // cloud-init's pickled datasource holds the user-data (and so the
+        // Tailscale key, spent by now) and must stay for later boots; it
+        // is root-only, like the metadata service it came from.
+        .filter(|f| !f.starts_with("/var/lib/cloud/instances/") || !f.ends_with("/obj.pkl"))
+        .collect();
+    ensure!(
+        vm,
+        scenario,
+        leaked.is_empty(),
+        "secret canaries in {leaked:?}"
+    );
+    ensure!(
+        vm,
+        scenario,
+        journal.trim() == "0",
+        "secret canaries in {} journal entries",
+        journal.trim()
+    );
+    let pkl = vm.check(
+        "obj.pkl",
+        "stat -c '%a %U' /var/lib/cloud/instances/*/obj.pkl",
+    );
+    ensure!(
+        vm,
+        scenario,
+        matches!(pkl.trim(), "400 root" | "600 root"),
+        "obj.pkl is not root-only: {pkl}"
+    );
+}
+
+/// From the public NIC's namespace: TCP 22, 443 and the gateway port time
+/// out on IPv4 and IPv6 (a refusal would mean the packet reached a host
+/// that answers), while ICMP echo gets through (the path is real).
+fn outside_is_closed(vm: &mut Vm, scenario: &str) {
+    for (flag, addr) in [("-4", PUBLIC_V4), ("-6", PUBLIC_V6)] {
+        let ping = vm.outside(&["ping", flag, "-c", "1", "-W", "10", addr]);
+        ensure!(
+            vm,
+            scenario,
+            ping.status.success(),
+            "no ICMP echo from {addr}: the outside path is broken, so the port probes prove nothing"
+        );
+        for port in ["22", "443", "18789"] {
+            let probe = vm.outside(&[
+                "python3",
+                "-c",
+                "import socket,sys\n\
+                 s=socket.socket(socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET)\n\
+                 s.settimeout(4)\n\
+                 try:\n  s.connect((sys.argv[1],int(sys.argv[2]))); print('open')\n\
+                 except socket.timeout: print('timeout')\n\
+                 except ConnectionRefusedError: print('refused')\n",
+                addr,
+                port,
+            ]);
+            let seen = String::from_utf8_lossy(&probe.stdout).trim().to_string();
+            ensure!(
+                vm,
+                scenario,
+                seen == "timeout",
+                "TCP {addr} port {port} from outside: {seen} (wanted a timeout; {})",
+                if seen == "refused" {
+                    "a reset means the firewall did not drop it"
+                } else {
+                    "the port is reachable"
+                }
+            );
+        }
+    }
+}
+
+fn no_canary_in(text: &str, place: &str, canaries: &[String]) {
+    for c in canaries {
+        assert!(!text.contains(c.as_str()), "a secret canary is in {place}");
+    }
+}
+
+#[test]
+fn full_up_second_up_outside_reboot() {
+    let _one = ONE_VM.lock().unwrap_or_else(|e| e.into_inner());
+    let assets = assets();
+    let dir = run_dir("full-up");
+    let p = project("vmboot");
+    let standin = Standin::start(&assets, &dir, &[]);
+    let ssh_port = free_port();
+
+    // --- full up: the VM boots exactly what up sent to the simulator.
+    let started = Instant::now();
+    let mut up = Up::start(&p, ssh_port, &dir, 1);
+    let user_data = user_data_sent(&p, &mut up);
+    let mut vm = Vm::boot(
+        &assets,
+        &standin,
+        &dir.join("vm"),
+        &user_data,
+        HOSTNAME,
+        ssh_port,
+    );
+    vm.wait_up(Duration::from_secs(300));
+    let (code, stdout, stderr) = up.finish(Duration::from_secs(900));
+    let full_up_secs = started.elapsed().as_secs();
+    ensure!(
+        vm,
+        "full up",
+        code == 0,
+        "up exited {code}\nstdout: {stdout}\nstderr: {stderr}\nstand-in requests:\n{}",
+        standin.requests()
+    );
+    eprintln!("real boot: full up took {full_up_secs} s");
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    let s = &v["stacks"][0];
+    ensure!(vm, "full up", s["ok"] == true, "not ok: {s}");
+    ensure!(
+        vm,
+        "full up",
+        s["url"] == format!("https://{HOSTNAME}.tail1234.ts.net/"),
+        "url {}",
+        s["url"]
+    );
+    ensure!(
+        vm,
+        "full up",
+        s["host"]["report"]["serve_configured"] == true,
+        "serve: {}",
+        s["host"]
+    );
+    // Every download came from the stand-in: the guest reached nothing else.
+    let requests = standin.requests();
+    for want in [
+        "GET pkgs.tailscale.com/stable/debian/trixie.noarmor.gpg 200",
+        "GET pkgs.tailscale.com/stable/debian/dists/trixie/InRelease 200",
+        "GET raw.githubusercontent.com/nvm-sh/nvm/v0.40.3/install.sh 200",
+        "GET raw.githubusercontent.com/nvm-sh/nvm/v0.40.3/nvm.sh 200",
+        "GET nodejs.org/dist/v24.22.3/node-v24.22.3-linux-x64.tar.xz 200",
+        "GET nodejs.org/dist/v24.22.3/SHASUMS256.txt 200",
+        "GET registry.npmjs.org/openclaw 200",
+        "GET registry.npmjs.org/openclaw/-/openclaw-2026.9.6.tgz 200",
+    ] {
+        ensure!(
+            vm,
+            "full up",
+            requests.contains(want),
+            "no `{want}` in:\n{requests}"
+        );
+    }
+    let joined = vm.check("tailscale", "cat /var/log/tailscale-stub.log");
+    ensure!(
+        vm,
+        "full up",
+        joined.contains(&format!(
+            "joined as {HOSTNAME}.tail1234.ts.net (tags tag:openclaw)"
+        )) && joined.contains("tailscale serve --bg"),
+        "the node did not join and get Serve as expected:\n{joined}"
+    );
+    host_holds(&mut vm, "full up", &p.canaries);
+    let token_check = vm.run_with_stdin(
+        "tok=$(cat); curl -s -o /dev/null -w '%{http_code}' -X POST -H @<(printf 'Authorization: Bearer %s\\n' \"$tok\") \
+         http://127.0.0.1:18789/tools/invoke",
+        &p.gateway_token,
+    );
+    ensure!(
+        vm,
+        "full up",
+        token_check.out == "200",
+        "the gateway does not take the vault's token: {}",
+        token_check.out
+    );
+    let mut outputs = vec![("up's stdout", stdout), ("up's stderr", stderr)];
+    outputs.push((
+        "the serial console",
+        fs::read_to_string(vm.dir().join("serial.log")).unwrap_or_default(),
+    ));
+    outputs.push(("the user-data minus the Tailscale key", {
+        let key = p
+            .canaries
+            .iter()
+            .find(|c| c.contains("tailscaleauthkey"))
+            .unwrap();
+        user_data.replace(key.as_str(), "")
+    }));
+    for (place, text) in &outputs {
+        no_canary_in(text, place, &p.canaries);
+    }
+
+    // --- second up: nothing changes on the host or in the API.
+    let before = gateway_state(&mut vm);
+    let env_before = vm.check(
+        "env",
+        &format!("stat -c %Y /home/{SERVICE}/.config/openclaw/gateway.env"),
+    );
+    p.sim.sim.clear_request_log();
+    let (code, stdout, stderr) = Up::start(&p, ssh_port, &dir, 2).finish(Duration::from_secs(600));
+    ensure!(
+        vm,
+        "second up",
+        code == 0,
+        "exit {code}\n{stdout}\n{stderr}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    ensure!(
+        vm,
+        "second up",
+        v["stacks"][0]["host"]["report"]["changed"] == false,
+        "the host phase changed something: {}",
+        v["stacks"][0]["host"]
+    );
+    let m = mutations(&p);
+    ensure!(vm, "second up", m.is_empty(), "mutating requests: {m:?}");
+    let after = gateway_state(&mut vm);
+    ensure!(
+        vm,
+        "second up",
+        before == after,
+        "the gateway was touched: {before} -> {after}"
+    );
+    let env_after = vm.check(
+        "env",
+        &format!("stat -c %Y /home/{SERVICE}/.config/openclaw/gateway.env"),
+    );
+    ensure!(
+        vm,
+        "second up",
+        env_before == env_after,
+        "gateway.env was rewritten"
+    );
+
+    // --- outside: through the public NIC, only timeouts.
+    outside_is_closed(&mut vm, "outside");
+
+    // --- reboot: the gateway comes back by linger; the lock-down holds;
+    // the per-boot shred removes cloud-init's fresh copies; up is a no-op.
+    let first_boot = vm.boot_id.clone();
+    let rebooted = Instant::now();
+    let second_boot = vm.reboot(Duration::from_secs(300));
+    ensure!(vm, "reboot", first_boot != second_boot, "same boot id");
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        let state = gateway_state(&mut vm);
+        // A oneshot: done once it has an exit timestamp, and a success.
+        let shred = vm.run(
+            "systemctl show -p Result -p ExecMainExitTimestampMonotonic \
+             clawprov-userdata-shred.service",
+        );
+        let done = shred.out.contains("Result=success")
+            && !shred.out.contains("ExecMainExitTimestampMonotonic=0\n");
+        if state.contains("ActiveState=active") && done {
+            break;
+        }
+        ensure!(
+            vm,
+            "reboot",
+            Instant::now() < deadline,
+            "after the reboot the gateway ({state}) or the user-data shred ({}) did not finish",
+            shred.out
+        );
+        std::thread::sleep(Duration::from_secs(3));
+    }
+    eprintln!(
+        "real boot: reboot to gateway active took {} s",
+        rebooted.elapsed().as_secs()
+    );
+    host_holds(&mut vm, "reboot", &p.canaries);
+    outside_is_closed(&mut vm, "reboot");
+    p.sim.sim.clear_request_log();
+    let (code, stdout, stderr) = Up::start(&p, ssh_port, &dir, 3).finish(Duration::from_secs(600));
+    ensure!(
+        vm,
+        "reboot",
+        code == 0,
+        "up after the reboot: exit {code}\n{stdout}\n{stderr}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    ensure!(
+        vm,
+        "reboot",
+        v["stacks"][0]["host"]["report"]["changed"] == false,
+        "up after the reboot changed something: {}",
+        v["stacks"][0]["host"]
+    );
+    let m = mutations(&p);
+    ensure!(
+        vm,
+        "reboot",
+        m.is_empty(),
+        "mutating requests after the reboot: {m:?}"
+    );
+    let _ = p.stack_name;
+}
+
+#[test]
+fn broken_download() {
+    let _one = ONE_VM.lock().unwrap_or_else(|e| e.into_inner());
+    let assets = assets();
+    let dir = run_dir("broken-download");
+    let p = project("vmbroken");
+    let tarball = "nodejs.org/dist/v24.22.3/node-v24.22.3-linux-x64.tar.xz";
+    let standin = Standin::start(&assets, &dir, &[tarball]);
+    let ssh_port = free_port();
+    let started = Instant::now();
+    let mut up = Up::start(&p, ssh_port, &dir, 1);
+    let user_data = user_data_sent(&p, &mut up);
+    let mut vm = Vm::boot(
+        &assets,
+        &standin,
+        &dir.join("vm"),
+        &user_data,
+        HOSTNAME,
+        ssh_port,
+    );
+    vm.wait_up(Duration::from_secs(300));
+    let (code, stdout, stderr) = up.finish(Duration::from_secs(900));
+    eprintln!(
+        "real boot: broken download reported after {} s",
+        started.elapsed().as_secs()
+    );
+    let scenario = "broken download";
+    ensure!(
+        vm,
+        scenario,
+        standin.requests().contains(&format!("GET {tarball} 404")),
+        "the guest never asked for the broken download:\n{}",
+        standin.requests()
+    );
+    ensure!(
+        vm,
+        scenario,
+        code == 1,
+        "up exited {code}, wanted 1\n{stdout}\n{stderr}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    let error = v["stacks"][0]["error"].as_str().unwrap_or("").to_string();
+    for (want, what) in [
+        (
+            "cloud-init on the server finished error",
+            "cloud-init's verdict",
+        ),
+        (
+            "clawprov-bootstrap: FAILED at line",
+            "the failing bootstrap line",
+        ),
+        (
+            "last lines of the bootstrap log",
+            "the bootstrap log excerpt",
+        ),
+        (
+            "node-v24.22.3-linux-x64.tar.xz",
+            "the broken download's name",
+        ),
+        ("The requested URL returned error: 404", "curl's verdict"),
+        ("`clawprov destroy` and `clawprov up`", "the replace advice"),
+    ] {
+        ensure!(
+            vm,
+            scenario,
+            error.contains(want),
+            "up's error lacks {what}:\n{error}"
+        );
+    }
+    for text in [&error, &stderr] {
+        ensure!(
+            vm,
+            scenario,
+            !text.contains("timed out")
+                && !text.contains("within")
+                && !text.contains("did not finish"),
+            "up reported a timeout instead of the failure:\n{text}"
+        );
+    }
+    let status = vm.run("cloud-init status --format json");
+    let json: serde_json::Value = serde_json::from_str(&status.out).unwrap_or_default();
+    ensure!(
+        vm,
+        scenario,
+        json["status"] == "error",
+        "cloud-init status is not error: {}",
+        status.out
+    );
+    let key = vm.run("ls /run/clawprov/");
+    ensure!(
+        vm,
+        scenario,
+        key.out.trim().is_empty(),
+        "the auth key file is still there: {}",
+        key.out
+    );
+    no_canary_in(&stdout, "up's stdout", &p.canaries);
+    no_canary_in(&stderr, "up's stderr", &p.canaries);
+}

