@@ -662,3 +662,30 @@ fn unattended_upgrades_cover_tailscale_and_reboot_at_the_stack_time() {
     );
     assert!(!conf.contains("Reboot-Time"), "{conf}");
 }
+
+/// `tailscale.version` pins what the first boot installs; without it the
+/// repository's current stable (the real-boot test installs both ways from
+/// a real apt repository holding two versions).
+#[test]
+fn the_tailscale_pin_reaches_apt() {
+    let mut stack = example();
+    stack.tailscale.version = None;
+    let unpinned = commands(&bootstrap(&parse(render_embedded(&stack).expose())));
+    assert!(
+        unpinned.iter().any(|c| c == "readonly TS_VERSION=''"),
+        "{unpinned:?}"
+    );
+    stack.tailscale.version = Some("1.90.8".into());
+    let pinned = commands(&bootstrap(&parse(render_embedded(&stack).expose())));
+    assert!(
+        pinned.iter().any(|c| c == "readonly TS_VERSION='1.90.8'"),
+        "{pinned:?}"
+    );
+    for cmds in [&unpinned, &pinned] {
+        assert!(
+            cmds.iter()
+                .any(|c| c == "apt_get install -y \"tailscale${TS_VERSION:+=$TS_VERSION}\""),
+            "{cmds:?}"
+        );
+    }
+}

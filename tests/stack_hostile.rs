@@ -34,6 +34,7 @@ const CORPUS: &[(&str, &str, usize)] = &[
     ("hostname-block-newline", "tailscale.hostname", 15),
     ("openclaw-latest", "openclaw.version", 18),
     ("openclaw-unsupported-line", "openclaw.version", 18),
+    ("tailscale-version-tag", "tailscale.version", 17),
     ("node-caret-range", "node.version", 21),
     ("node-version-float", "node.version", 21),
     ("nvm-leading-v", "node.nvm_version", 22),

@@ -62,6 +62,9 @@ tailscale:
   tags: [tag:openclaw]      # ACL tags the node advertises (`tag:` + lowercase name)
   auth: auth_key            # auth_key: vault key tailscale_auth_key
                             # oauth: an OAuth client in the vault mints a one-off key
+  # version: 1.90.8         # pin the Tailscale package the first boot installs
+                            # (default: pkgs.tailscale.com's current stable);
+                            # unattended-upgrades keeps it patched either way
 
 openclaw:
   version: {oc_version}        # exact npm version of openclaw, never "latest"

@@ -70,6 +70,12 @@ pub struct Tailscale {
     pub tags: Vec<String>,
     #[serde(default)]
     pub auth: TailscaleAuth,
+    /// The Tailscale package version the first boot installs from
+    /// pkgs.tailscale.com (`apt-get install tailscale=VERSION`); none: the
+    /// repository's current stable. Either way unattended-upgrades keeps it
+    /// patched afterwards (Tailscale's origin is allowed).
+    #[serde(default)]
+    pub version: Option<String>,
 }
 
 fn default_tags() -> Vec<String> {

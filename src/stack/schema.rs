@@ -35,6 +35,7 @@ const TAILSCALE: &[(&str, Shape)] = &[
     ("hostname", Shape::Value),
     ("tags", Shape::List),
     ("auth", Shape::Value),
+    ("version", Shape::Value),
 ];
 
 const OPENCLAW: &[(&str, Shape)] = &[("version", Shape::Value), ("port", Shape::Value)];
@@ -147,6 +148,7 @@ mod tests {
                 hostname: "h".into(),
                 tags: vec![],
                 auth: Default::default(),
+                version: Some("1.90.8".into()),
             },
             openclaw: Default::default(),
             node: Default::default(),

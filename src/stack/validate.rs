@@ -38,6 +38,9 @@ pub fn check(stack: &Stack) -> Result<(), (String, Rejection)> {
     let t = &stack.tailscale;
     at("tailscale.tailnet", rules::tailnet(&t.tailnet))?;
     at("tailscale.hostname", rules::hostname(&t.hostname))?;
+    if let Some(v) = &t.version {
+        at("tailscale.version", rules::exact_version(v, "1.90.8"))?;
+    }
     // Tags are required (not only for oauth, whose keys must carry tags):
     // they are what the tailnet ACL grants access by.
     if t.tags.is_empty() {

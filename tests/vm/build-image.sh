@@ -96,4 +96,6 @@ mkfs.ext4 -q -F -L root -d "$work/rootfs" "$work/root.raw"
 qemu-img convert -O qcow2 "$work/root.raw" "$out/base.qcow2"
 printf '%s\n' "$suite" "${packages[@]}" >"$out/inputs"
 touch "$out/.complete"
+# Older builds (other inputs) only take disk space now.
+find "$cache" -maxdepth 1 -name 'image-*' ! -name "image-$key" -exec rm -rf -- {} +
 echo "$out"

