@@ -281,7 +281,8 @@ async fn a_gateway_that_exits_at_once_fails_fast_with_its_state_and_journal() {
     let uid = host_fixture::uid_of(&fx.service);
     assert!(
         fx.read("shim.log").contains(&format!(
-            "journalctl _SYSTEMD_USER_UNIT=clawprov-gateway.service _UID={uid} "
+            "journalctl _SYSTEMD_USER_UNIT=clawprov-gateway.service _UID={uid} \
+             + USER_UNIT=clawprov-gateway.service _UID={uid} "
         )),
         "the journal is searched for the unit of the service user: {}",
         fx.read("shim.log")

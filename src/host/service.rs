@@ -58,15 +58,11 @@ pub async fn ensure_running(
         ServiceAction::AlreadyRunning => {}
         ServiceAction::Restarted => {
             progress.detail(HostStep::Service, "restarting: its files changed");
-            session
-                .check(&user_systemctl(account, "restart"), None, TIMEOUT)
-                .await?;
+            start(session, account, "restart", vault).await?;
         }
         ServiceAction::Started => {
             progress.detail(HostStep::Service, "starting");
-            session
-                .check(&user_systemctl(account, "start"), None, TIMEOUT)
-                .await?;
+            start(session, account, "start", vault).await?;
         }
     }
     let baseline = unit_state(session, account).await?;
@@ -143,11 +139,49 @@ async fn unit_state(session: &Session, account: &Account) -> Result<UnitState, H
 /// The unit's last journal lines, every vault value replaced. Explicit
 /// field matches: `journalctl --user-unit` pairs the unit with the
 /// *caller's* uid, which under sudo is root's, and would find nothing.
+/// `systemctl --user start|restart`; when systemd refuses (a bad unit
+/// file, say), the error carries the journal's lines on the unit.
+async fn start(
+    session: &Session,
+    account: &Account,
+    verb: &str,
+    vault: &Vault,
+) -> Result<(), HostError> {
+    match session
+        .check(&user_systemctl(account, verb), None, TIMEOUT)
+        .await
+    {
+        Err(HostError::Remote {
+            command,
+            status,
+            stderr,
+        }) => {
+            let journal = journal_tail(session, account, vault).await;
+            Err(HostError::Remote {
+                command,
+                status,
+                stderr: format!(
+                    "{}\njournal of the unit:\n{}",
+                    scrub(&stderr, vault),
+                    journal.trim_end()
+                ),
+            })
+        }
+        other => other.map(|_| ()),
+    }
+}
+
 async fn journal_tail(session: &Session, account: &Account, vault: &Vault) -> String {
+    // The unit's own output, or (`+`: OR) what the user manager said about
+    // it, such as "bad unit file setting" (USER_UNIT=, logged by systemd --user).
     let unit = format!("_SYSTEMD_USER_UNIT={GATEWAY_UNIT}");
+    let manager = format!("USER_UNIT={GATEWAY_UNIT}");
     let uid = format!("_UID={}", account.uid);
     let cmd = RemoteCommand::root("journalctl").args([
         unit.as_str(),
+        uid.as_str(),
+        "+",
+        manager.as_str(),
         uid.as_str(),
         "-n",
         "15",
