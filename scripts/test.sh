@@ -33,6 +33,7 @@ packages=(
   socat               # qemu's guestfwd to the download stand-in
   apt-utils gnupg dpkg openssl xz-utils   # the stand-ins: signed apt repo, CA, Node tarball
   iputils-ping        # the outside scenario's path check
+  iptables            # verify's outside corpus: ports dropped in a test namespace
 )
 missing=()
 for p in "${packages[@]}"; do

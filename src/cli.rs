@@ -96,6 +96,10 @@ pub enum Command {
     /// The stack's resources, IPs, tailnet URL and last known health.
     Status(StatusArgs),
 
+    /// Prove the lock-down from the Hetzner API, from outside, over the
+    /// tailnet and on the host; exit 1 if any check fails or cannot run.
+    Verify(VerifyArgs),
+
     /// The embedded Hetzner Cloud API simulator (an offline playground).
     #[command(subcommand)]
     Sim(SimCommand),
@@ -292,10 +296,46 @@ pub struct UpArgs {
     #[arg(long, default_value_t = 1200, value_name = "SECS")]
     pub host_timeout: u64,
 
+    /// After the host phase, verify from these vantage points (comma-separated:
+    /// api, outside, tailnet, host; `none` skips it): up succeeds only when
+    /// they all pass. Default: all four (api and host only with --ssh-host,
+    /// which means the tailnet is not the way in).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub verify: Option<Vec<String>>,
+
     /// Treat DIR as the server's filesystem root for the paths the host phase
     /// reads and shreds (integration tests against a stand-in host).
     #[arg(long, value_name = "DIR", hide = true)]
     pub host_root: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Vantage points to check from (comma-separated): api, outside, tailnet, host.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "LIST",
+        default_value = "api,outside,tailnet,host"
+    )]
+    pub only: Vec<String>,
+
+    /// Reach the node at HOST[:PORT] instead of its MagicDNS name (as `up`).
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub ssh_host: Option<String>,
+
+    /// Allow an SSH peer outside the tailnet ranges.
+    #[arg(long)]
+    pub allow_non_tailnet: bool,
+
+    /// Seconds each outside or tailnet probe waits (a probe that times out
+    /// is what a closed port looks like from outside).
+    #[arg(long, default_value_t = 3, value_name = "SECS")]
+    pub timeout: u64,
+
+    /// How long to wait for the node's SSH port, in seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub reach_timeout: u64,
 }
 
 #[derive(Debug, Args)]

@@ -19,3 +19,4 @@ pub mod secrets;
 pub mod sim;
 pub mod stack;
 pub mod ui;
+pub mod verify;

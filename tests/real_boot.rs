@@ -19,6 +19,7 @@
 mod support;
 mod vm_support;
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -37,9 +38,12 @@ const HOSTNAME: &str = "gw-vmboot";
 const SERVICE: &str = "openclaw";
 const ADMIN: &str = "clawadmin";
 
-/// The stack: the shipped defaults (pins, users, port) but for its names.
-fn stack_yaml(name: &str) -> String {
-    format!("name: {name}\ntailscale:\n  tailnet: tail1234.ts.net\n  hostname: {HOSTNAME}\n")
+/// The stack: the shipped defaults (pins, users, port) but for its names
+/// and, when given, a Tailscale pin (the stand-in repository holds 1.90.8
+/// and the newer 1.92.0).
+fn stack_yaml(name: &str, tailscale_version: Option<&str>) -> String {
+    let pin = tailscale_version.map_or(String::new(), |v| format!("  version: {v}\n"));
+    format!("name: {name}\ntailscale:\n  tailnet: tail1234.ts.net\n  hostname: {HOSTNAME}\n{pin}")
 }
 
 /// A project: the stack file, its vault sealed to a fresh identity, the
@@ -54,12 +58,12 @@ struct Project {
     _rt: tokio::runtime::Runtime,
 }
 
-fn project(name: &str) -> Project {
+fn project(name: &str, tailscale_version: Option<&str>) -> Project {
     let home = tempfile::tempdir().unwrap();
     let stacks = home.path().join("stacks");
     fs::create_dir_all(&stacks).unwrap();
     let stack = stacks.join(format!("{name}.yaml"));
-    fs::write(&stack, stack_yaml(name)).unwrap();
+    fs::write(&stack, stack_yaml(name, tailscale_version)).unwrap();
     let tag = format!("{:08x}", rand::random::<u32>());
     let mut vault = Vault::new();
     let mut canaries = vec![];
@@ -130,7 +134,13 @@ impl Up {
     fn start(p: &Project, ssh_port: u16, dir: &Path, n: usize) -> Up {
         let out = dir.join(format!("up{n}.stdout"));
         let err = dir.join(format!("up{n}.stderr"));
-        let child = support::clawprov(p.home.path())
+        let mut cmd = support::clawprov(p.home.path());
+        // To watch a scenario catch a broken template: copy templates/,
+        // break the copy, and point this at it (tests/README.md).
+        if let Some(dir) = std::env::var_os("CLAWPROV_REAL_BOOT_TEMPLATES") {
+            cmd.arg("--templates").arg(dir);
+        }
+        let child = cmd
             .current_dir(p.home.path())
             .arg("-s")
             .arg(&p.stack)
@@ -218,7 +228,7 @@ fn mutations(p: &Project) -> Vec<String> {
 }
 
 fn assets() -> Assets {
-    let stack = clawprov::stack::parse(stack_yaml("pins").as_bytes(), Path::new("s.yaml"))
+    let stack = clawprov::stack::parse(stack_yaml("pins", None).as_bytes(), Path::new("s.yaml"))
         .unwrap_or_else(|e| panic!("{e}"));
     Assets::ensure(
         &stack.node.version,
@@ -501,6 +511,179 @@ fn outside_is_closed(vm: &mut Vm, scenario: &str) {
     }
 }
 
+/// `clawprov verify --only host` against the guest: status and detail by id.
+fn verify_host(p: &Project, ssh_port: u16) -> (i32, BTreeMap<String, (String, String)>) {
+    let out = support::clawprov(p.home.path())
+        .current_dir(p.home.path())
+        .arg("-s")
+        .arg(&p.stack)
+        .args([
+            "--json",
+            "--hcloud-endpoint",
+            &p.sim.endpoint(),
+            "verify",
+            "--only",
+            "host",
+        ])
+        .args(["--ssh-host", &format!("127.0.0.1:{ssh_port}")])
+        .output()
+        .expect("verify runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    no_canary_in(&stdout, "verify's output", &p.canaries);
+    no_canary_in(
+        &String::from_utf8_lossy(&out.stderr),
+        "verify's stderr",
+        &p.canaries,
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("verify printed no JSON ({e}): {stdout}"));
+    let checks = v["stacks"][0]["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap_or("").to_string(),
+                (
+                    c["status"].as_str().unwrap_or("").to_string(),
+                    c["detail"].as_str().unwrap_or("").to_string(),
+                ),
+            )
+        })
+        .collect();
+    (out.status.code().unwrap_or(-1), checks)
+}
+
+/// One host mutation per check: (check id, what, break it, undo it). The
+/// break/undo scripts run as root through the reporter.
+const HOST_MUTATIONS: &[(&str, &str, &str, &str)] = &[
+    ("host.cloud_init", "the completion marker removed",
+     "mv /var/lib/clawprov/bootstrap-complete /root/marker",
+     "mv /root/marker /var/lib/clawprov/bootstrap-complete"),
+    ("host.sshd", "a drop-in that sorts first turns passwords on",
+     "printf 'PasswordAuthentication yes\\n' >/etc/ssh/sshd_config.d/05-mutation.conf",
+     "rm /etc/ssh/sshd_config.d/05-mutation.conf"),
+    ("host.users", "the service user gets a login shell",
+     "usermod -s /bin/bash openclaw", "usermod -s /usr/sbin/nologin openclaw"),
+    ("host.ufw", "UFW allows 8080 from anywhere",
+     "ufw allow 8080/tcp", "ufw delete allow 8080/tcp"),
+    ("host.metadata", "the IPv4 metadata REJECT rule deleted",
+     "iptables -w -D OUTPUT -d 169.254.169.254 -m owner ! --uid-owner 0 -j REJECT",
+     "iptables -w -I OUTPUT 1 -d 169.254.169.254 -m owner ! --uid-owner 0 -j REJECT"),
+    ("host.listeners", "a web server on all interfaces",
+     "setsid runuser -u nobody -- python3 -m http.server 8099 >/dev/null 2>&1 </dev/null & \
+      for _ in $(seq 1 50); do ss -ltnH | grep -q ':8099 ' && break; sleep 0.2; done",
+     "pkill -f '^python3 -m http.server 8099'; sleep 1"),
+    ("host.gateway", "the gateway's unit disabled (still running)",
+     "runuser -u openclaw -- env XDG_RUNTIME_DIR=/run/user/$(id -u openclaw) systemctl --user disable clawprov-gateway.service",
+     "runuser -u openclaw -- env XDG_RUNTIME_DIR=/run/user/$(id -u openclaw) systemctl --user enable clawprov-gateway.service"),
+    ("host.state", "openclaw.json made world-readable",
+     "chmod 0644 /home/openclaw/.openclaw/openclaw.json",
+     "chmod 0600 /home/openclaw/.openclaw/openclaw.json"),
+    ("host.config", "openclaw.json edited on the server",
+     "printf ' ' >>/home/openclaw/.openclaw/openclaw.json",
+     "truncate -s -1 /home/openclaw/.openclaw/openclaw.json"),
+    ("host.serve", "Funnel turned on",
+     "cp /var/lib/tailscale/stub/serve.json /root/serve.json && \
+      sed -i 's/}$/,\"AllowFunnel\":{\"gw-vmboot.tail1234.ts.net:443\":true}}/' /var/lib/tailscale/stub/serve.json",
+     "mv /root/serve.json /var/lib/tailscale/stub/serve.json"),
+    ("host.traces", "a bootstrap log back in /var/log",
+     "touch /var/log/clawprov-bootstrap.log", "rm /var/log/clawprov-bootstrap.log"),
+    ("host.secrets", "the gateway token copied to /tmp",
+     "cat >/tmp/leaked-token", "rm /tmp/leaked-token"),
+    ("host.upgrades", "unattended-upgrades turned off",
+     "cp /etc/apt/apt.conf.d/20auto-upgrades /root/20auto && \
+      sed -i 's/Unattended-Upgrade \"1\"/Unattended-Upgrade \"0\"/' /etc/apt/apt.conf.d/20auto-upgrades",
+     "mv /root/20auto /etc/apt/apt.conf.d/20auto-upgrades"),
+    ("host.versions", "another OpenClaw version installed",
+     "f=/home/openclaw/.nvm/versions/node/v24.22.3/lib/node_modules/openclaw/package.json; \
+      sed -i 's/\"version\": \"2026.9.6\"/\"version\": \"2026.9.5\"/' $f",
+     "f=/home/openclaw/.nvm/versions/node/v24.22.3/lib/node_modules/openclaw/package.json; \
+      sed -i 's/\"version\": \"2026.9.5\"/\"version\": \"2026.9.6\"/' $f"),
+];
+
+fn host_corpus(vm: &mut Vm, p: &Project, ssh_port: u16) {
+    let scenario = "verify corpus";
+    let started = Instant::now();
+    let (code, checks) = verify_host(p, ssh_port);
+    ensure!(
+        vm,
+        scenario,
+        code == 0,
+        "the unbroken host does not verify: {checks:?}"
+    );
+    let host_ids: Vec<&str> = clawprov::verify::CATALOG
+        .iter()
+        .map(|s| s.id)
+        .filter(|id| id.starts_with("host."))
+        .collect();
+    for id in &host_ids {
+        ensure!(
+            vm,
+            scenario,
+            HOST_MUTATIONS.iter().any(|m| m.0 == *id),
+            "no mutation covers {id}"
+        );
+    }
+    let baseline = started.elapsed().as_secs_f32();
+    for (id, why, apply, undo) in HOST_MUTATIONS {
+        let r = vm.run_with_stdin(apply, &p.gateway_token);
+        ensure!(
+            vm,
+            scenario,
+            r.rc == 0,
+            "{why}: `{apply}` exited {}: {}",
+            r.rc,
+            r.err
+        );
+        let (code, checks) = verify_host(p, ssh_port);
+        let r = vm.run(undo);
+        ensure!(
+            vm,
+            scenario,
+            r.rc == 0,
+            "{why}: undo `{undo}` exited {}: {}",
+            r.rc,
+            r.err
+        );
+        ensure!(
+            vm,
+            scenario,
+            code == 1,
+            "{why}: verify exited {code}: {checks:?}"
+        );
+        for (other, (status, detail)) in &checks {
+            if other == id {
+                ensure!(
+                    vm,
+                    scenario,
+                    status == "fail",
+                    "{why}: {id} is {status}: {detail}"
+                );
+            } else {
+                ensure!(
+                    vm,
+                    scenario,
+                    status == "pass",
+                    "{why}: {other} is {status} ({detail}); only {id} should fail"
+                );
+            }
+        }
+    }
+    let (code, checks) = verify_host(p, ssh_port);
+    ensure!(
+        vm,
+        scenario,
+        code == 0,
+        "after undoing every mutation: {checks:?}"
+    );
+    eprintln!(
+        "real boot: verify --only host took {baseline:.1} s; {} mutations in {} s",
+        HOST_MUTATIONS.len(),
+        started.elapsed().as_secs()
+    );
+}
+
 fn no_canary_in(text: &str, place: &str, canaries: &[String]) {
     for c in canaries {
         assert!(!text.contains(c.as_str()), "a secret canary is in {place}");
@@ -512,7 +695,7 @@ fn full_up_second_up_outside_reboot() {
     let _one = ONE_VM.lock().unwrap_or_else(|e| e.into_inner());
     let assets = assets();
     let dir = run_dir("full-up");
-    let p = project("vmboot");
+    let p = project("vmboot", Some("1.90.8"));
     let standin = Standin::start(&assets, &dir, &[]);
     let ssh_port = free_port();
 
@@ -556,11 +739,20 @@ fn full_up_second_up_outside_reboot() {
         "serve: {}",
         s["host"]
     );
+    // up ended with verify (api and host with --ssh-host), on the real guest.
+    ensure!(
+        vm,
+        "full up",
+        s["verify"]["passed"] == true,
+        "verify did not pass: {}",
+        serde_json::to_string_pretty(&s["verify"]).unwrap()
+    );
     // Every download came from the stand-in: the guest reached nothing else.
     let requests = standin.requests();
     for want in [
         "GET pkgs.tailscale.com/stable/debian/trixie.noarmor.gpg 200",
         "GET pkgs.tailscale.com/stable/debian/dists/trixie/InRelease 200",
+        "GET pkgs.tailscale.com/stable/debian/pool/main/tailscale_1.90.8_amd64.deb 200",
         "GET raw.githubusercontent.com/nvm-sh/nvm/v0.40.3/install.sh 200",
         "GET raw.githubusercontent.com/nvm-sh/nvm/v0.40.3/nvm.sh 200",
         "GET nodejs.org/dist/v24.22.3/node-v24.22.3-linux-x64.tar.xz 200",
@@ -583,6 +775,13 @@ fn full_up_second_up_outside_reboot() {
             "joined as {HOSTNAME}.tail1234.ts.net (tags tag:openclaw)"
         )) && joined.contains("tailscale serve --bg"),
         "the node did not join and get Serve as expected:\n{joined}"
+    );
+    let installed = vm.check("tailscale pin", "dpkg-query -W -f='${Version}' tailscale");
+    ensure!(
+        vm,
+        "full up",
+        installed == "1.90.8",
+        "tailscale.version: 1.90.8 installed {installed} (the repository also has 1.92.0)"
     );
     host_holds(&mut vm, "full up", &p.canaries);
     let token_check = vm.run_with_stdin(
@@ -656,6 +855,10 @@ fn full_up_second_up_outside_reboot() {
         "gateway.env was rewritten"
     );
 
+    // --- verify's host corpus: each mutation breaks one property on the
+    // real guest; verify fails with that check's id and no other.
+    host_corpus(&mut vm, &p, ssh_port);
+
     // --- outside: through the public NIC, only timeouts.
     outside_is_closed(&mut vm, "outside");
 
@@ -724,7 +927,7 @@ fn broken_download() {
     let _one = ONE_VM.lock().unwrap_or_else(|e| e.into_inner());
     let assets = assets();
     let dir = run_dir("broken-download");
-    let p = project("vmbroken");
+    let p = project("vmbroken", None);
     let tarball = "nodejs.org/dist/v24.22.3/node-v24.22.3-linux-x64.tar.xz";
     let standin = Standin::start(&assets, &dir, &[tarball]);
     let ssh_port = free_port();
@@ -806,6 +1009,13 @@ fn broken_download() {
         json["status"] == "error",
         "cloud-init status is not error: {}",
         status.out
+    );
+    let installed = vm.check("tailscale", "dpkg-query -W -f='${Version}' tailscale");
+    ensure!(
+        vm,
+        scenario,
+        installed == "1.92.0",
+        "without a pin the repository's newest Tailscale, 1.92.0, should be installed, not {installed}"
     );
     let key = vm.run("ls /run/clawprov/");
     ensure!(

@@ -49,6 +49,9 @@ fn run_up(fx: &HostFixture, home: &Path, endpoint: &str, stack: &Path) -> (i32, 
         .args(["--ssh-host", &format!("127.0.0.1:{}", fx.ssh_port)])
         .args(["--host-root", fx.path("fs").to_str().unwrap()])
         .args(["--reach-timeout", "20", "--host-timeout", "30"])
+        // verify's host checks read UFW, iptables, logind and cloud-init,
+        // which this fixture shims: real_boot.rs runs them on a real guest.
+        .args(["--verify", "api"])
         .output()
         .expect("clawprov up runs");
     (
@@ -132,6 +135,13 @@ async fn a_full_up_deploys_the_gateway_and_leaks_no_secret() {
     );
     assert_eq!(s["host"]["ran"], true);
     assert_eq!(s["host"]["report"]["serve_configured"], true);
+    // up ended with verify, from the API here.
+    assert_eq!(s["verify"]["passed"], true, "{}", s["verify"]);
+    let checks = s["verify"]["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 8, "{checks:?}");
+    assert!(checks
+        .iter()
+        .all(|c| c["vantage"] == "api" && c["status"] == "pass"));
 
     // The host really has the gateway's secrets, private to the service user.
     let env = fx.service_home().join(".config/openclaw/gateway.env");
@@ -237,6 +247,9 @@ async fn a_full_up_deploys_the_gateway_and_leaks_no_secret() {
         .args(["--ssh-host", &format!("127.0.0.1:{}", fx.ssh_port)])
         .args(["--host-root", fx.path("fs").to_str().unwrap()])
         .args(["--reach-timeout", "20", "--host-timeout", "30"])
+        // verify's host checks read UFW, iptables, logind and cloud-init,
+        // which this fixture shims: real_boot.rs runs them on a real guest.
+        .args(["--verify", "api"])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();

@@ -13,6 +13,7 @@ mod status;
 mod target;
 mod up;
 pub mod validate;
+mod verify;
 
 use crate::cli::{Cli, Command};
 use crate::error::Result;
@@ -29,6 +30,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Up(args) => up::run(args, &cli.global, &ui).await,
         Command::Destroy(args) => destroy::run(args, &cli.global, &ui).await,
         Command::Status(args) => status::run(args, &cli.global, &ui).await,
+        Command::Verify(args) => verify::run(args, &cli.global, &ui).await,
         Command::Sim(cmd) => sim::run(cmd, &ui).await,
     }
 }

@@ -11,7 +11,7 @@ use super::target::{stack_paths, Endpoint, Loaded};
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::error::{Error, Result};
 use crate::hetzner::Hetzner;
-use crate::plan::{observe, Observed, Plan};
+use crate::plan::{observe, Desired, Observed, Plan};
 use crate::preflight::{Outcome, Preflight, Sources};
 use crate::render::UserData;
 use crate::stack::Stack;
@@ -23,6 +23,8 @@ pub(super) struct Planned {
     pub plan: Plan,
     pub observed: Observed,
     pub user_data: UserData,
+    /// What the stack wants (verify compares the result against it).
+    pub desired: Desired,
     /// The stack and its vault, for the host phase after the Hetzner phase.
     pub loaded: Loaded,
 }
@@ -64,6 +66,7 @@ pub(super) async fn plan_all(
                 plan,
                 observed,
                 user_data,
+                desired,
                 loaded,
             })
         }));

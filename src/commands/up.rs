@@ -1,8 +1,10 @@
 //! `clawprov up`: print each stack's plan, check it may run (replace needs
 //! `--replace`; replace/delete need a yes), execute exactly that plan, then
 //! run the host phase over SSH: up returns once the gateway runs behind
-//! Tailscale Serve and the bootstrap traces are shredded.
+//! Tailscale Serve and the bootstrap traces are shredded, and then verify
+//! (by default from every vantage point) passes.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +21,7 @@ use crate::hetzner::RequestCounts;
 use crate::host::{self, HostInputs, HostPaths, HostReport, Target};
 use crate::preflight::Outcome;
 use crate::ui::{Report, Ui};
+use crate::verify::{self, Vantage};
 
 /// How `up` runs the host phase, from its flags.
 #[derive(Clone)]
@@ -30,12 +33,22 @@ struct HostOptions {
     reach: Duration,
     step: Duration,
     paths: HostPaths,
+    /// What verify checks after the host phase (empty: not run).
+    verify: BTreeSet<Vantage>,
 }
 
 impl HostOptions {
     fn from_args(args: &UpArgs) -> Result<HostOptions> {
         let ssh_host = args.ssh_host.as_deref().map(Target::parse).transpose()?;
+        let verify = match &args.verify {
+            Some(list) => super::verify::vantages(list, "--verify")?,
+            // --ssh-host: the tailnet is not the way in, so neither its
+            // checks nor "outside" (this machine may be the server's LAN).
+            None if ssh_host.is_some() => [Vantage::Api, Vantage::Host].into_iter().collect(),
+            None => Vantage::ALL.into_iter().collect(),
+        };
         Ok(HostOptions {
+            verify,
             skip: args.skip_host,
             sim: args.sim,
             ssh_host,
@@ -60,6 +73,7 @@ enum HostOutcome {
 struct StackOutcome {
     result: std::result::Result<Converged, String>,
     host: Option<HostOutcome>,
+    verify: Option<verify::Report>,
     requests: RequestCounts,
     /// Why it failed, as an exit code would say it.
     failure: Option<Kind>,
@@ -116,6 +130,9 @@ impl Report for UpReport {
                 }
                 Err(e) => out.push_str(&format!("FAILED: {e}\n")),
             }
+            if let Some(v) = &o.verify {
+                out.push_str(&super::verify::human(v));
+            }
         }
         out
     }
@@ -133,13 +150,16 @@ impl Report for UpReport {
                     Some(HostOutcome::NotRun(why)) => json!({"ran": false, "reason": why}),
                     None => serde_json::Value::Null,
                 };
+                let verified = o.verify.as_ref().map(super::verify::json_of);
                 let url = match &o.host {
                     Some(HostOutcome::Ran(r)) => Some(r.url.clone()),
                     _ => None,
                 };
                 match &o.result {
-                    Ok(c) => json!({"ok": true, "result": c, "host": host, "url": url, "requests": requests}),
-                    Err(e) => json!({"ok": false, "error": e, "host": host, "requests": requests}),
+                    Ok(c) => json!({"ok": true, "result": c, "host": host, "url": url,
+                        "verify": verified, "requests": requests}),
+                    Err(e) => json!({"ok": false, "error": e, "host": host,
+                        "verify": verified, "requests": requests}),
                 }
             })
             .collect();
@@ -248,6 +268,7 @@ async fn converge_stack(p: Planned, options: &HostOptions, ui: &Ui) -> StackOutc
             return StackOutcome {
                 result: Err(e.to_string()),
                 host: None,
+                verify: None,
                 requests,
                 failure: Some(e.kind()),
             };
@@ -255,17 +276,68 @@ async fn converge_stack(p: Planned, options: &HostOptions, ui: &Ui) -> StackOutc
     };
     let server_id = converged.server.as_ref().map(|s| s.id);
     match host_phase(&p.loaded, server_id, options, ui).await {
-        Ok(outcome) => StackOutcome {
-            result: Ok(converged),
-            host: Some(outcome),
-            requests,
-            failure: None,
-        },
+        Ok(outcome) => {
+            let ran = matches!(outcome, HostOutcome::Ran(_));
+            let report = if ran && !options.verify.is_empty() {
+                let step = ui.step(&format!(
+                    "{}: verify ({})",
+                    p.loaded.stack.name,
+                    options
+                        .verify
+                        .iter()
+                        .map(|v| v.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                let report = verify::verify(
+                    verify::Inputs {
+                        hetzner: &p.client,
+                        desired: &p.desired,
+                        vault: &p.loaded.vault,
+                        host: host_inputs(&p.loaded, server_id, options),
+                    },
+                    &verify::Options {
+                        only: options.verify.clone(),
+                        ..verify::Options::default()
+                    },
+                )
+                .await;
+                if report.passed() {
+                    step.done(&format!("{} checks passed", report.checks.len()));
+                } else {
+                    step.fail(&format!("{} check(s) failed", report.failing().len()));
+                }
+                Some(report)
+            } else {
+                None
+            };
+            let requests = p.client.requests();
+            let failed: Vec<&str> = report
+                .as_ref()
+                .map(|r| r.failing().iter().map(|c| c.id).collect())
+                .unwrap_or_default();
+            StackOutcome {
+                result: if failed.is_empty() {
+                    Ok(converged)
+                } else {
+                    Err(format!(
+                        "{}: deployed, but verify failed: {} (see the checks)",
+                        p.loaded.stack.name,
+                        failed.join(", ")
+                    ))
+                },
+                host: Some(outcome),
+                verify: report,
+                requests,
+                failure: (!failed.is_empty()).then_some(Kind::Failed),
+            }
+        }
         Err(e) => {
             let e = Error::from(e);
             StackOutcome {
                 result: Err(format!("{}: host phase: {e}", p.loaded.stack.name)),
                 host: None,
+                verify: None,
                 requests,
                 failure: Some(e.kind()),
             }
@@ -301,18 +373,26 @@ async fn host_phase(
             stack.openclaw.port,
         )));
     }
-    let inputs = HostInputs {
-        stack,
+    let inputs = host_inputs(loaded, server_id, options);
+    let progress = UiProgress::new(ui, &stack.name);
+    let report = host::run(inputs, &progress).await?;
+    Ok(HostOutcome::Ran(Box::new(report)))
+}
+
+fn host_inputs<'a>(
+    loaded: &'a Loaded,
+    server_id: Option<i64>,
+    options: &HostOptions,
+) -> HostInputs<'a> {
+    HostInputs {
+        stack: &loaded.stack,
         vault: &loaded.vault,
         ssh_host: options.ssh_host.clone(),
         allow_non_tailnet: options.allow_non_tailnet,
-        known_hosts: HostInputs::known_hosts_beside(&loaded.path, stack),
+        known_hosts: HostInputs::known_hosts_beside(&loaded.path, &loaded.stack),
         server_id,
         reach_deadline: options.reach,
         step_deadline: options.step,
         paths: options.paths.clone(),
-    };
-    let progress = UiProgress::new(ui, &stack.name);
-    let report = host::run(inputs, &progress).await?;
-    Ok(HostOutcome::Ran(Box::new(report)))
+    }
 }

@@ -49,6 +49,8 @@ pub struct Firewall {
     pub rules: Vec<FirewallRule>,
     /// Servers the firewall is applied to directly.
     pub applied_to_servers: Vec<i64>,
+    /// Label selectors it is applied to (every server they match).
+    pub applied_to_selectors: Vec<String>,
 }
 
 impl From<hcloud::models::Firewall> for Firewall {
@@ -80,12 +82,18 @@ impl From<hcloud::models::Firewall> for Firewall {
             .iter()
             .filter_map(|a| a.server.as_ref().map(|s| s.id))
             .collect();
+        let applied_to_selectors = f
+            .applied_to
+            .iter()
+            .filter_map(|a| a.label_selector.as_ref().map(|l| l.selector.clone()))
+            .collect();
         Firewall {
             id: f.id,
             name: f.name,
             labels: f.labels.unwrap_or_default().into_iter().collect(),
             rules,
             applied_to_servers,
+            applied_to_selectors,
         }
     }
 }

@@ -44,6 +44,12 @@ pub struct Server {
     pub protection: Protection,
     /// Firewalls applied to the server's public interface.
     pub firewall_ids: Vec<i64>,
+    /// Those of them whose rules are not in effect yet (`pending`).
+    pub firewalls_pending: Vec<i64>,
+    /// Booted into the rescue system next time (or now).
+    pub rescue_enabled: bool,
+    /// The ISO attached to the server's virtual drive, if any.
+    pub iso: Option<String>,
     pub server_type: String,
     pub location: String,
     pub image: Option<String>,
@@ -82,6 +88,20 @@ impl From<hcloud::models::Server> for Server {
                 .flatten()
                 .filter_map(|f| f.id)
                 .collect(),
+            firewalls_pending: net
+                .firewalls
+                .iter()
+                .flatten()
+                .filter(|f| {
+                    f.status == Some(hcloud::models::server_public_net_firewall::Status::Pending)
+                })
+                .filter_map(|f| f.id)
+                .collect(),
+            rescue_enabled: s.rescue_enabled,
+            iso: s
+                .iso
+                .as_ref()
+                .map(|i| i.name.clone().unwrap_or_else(|| format!("#{}", i.id))),
             server_type: s.server_type.name.clone(),
             location: s.location.name.clone(),
             image: s.image.as_ref().and_then(|i| i.name.clone()),

@@ -19,9 +19,10 @@ use super::known_hosts::Pin;
 use super::paths::HostPaths;
 use super::progress::{HostStep, Progress};
 use super::service::{self, ServiceAction};
+use super::session::{Opened, Session};
 use super::target::{self, Target};
 use super::{cloud_init, plugins, probe, serve, shred, write_back, HostError};
-use crate::secrets::Vault;
+use crate::secrets::{Secret, Vault};
 use crate::stack::Stack;
 
 /// Everything the host phase needs.
@@ -103,27 +104,8 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
         "clawprov's login to the server",
     )?
     .clone();
-    let (target, policy) = match inputs.ssh_host.clone() {
-        Some(t) if inputs.allow_non_tailnet => (t, PeerPolicy::Any),
-        Some(t) => (t, PeerPolicy::TailnetOrLoopback),
-        None if inputs.allow_non_tailnet => (target::node_target(stack), PeerPolicy::Any),
-        None => (target::node_target(stack), PeerPolicy::TailnetOnly),
-    };
-
-    progress.started(HostStep::Reach);
-    let (addr, session, opened) = connect::connect(
-        Login {
-            target: &target,
-            policy,
-            known_hosts: &inputs.known_hosts,
-            server: inputs.server_id,
-            user: &stack.host.admin_user,
-            key: &key,
-            deadline: inputs.reach_deadline,
-        },
-        progress,
-    )
-    .await?;
+    let target = route(&inputs).0;
+    let (addr, session, opened) = login(&inputs, &key, progress).await?;
     let fingerprint = opened.host_key.fingerprint();
     progress.finished(
         HostStep::Connect,
@@ -272,4 +254,39 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
         shredded,
         changed,
     })
+}
+
+/// Reach the node (the `--ssh-host` override or its MagicDNS name, with the
+/// peer policy that goes with it) and log in as the admin user, the host
+/// key checked against its pin. Shared by the host phase and `verify`.
+pub async fn login(
+    inputs: &HostInputs<'_>,
+    key: &Secret,
+    progress: &dyn Progress,
+) -> Result<(std::net::SocketAddr, Session, Opened), HostError> {
+    let (target, policy) = route(inputs);
+    progress.started(HostStep::Reach);
+    connect::connect(
+        Login {
+            target: &target,
+            policy,
+            known_hosts: &inputs.known_hosts,
+            server: inputs.server_id,
+            user: &inputs.stack.host.admin_user,
+            key,
+            deadline: inputs.reach_deadline,
+        },
+        progress,
+    )
+    .await
+}
+
+/// Where to connect, and which peers to accept there.
+fn route(inputs: &HostInputs<'_>) -> (Target, PeerPolicy) {
+    match inputs.ssh_host.clone() {
+        Some(t) if inputs.allow_non_tailnet => (t, PeerPolicy::Any),
+        Some(t) => (t, PeerPolicy::TailnetOrLoopback),
+        None if inputs.allow_non_tailnet => (target::node_target(inputs.stack), PeerPolicy::Any),
+        None => (target::node_target(inputs.stack), PeerPolicy::TailnetOnly),
+    }
 }

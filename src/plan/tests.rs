@@ -30,6 +30,7 @@ fn matching(d: &Desired) -> Observed {
             labels: d.labels(),
             rules: vec![],
             applied_to_servers: vec![3],
+            applied_to_selectors: vec![],
         }],
         servers: vec![server(3, d)],
     }
@@ -45,6 +46,9 @@ fn server(id: i64, d: &Desired) -> Server {
         ipv6: None,
         protection: Protection::default(),
         firewall_ids: vec![2],
+        firewalls_pending: vec![],
+        rescue_enabled: false,
+        iso: None,
         server_type: d.server.server_type.clone(),
         location: d.server.location.clone(),
         image: Some(d.server.image.clone()),

@@ -40,6 +40,10 @@ pub struct Server {
     pub ssh_keys: Vec<i64>,
     /// Daily backups on: the API then shows a `backup_window`.
     pub backups: bool,
+    /// What the console or another client may have set (tests do, through
+    /// the world): rescue mode enabled, an ISO attached.
+    pub rescue_enabled: bool,
+    pub iso: Option<String>,
 }
 
 super::query::listed_resource!(Server);
@@ -93,8 +97,10 @@ impl World {
             "datacenter": s.location.datacenter_json(),
             "location": s.location.json(),
             "image": s.image.json(),
-            "iso": null,
-            "rescue_enabled": false,
+            "iso": s.iso.as_ref().map(|name| json!({
+                "id": 4711, "name": name, "description": name, "type": "public",
+                "deprecation": null, "architecture": "x86"})),
+            "rescue_enabled": s.rescue_enabled,
             "locked": self.is_locked(s.id, "server"),
             "backup_window": if s.backups { json!("22-02") } else { Value::Null },
             "outgoing_traffic": 0,
@@ -241,6 +247,8 @@ impl World {
             user_data: user_data.map(str::to_string),
             ssh_keys,
             backups: false,
+            rescue_enabled: false,
+            iso: None,
         };
         self.servers.insert(id, server);
         let s = &self.servers[&id];

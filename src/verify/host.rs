@@ -1,0 +1,611 @@
+//! Checks on the server itself, over SSH as the admin user with sudo. One
+//! round trip: `host_probe.sh`, fed to `sudo -n -- bash -s` on stdin with
+//! its values (the secret patterns among them) set ahead of it, prints one
+//! section per subject; each check reads its sections. No secret is ever in
+//! an argv: the patterns reach `grep -f` through a pipe.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+use super::check::CheckResult;
+use crate::host::command::RemoteCommand;
+use crate::host::session::Session;
+use crate::render::quote::sh_quote;
+use crate::secrets::Vault;
+use crate::stack::Stack;
+
+const PROBE: &str = include_str!("host_probe.sh");
+const TIMEOUT: Duration = Duration::from_secs(300);
+
+/// What the checks compare against.
+pub struct Expected<'a> {
+    pub stack: &'a Stack,
+    pub home: String,
+    pub node_bin_dir: String,
+    /// The admin's authorized keys as declared (vault key + stack's list).
+    pub authorized_keys: Vec<String>,
+    /// sha256 of the openclaw.json clawprov delivers.
+    pub config_sha256: String,
+}
+
+/// The lines to search for: every vault value (each line of a multi-line
+/// one that is long enough to be unique) and Tailscale's key prefix.
+fn patterns(vault: &Vault) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::from("tskey-auth-\n"));
+    for key in vault.keys() {
+        if let Some(secret) = vault.get(key) {
+            for line in secret.expose().lines() {
+                let line = line.trim();
+                if line.len() >= 16 && !line.starts_with("-----") {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out
+}
+
+fn script(expected: &Expected, vault: &Vault) -> Zeroizing<Vec<u8>> {
+    let h = &expected.stack.host;
+    let mut text = Zeroizing::new(String::new());
+    for (name, value) in [
+        ("ADMIN", h.admin_user.as_str()),
+        ("SVC", h.service_user.as_str()),
+        ("HOME_DIR", expected.home.as_str()),
+        ("NODE_BIN_DIR", expected.node_bin_dir.as_str()),
+    ] {
+        text.push_str(&format!("{name}={}\n", sh_quote(value)));
+    }
+    text.push_str(&format!("PATTERNS={}\n", sh_quote(&patterns(vault))));
+    text.push_str(PROBE);
+    Zeroizing::new(text.as_bytes().to_vec())
+}
+
+/// Sections of the probe's output by name.
+pub fn sections(out: &str) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::new();
+    let mut current: Option<(String, String)> = None;
+    for line in out.lines() {
+        if let Some(name) = line.strip_prefix("@@ ") {
+            if let Some((n, body)) = current.take() {
+                map.insert(n, body);
+            }
+            current = Some((name.trim().to_string(), String::new()));
+        } else if let Some((_, body)) = current.as_mut() {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    if let Some((n, body)) = current {
+        map.insert(n, body);
+    }
+    map
+}
+
+pub async fn check(session: &Session, expected: &Expected<'_>, vault: &Vault) -> Vec<CheckResult> {
+    let cmd = RemoteCommand::root("bash").arg("-s");
+    match session
+        .run(&cmd, Some(script(expected, vault)), TIMEOUT)
+        .await
+    {
+        Ok(out) => judge(&sections(&out.stdout), expected),
+        Err(e) => unreachable(&format!("the host probe did not run: {e}")),
+    }
+}
+
+pub fn unreachable(why: &str) -> Vec<CheckResult> {
+    super::check::CATALOG
+        .iter()
+        .filter(|s| s.id.starts_with("host."))
+        .map(|s| CheckResult::error(s.id, why))
+        .collect()
+}
+
+/// Lines of `text` of the form `key=value`, as a map.
+fn values(text: &str) -> BTreeMap<&str, &str> {
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .collect()
+}
+
+fn verdict(id: &'static str, problems: Vec<String>, ok: impl Into<String>) -> CheckResult {
+    if problems.is_empty() {
+        CheckResult::pass(id, ok)
+    } else {
+        CheckResult::fail(id, problems.join("; "))
+    }
+}
+
+/// One check's reading of its section.
+type Judge = fn(&str, &Expected) -> CheckResult;
+
+/// The checks from the probe's sections (pure: no I/O).
+pub fn judge(s: &BTreeMap<String, String>, e: &Expected) -> Vec<CheckResult> {
+    let get = |name: &str| s.get(name).map(String::as_str);
+    if s.is_empty() {
+        return unreachable("the host probe printed nothing");
+    }
+    let checks: [(&'static str, Judge, &str); 14] = [
+        ("host.cloud_init", cloud_init, "cloud_init"),
+        ("host.sshd", sshd, "sshd"),
+        ("host.users", users, "users"),
+        ("host.ufw", ufw, "ufw"),
+        ("host.metadata", metadata, "metadata"),
+        ("host.listeners", listeners, "listeners"),
+        ("host.gateway", gateway, "gateway"),
+        ("host.state", state, "state"),
+        ("host.config", config, "config"),
+        ("host.serve", serve, "serve"),
+        ("host.traces", traces, "traces"),
+        ("host.secrets", secrets, "secrets"),
+        ("host.upgrades", upgrades, "upgrades"),
+        ("host.versions", versions, "versions"),
+    ];
+    checks
+        .iter()
+        .map(|(id, f, section)| match get(section) {
+            Some(text) => {
+                let mut r = f(text, e);
+                if *id == "host.users" {
+                    r = users_with_keys(r, get("authorized_keys").unwrap_or(""), e);
+                }
+                r
+            }
+            None => CheckResult::error(id, format!("the probe printed no `{section}` section")),
+        })
+        .collect()
+}
+
+fn cloud_init(text: &str, _: &Expected) -> CheckResult {
+    let id = "host.cloud_init";
+    let json_end = text.rfind('}').map_or(0, |i| i + 1);
+    let status: serde_json::Value = serde_json::from_str(&text[..json_end]).unwrap_or_default();
+    let v = values(&text[json_end..]);
+    let mut bad = vec![];
+    let st = status["status"].as_str().unwrap_or("unknown");
+    if st != "done" {
+        bad.push(format!("cloud-init status {st}"));
+    }
+    if status["errors"].as_array().is_some_and(|e| !e.is_empty()) {
+        bad.push(format!("errors {}", status["errors"]));
+    }
+    if v.get("marker") != Some(&"yes") {
+        bad.push("the bootstrap's completion marker is missing".into());
+    }
+    verdict(id, bad, "cloud-init done, bootstrap complete")
+}
+
+fn sshd(text: &str, e: &Expected) -> CheckResult {
+    let want = [
+        ("passwordauthentication", "no".to_string()),
+        ("kbdinteractiveauthentication", "no".to_string()),
+        ("permitrootlogin", "no".to_string()),
+        ("pubkeyauthentication", "yes".to_string()),
+        ("authenticationmethods", "publickey".to_string()),
+        ("allowusers", e.stack.host.admin_user.clone()),
+        ("allowtcpforwarding", "no".to_string()),
+        ("allowagentforwarding", "no".to_string()),
+        ("x11forwarding", "no".to_string()),
+    ];
+    let seen: BTreeMap<&str, &str> = text
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(k, v)| (k, v.trim()))
+        .collect();
+    let bad = want
+        .iter()
+        .filter(|(k, v)| seen.get(k) != Some(&v.as_str()))
+        .map(|(k, v)| {
+            format!(
+                "{k} is {:?}, want {v}",
+                seen.get(k).copied().unwrap_or("unset")
+            )
+        })
+        .collect();
+    verdict(
+        "host.sshd",
+        bad,
+        "key-only, no root, AllowUsers the admin, no forwarding",
+    )
+}
+
+fn users(text: &str, e: &Expected) -> CheckResult {
+    let svc = &e.stack.host.service_user;
+    let v = values(text);
+    let mut bad = vec![];
+    let passwd = text.lines().find(|l| l.starts_with(&format!("{svc}:x:")));
+    match passwd.map(|l| l.rsplit(':').next().unwrap_or("")) {
+        Some("/usr/sbin/nologin") | Some("/sbin/nologin") | Some("/bin/false") => {}
+        Some(shell) => bad.push(format!("{svc} has login shell {shell}")),
+        None => bad.push(format!("{svc} does not exist")),
+    }
+    // passwd -S: "NAME L ..." (locked) or "NAME P ..." (usable password).
+    let status = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{svc} ")))
+        .and_then(|l| l.split_whitespace().nth(1));
+    if status != Some("L") {
+        bad.push(format!("{svc}'s password is not locked ({status:?})"));
+    }
+    let groups = v.get("groups").copied().unwrap_or("");
+    if groups
+        .split_whitespace()
+        .any(|g| matches!(g, "sudo" | "admin" | "wheel"))
+    {
+        bad.push(format!("{svc} is in {groups}"));
+    }
+    if v.get("sudo") != Some(&"no") {
+        bad.push(format!("{svc} may run sudo"));
+    }
+    if v.get("ubuntu") != Some(&"absent") {
+        bad.push("the image's `ubuntu` user exists".into());
+    }
+    verdict(
+        "host.users",
+        bad,
+        format!("{svc}: nologin, locked, no sudo; no ubuntu user"),
+    )
+}
+
+fn users_with_keys(r: CheckResult, keys: &str, e: &Expected) -> CheckResult {
+    let key_of = |l: &str| {
+        let mut w = l.split_whitespace();
+        Some(format!("{} {}", w.next()?, w.next()?))
+    };
+    let mut have: Vec<String> = keys
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(key_of)
+        .collect();
+    let mut want: Vec<String> = e.authorized_keys.iter().filter_map(|k| key_of(k)).collect();
+    have.sort();
+    want.sort();
+    if have == want {
+        return r;
+    }
+    let extra = have.iter().filter(|k| !want.contains(k)).count();
+    let missing = want.iter().filter(|k| !have.contains(k)).count();
+    let problem = format!(
+        "the admin's authorized_keys differ from the declared keys ({extra} extra, {missing} missing)"
+    );
+    match r.status {
+        super::check::Status::Pass => CheckResult::fail("host.users", problem),
+        _ => CheckResult::fail("host.users", format!("{}; {problem}", r.detail)),
+    }
+}
+
+fn ufw(text: &str, _: &Expected) -> CheckResult {
+    let v = values(text);
+    let mut bad = vec![];
+    if !text.lines().any(|l| l == "Status: active") {
+        bad.push("UFW is not active".into());
+    }
+    // With forwarding off, UFW shows the routed policy as "disabled".
+    if !text.lines().any(|l| {
+        l == "Default: deny (incoming), allow (outgoing), disabled (routed)"
+            || l == "Default: deny (incoming), allow (outgoing), deny (routed)"
+    }) {
+        bad.push("the defaults are not deny incoming / deny routed".into());
+    }
+    let allows: Vec<&str> = text.lines().filter(|l| l.contains("ALLOW")).collect();
+    let only_ts = allows.iter().all(|l| {
+        l.starts_with("Anywhere on tailscale0 ") || l.starts_with("Anywhere (v6) on tailscale0 ")
+    });
+    if !only_ts || allows.len() != 2 {
+        bad.push(format!(
+            "rules other than tailscale0 (v4 and v6): {allows:?}"
+        ));
+    }
+    if v.get("IPV6") != Some(&"yes") {
+        bad.push("IPV6 is not yes in /etc/default/ufw".into());
+    }
+    if v.get("DEFAULT_FORWARD_POLICY") != Some(&"\"DROP\"") {
+        bad.push("DEFAULT_FORWARD_POLICY is not DROP".into());
+    }
+    let forwarding = text.lines().find(|l| l.starts_with("ip_forward="));
+    if forwarding != Some("ip_forward=0 ipv6_forwarding=0") {
+        bad.push(format!("forwarding: {forwarding:?}"));
+    }
+    verdict(
+        "host.ufw",
+        bad,
+        "active; deny in, no routing; only tailscale0 (v4, v6)",
+    )
+}
+
+fn metadata(text: &str, _: &Expected) -> CheckResult {
+    let v = values(text);
+    let mut bad = vec![];
+    let rule = "-m owner ! --uid-owner 0 -j REJECT";
+    let v4 = v.get("v4").copied().unwrap_or("");
+    let v6 = v.get("v6").copied().unwrap_or("");
+    if !(v4.starts_with("-A OUTPUT -d 169.254.169.254/32") && v4.contains(rule)) {
+        bad.push(format!("first IPv4 OUTPUT rule is {v4:?}"));
+    }
+    if !(v6.starts_with("-A OUTPUT -d fe80::a9fe:a9fe/128") && v6.contains(rule)) {
+        bad.push(format!("first IPv6 OUTPUT rule is {v6:?}"));
+    }
+    // curl's 7: refused at once. 0 is a response, 28 a timeout (not refused).
+    match v.get("curl_as_service_user") {
+        Some(&"7") => {}
+        other => bad.push(format!(
+            "the service user's request to the metadata service was not refused (curl exit {other:?})"
+        )),
+    }
+    verdict(
+        "host.metadata",
+        bad,
+        "REJECT first in OUTPUT (v4, v6); the service user is refused",
+    )
+}
+
+fn listeners(text: &str, e: &Expected) -> CheckResult {
+    let mut bad = vec![];
+    let mut gateway = false;
+    let port = format!(":{}", e.stack.openclaw.port);
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let local = words.get(4).copied().unwrap_or("");
+        let loopback = local.starts_with("127.") || local.starts_with("[::1]");
+        let process = line
+            .split("((\"")
+            .nth(1)
+            .and_then(|p| p.split('"').next())
+            .unwrap_or("?");
+        if local.ends_with(&port) && local.starts_with("127.0.0.1") {
+            gateway = true;
+        }
+        // Ubuntu 24.04 starts sshd from ssh.socket: systemd holds port 22.
+        let ssh_socket = process == "systemd" && local.ends_with(":22");
+        if !loopback && !matches!(process, "sshd" | "tailscaled") && !ssh_socket {
+            bad.push(format!("{process} on {local}"));
+        }
+    }
+    if !gateway {
+        bad.push(format!("nothing listens on 127.0.0.1{port}"));
+    }
+    verdict(
+        "host.listeners",
+        bad,
+        format!("off loopback only sshd/tailscaled; the gateway on 127.0.0.1{port}"),
+    )
+}
+
+fn gateway(text: &str, e: &Expected) -> CheckResult {
+    let v = values(text);
+    let mut bad = vec![];
+    if v.get("ActiveState") != Some(&"active") {
+        bad.push(format!("the unit is {:?}", v.get("ActiveState")));
+    }
+    if v.get("UnitFileState") != Some(&"enabled") {
+        bad.push(format!("the unit file is {:?}", v.get("UnitFileState")));
+    }
+    if v.get("Linger") != Some(&"yes") {
+        bad.push(format!("linger is off for {}", e.stack.host.service_user));
+    }
+    verdict("host.gateway", bad, "active, enabled, linger on")
+}
+
+fn state(text: &str, e: &Expected) -> CheckResult {
+    let svc = &e.stack.host.service_user;
+    let owner = format!("{svc}:{svc}");
+    let want = [
+        ("750", "directory", "."),
+        ("700", "directory", ".openclaw"),
+        ("600", "regular file", ".openclaw/openclaw.json"),
+        ("700", "directory", ".config/openclaw"),
+        ("600", "regular file", ".config/openclaw/gateway.env"),
+    ];
+    let mut bad = vec![];
+    for (mode, kind, name) in want {
+        let line = text.lines().find(|l| l.ends_with(&format!(" {name}")));
+        let ok = line.is_some_and(|l| l == format!("{mode} {owner} {kind} {name}"));
+        if !ok {
+            bad.push(format!(
+                "{name}: {} (want {mode} {owner} {kind})",
+                line.map_or("missing".to_string(), |l| l
+                    .rsplit_once(' ')
+                    .map_or(l, |x| x.0)
+                    .to_string())
+            ));
+        }
+    }
+    bad.extend(
+        text.lines()
+            .filter(|l| l.starts_with("symlink "))
+            .map(String::from),
+    );
+    verdict(
+        "host.state",
+        bad,
+        "modes and owners as delivered, no symlink",
+    )
+}
+
+fn config(text: &str, e: &Expected) -> CheckResult {
+    let v = values(text);
+    let mut bad = vec![];
+    let sha = v.get("sha256").copied().unwrap_or("");
+    if sha != e.config_sha256 {
+        bad.push(format!("sha256 {sha}, delivered {}", e.config_sha256));
+    }
+    match v.get("secrets") {
+        Some(&"0") => {}
+        Some(n) => bad.push(format!("{n} line(s) hold a vault secret")),
+        None => bad.push("could not be searched".into()),
+    }
+    verdict("host.config", bad, format!("sha256 {sha}, no secret in it"))
+}
+
+fn serve(text: &str, e: &Expected) -> CheckResult {
+    let v: serde_json::Value = match serde_json::from_str(text.trim()) {
+        Ok(v) => v,
+        Err(_) => {
+            return CheckResult::error("host.serve", "`tailscale serve status --json` is not JSON")
+        }
+    };
+    let want = format!("http://127.0.0.1:{}", e.stack.openclaw.port);
+    let mut bad = vec![];
+    if v["TCP"]["443"]["HTTPS"].as_bool() != Some(true) {
+        bad.push("443 is not HTTPS".to_string());
+    }
+    let tcp_ports = v["TCP"].as_object().map_or(0, |m| m.len());
+    if tcp_ports != 1 {
+        bad.push(format!("{tcp_ports} TCP ports served"));
+    }
+    let handlers: Vec<(String, String)> = v["Web"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .flat_map(|(host, cfg)| {
+            cfg["Handlers"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(move |(path, h)| {
+                    (
+                        format!("{host}{path}"),
+                        h["Proxy"].as_str().unwrap_or("?").to_string(),
+                    )
+                })
+        })
+        .collect();
+    if handlers.len() != 1 || handlers[0].1 != want {
+        bad.push(format!("handlers {handlers:?}, want one to {want}"));
+    }
+    if v["AllowFunnel"]
+        .as_object()
+        .is_some_and(|m| m.values().any(|x| x.as_bool() == Some(true)))
+    {
+        bad.push("Funnel is on".into());
+    }
+    verdict("host.serve", bad, format!("HTTPS 443 -> {want}, no Funnel"))
+}
+
+fn traces(text: &str, _: &Expected) -> CheckResult {
+    let left: Vec<String> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(String::from)
+        .collect();
+    verdict(
+        "host.traces",
+        left.into_iter()
+            .map(|f| format!("{f} is still there"))
+            .collect(),
+        "bootstrap log, auth-key file and user-data copies gone",
+    )
+}
+
+fn secrets(text: &str, e: &Expected) -> CheckResult {
+    let env = format!("{}/.config/openclaw/gateway.env", e.home);
+    let mut bad: Vec<String> = text
+        .lines()
+        .filter(|l| l.starts_with('/'))
+        .filter(|f| *f != env)
+        // cloud-init's pickled datasource holds the user-data (the spent
+        // auth key) and is read at every boot; it is root-only (0400).
+        .filter(|f| !(f.starts_with("/var/lib/cloud/instances/") && f.ends_with("/obj.pkl")))
+        .map(|f| format!("a secret in {f}"))
+        .collect();
+    if bad.len() > 10 {
+        let more = bad.len() - 10;
+        bad.truncate(10);
+        bad.push(format!("and {more} more files"));
+    }
+    match values(text).get("journal") {
+        Some(&"0") => {}
+        Some(n) => bad.push(format!("a secret in {n} journal entries")),
+        None => bad.push("the journal could not be searched".into()),
+    }
+    verdict(
+        "host.secrets",
+        bad,
+        "no secret outside the env file (and obj.pkl), none in the journal",
+    )
+}
+
+fn upgrades(text: &str, e: &Expected) -> CheckResult {
+    let mut bad = vec![];
+    let has = |line: &str| text.lines().any(|l| l == line);
+    if !has("APT::Periodic::Unattended-Upgrade \"1\";") {
+        bad.push("unattended-upgrades is off".to_string());
+    }
+    if !has("Unattended-Upgrade::Origins-Pattern:: \"site=pkgs.tailscale.com\";") {
+        bad.push("Tailscale's origin is not allowed".into());
+    }
+    let time = &e.stack.host.reboot_time;
+    if time == "off" {
+        if !has("Unattended-Upgrade::Automatic-Reboot \"false\";") {
+            bad.push("automatic reboots are not off".into());
+        }
+    } else if !has("Unattended-Upgrade::Automatic-Reboot \"true\";")
+        || !has(&format!(
+            "Unattended-Upgrade::Automatic-Reboot-Time \"{time}\";"
+        ))
+    {
+        bad.push(format!("no automatic reboot at {time}"));
+    }
+    verdict(
+        "host.upgrades",
+        bad,
+        format!("on, Tailscale included, reboot {time}"),
+    )
+}
+
+fn versions(text: &str, e: &Expected) -> CheckResult {
+    let v = values(text);
+    let s = e.stack;
+    let mut bad = vec![];
+    let node = format!("v{}", s.node.version);
+    if v.get("node") != Some(&node.as_str()) {
+        bad.push(format!("node {:?}, pinned {node}", v.get("node")));
+    }
+    if v.get("openclaw") != Some(&s.openclaw.version.as_str()) {
+        bad.push(format!(
+            "openclaw {:?}, pinned {}",
+            v.get("openclaw"),
+            s.openclaw.version
+        ));
+    }
+    if let Some(pin) = &s.tailscale.version {
+        if v.get("tailscale") != Some(&pin.as_str()) {
+            bad.push(format!("tailscale {:?}, pinned {pin}", v.get("tailscale")));
+        }
+    }
+    verdict(
+        "host.versions",
+        bad,
+        format!("node {node}, openclaw {}", s.openclaw.version),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_split_on_markers() {
+        let s = sections("junk\n\n@@ a\none\ntwo\n\n@@ b\nthree\n");
+        assert_eq!(s["a"], "one\ntwo\n\n");
+        assert_eq!(s["b"], "three\n");
+    }
+
+    #[test]
+    fn patterns_hold_every_secret_line_and_the_key_prefix() {
+        let mut v = Vault::new();
+        v.set(
+            "gateway_token",
+            crate::secrets::Secret::new("CANARY-gateway-0123456789"),
+        )
+        .unwrap();
+        let p = patterns(&v);
+        assert!(p.contains("tskey-auth-\n"));
+        assert!(p.contains("CANARY-gateway-0123456789\n"));
+    }
+}
