@@ -44,21 +44,27 @@ done
 command -v npm >/dev/null || missing+=(npm)
 # qemu-system-x86 must be the very version of the installed qemu-utils
 # (they share qemu's block modules): this machine kind has qemu-utils from
-# bookworm-backports (10.x), which bookworm's 7.2 conflicts with.
+# bookworm-backports (10.x), which bookworm's 7.2 conflicts with; its
+# dependencies then come from the same release (-t).
+qemu=()
 if ! command -v qemu-system-x86_64 >/dev/null; then
   qemu_version=$(dpkg-query -W -f='${Version}' qemu-utils 2>/dev/null || true)
-  if [[ "$qemu_version" == *bpo* ]] && ! grep -rqs -- '-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  qemu=(qemu-system-x86${qemu_version:+=$qemu_version})
+  if [[ "$qemu_version" == *bpo* ]]; then
     . /etc/os-release
-    printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
-      "$VERSION_CODENAME" >/etc/apt/sources.list.d/clawprov-backports.sources
+    qemu=(-t "$VERSION_CODENAME-backports" "${qemu[@]}")
+    if ! grep -rqs -- "$VERSION_CODENAME-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+      printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+        "$VERSION_CODENAME" >/etc/apt/sources.list.d/clawprov-backports.sources
+    fi
   fi
-  missing+=("qemu-system-x86${qemu_version:+=$qemu_version}")
 fi
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "test.sh: installing ${missing[*]}"
+if [ ${#missing[@]} -gt 0 ] || [ ${#qemu[@]} -gt 0 ]; then
+  echo "test.sh: installing ${missing[*]} ${qemu[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ ${#missing[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ ${#qemu[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends "${qemu[@]}" >/dev/null
 fi
 # validate-cloud-config runs under whatever python3 is first on PATH.
 python3 -c 'import yaml, jsonschema' 2>/dev/null || python3 -m pip install -q pyyaml jsonschema
