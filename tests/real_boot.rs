@@ -27,7 +27,6 @@ use std::process::{Child, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use clawprov::secrets::{self, identity, Lock, Recipient, Secret, Vault};
 use clawprov::sim::{self, SimConfig};
 use vm_support::{Assets, Standin, Vm, PUBLIC_V4, PUBLIC_V6};
 
@@ -51,7 +50,6 @@ fn stack_yaml(name: &str, tailscale_version: Option<&str>) -> String {
 struct Project {
     home: tempfile::TempDir,
     stack: PathBuf,
-    stack_name: String,
     canaries: Vec<String>,
     gateway_token: String,
     sim: sim::SimServer,
@@ -60,42 +58,18 @@ struct Project {
 
 fn project(name: &str, tailscale_version: Option<&str>) -> Project {
     let home = tempfile::tempdir().unwrap();
-    let stacks = home.path().join("stacks");
-    fs::create_dir_all(&stacks).unwrap();
-    let stack = stacks.join(format!("{name}.yaml"));
-    fs::write(&stack, stack_yaml(name, tailscale_version)).unwrap();
-    let tag = format!("{:08x}", rand::random::<u32>());
-    let mut vault = Vault::new();
-    let mut canaries = vec![];
-    for key in [
-        "gateway_token",
-        "claude_setup_token",
-        "telegram_bot_token",
-        "tailscale_auth_key",
-        "hcloud_token",
-    ] {
-        let value = format!("CANARY{}{tag}", key.replace('_', ""));
-        vault.set(key, Secret::new(value.as_str())).unwrap();
-        canaries.push(value);
-    }
-    let (private, _public) = secrets::generate_ssh_key("clawprov-vm-test").unwrap();
-    canaries.extend(
-        private
-            .expose()
-            .lines()
-            .filter(|l| !l.starts_with("-----"))
-            .skip(1)
-            .filter(|l| l.len() > 40)
-            .map(str::to_string),
+    let (stack, canaries, tag) = support::canary_stack(
+        home.path(),
+        name,
+        &stack_yaml(name, tailscale_version),
+        &[
+            "gateway_token",
+            "claude_setup_token",
+            "telegram_bot_token",
+            "tailscale_auth_key",
+            "hcloud_token",
+        ],
     );
-    vault.set("ssh_private_key", private).unwrap();
-    let own = identity::create(&home.path().join(".config/clawprov/identity.txt")).unwrap();
-    secrets::write(
-        &stacks.join(format!("{name}.secrets.age")),
-        &vault,
-        &Lock::Recipients(&[Recipient::parse(&own).unwrap()]),
-    )
-    .unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -114,7 +88,6 @@ fn project(name: &str, tailscale_version: Option<&str>) -> Project {
     Project {
         home,
         stack,
-        stack_name: name.to_string(),
         canaries,
         gateway_token: format!("CANARYgatewaytoken{tag}"),
         sim,
@@ -554,52 +527,58 @@ fn verify_host(p: &Project, ssh_port: u16) -> (i32, BTreeMap<String, (String, St
     (out.status.code().unwrap_or(-1), checks)
 }
 
-/// One host mutation per check: (check id, what, break it, undo it). The
-/// break/undo scripts run as root through the reporter.
-const HOST_MUTATIONS: &[(&str, &str, &str, &str)] = &[
-    ("host.cloud_init", "the completion marker removed",
+/// One host mutation per check: (the checks that must fail, what, break
+/// it, undo it); every other check must pass. The scripts run as root
+/// through the reporter.
+const HOST_MUTATIONS: &[(&[&str], &str, &str, &str)] = &[
+    (&["host.cloud_init"], "the completion marker removed",
      "mv /var/lib/clawprov/bootstrap-complete /root/marker",
      "mv /root/marker /var/lib/clawprov/bootstrap-complete"),
-    ("host.sshd", "a drop-in that sorts first turns passwords on",
+    (&["host.sshd"], "a drop-in that sorts first turns passwords on",
      "printf 'PasswordAuthentication yes\\n' >/etc/ssh/sshd_config.d/05-mutation.conf",
      "rm /etc/ssh/sshd_config.d/05-mutation.conf"),
-    ("host.users", "the service user gets a login shell",
+    (&["host.users"], "the service user gets a login shell",
      "usermod -s /bin/bash openclaw", "usermod -s /usr/sbin/nologin openclaw"),
-    ("host.ufw", "UFW allows 8080 from anywhere",
+    (&["host.ufw"], "UFW allows 8080 from anywhere",
      "ufw allow 8080/tcp", "ufw delete allow 8080/tcp"),
-    ("host.metadata", "the IPv4 metadata REJECT rule deleted",
+    (&["host.metadata"], "the IPv4 metadata REJECT rule deleted",
      "iptables -w -D OUTPUT -d 169.254.169.254 -m owner ! --uid-owner 0 -j REJECT",
      "iptables -w -I OUTPUT 1 -d 169.254.169.254 -m owner ! --uid-owner 0 -j REJECT"),
-    ("host.listeners", "a web server on all interfaces",
+    (&["host.listeners"], "a web server on all interfaces",
      "setsid runuser -u nobody -- python3 -m http.server 8099 >/dev/null 2>&1 </dev/null & \
       for _ in $(seq 1 50); do ss -ltnH | grep -q ':8099 ' && break; sleep 0.2; done",
      "pkill -f '^python3 -m http.server 8099'; sleep 1"),
-    ("host.gateway", "the gateway's unit disabled (still running)",
+    (&["host.gateway"], "the gateway's unit disabled (still running)",
      "runuser -u openclaw -- env XDG_RUNTIME_DIR=/run/user/$(id -u openclaw) systemctl --user disable clawprov-gateway.service",
      "runuser -u openclaw -- env XDG_RUNTIME_DIR=/run/user/$(id -u openclaw) systemctl --user enable clawprov-gateway.service"),
-    ("host.state", "openclaw.json made world-readable",
+    (&["host.state", "host.audit"], "openclaw.json made world-readable (the audit flags it too)",
      "chmod 0644 /home/openclaw/.openclaw/openclaw.json",
      "chmod 0600 /home/openclaw/.openclaw/openclaw.json"),
-    ("host.config", "openclaw.json edited on the server",
+    (&["host.config"], "openclaw.json edited on the server",
      "printf ' ' >>/home/openclaw/.openclaw/openclaw.json",
      "truncate -s -1 /home/openclaw/.openclaw/openclaw.json"),
-    ("host.serve", "Funnel turned on",
+    (&["host.serve"], "Funnel turned on",
      "cp /var/lib/tailscale/stub/serve.json /root/serve.json && \
       sed -i 's/}$/,\"AllowFunnel\":{\"gw-vmboot.tail1234.ts.net:443\":true}}/' /var/lib/tailscale/stub/serve.json",
      "mv /root/serve.json /var/lib/tailscale/stub/serve.json"),
-    ("host.traces", "a bootstrap log back in /var/log",
+    (&["host.traces"], "a bootstrap log back in /var/log",
      "touch /var/log/clawprov-bootstrap.log", "rm /var/log/clawprov-bootstrap.log"),
-    ("host.secrets", "the gateway token copied to /tmp",
+    (&["host.secrets"], "the gateway token copied to /tmp",
      "cat >/tmp/leaked-token", "rm /tmp/leaked-token"),
-    ("host.upgrades", "unattended-upgrades turned off",
+    (&["host.upgrades"], "unattended-upgrades turned off",
      "cp /etc/apt/apt.conf.d/20auto-upgrades /root/20auto && \
       sed -i 's/Unattended-Upgrade \"1\"/Unattended-Upgrade \"0\"/' /etc/apt/apt.conf.d/20auto-upgrades",
      "mv /root/20auto /etc/apt/apt.conf.d/20auto-upgrades"),
-    ("host.versions", "another OpenClaw version installed",
+    (&["host.versions"], "another OpenClaw version installed",
      "f=/home/openclaw/.nvm/versions/node/v24.22.3/lib/node_modules/openclaw/package.json; \
       sed -i 's/\"version\": \"2026.9.6\"/\"version\": \"2026.9.5\"/' $f",
      "f=/home/openclaw/.nvm/versions/node/v24.22.3/lib/node_modules/openclaw/package.json; \
       sed -i 's/\"version\": \"2026.9.5\"/\"version\": \"2026.9.6\"/' $f"),
+    (&["host.tailscale"], "Tailscale SSH turned on",
+     "tailscale set --ssh", "tailscale set --ssh=false"),
+    (&["host.sshd", "host.ssh_login"], "passwords turned on and sshd reloaded",
+     "printf 'PasswordAuthentication yes\\nAuthenticationMethods any\\n' >/etc/ssh/sshd_config.d/05-mutation.conf && systemctl reload ssh",
+     "rm /etc/ssh/sshd_config.d/05-mutation.conf && systemctl reload ssh"),
 ];
 
 fn host_corpus(vm: &mut Vm, p: &Project, ssh_port: u16) {
@@ -621,12 +600,12 @@ fn host_corpus(vm: &mut Vm, p: &Project, ssh_port: u16) {
         ensure!(
             vm,
             scenario,
-            HOST_MUTATIONS.iter().any(|m| m.0 == *id),
+            HOST_MUTATIONS.iter().any(|m| m.0.contains(id)),
             "no mutation covers {id}"
         );
     }
     let baseline = started.elapsed().as_secs_f32();
-    for (id, why, apply, undo) in HOST_MUTATIONS {
+    for (ids, why, apply, undo) in HOST_MUTATIONS {
         let r = vm.run_with_stdin(apply, &p.gateway_token);
         ensure!(
             vm,
@@ -653,19 +632,19 @@ fn host_corpus(vm: &mut Vm, p: &Project, ssh_port: u16) {
             "{why}: verify exited {code}: {checks:?}"
         );
         for (other, (status, detail)) in &checks {
-            if other == id {
+            if ids.contains(&other.as_str()) {
                 ensure!(
                     vm,
                     scenario,
                     status == "fail",
-                    "{why}: {id} is {status}: {detail}"
+                    "{why}: {other} is {status}: {detail}"
                 );
             } else {
                 ensure!(
                     vm,
                     scenario,
                     status == "pass",
-                    "{why}: {other} is {status} ({detail}); only {id} should fail"
+                    "{why}: {other} is {status} ({detail}); only {ids:?} should fail"
                 );
             }
         }
@@ -688,6 +667,31 @@ fn no_canary_in(text: &str, place: &str, canaries: &[String]) {
     for c in canaries {
         assert!(!text.contains(c.as_str()), "a secret canary is in {place}");
     }
+}
+
+/// Another `up`, which must change nothing: exit 0, the host phase's
+/// `changed: false`, verify passing, zero mutating Hetzner requests.
+fn noop_up(vm: &mut Vm, p: &Project, ssh_port: u16, dir: &Path, n: usize, scenario: &str) {
+    p.sim.sim.clear_request_log();
+    let (code, stdout, stderr) = Up::start(p, ssh_port, dir, n).finish(Duration::from_secs(600));
+    ensure!(
+        vm,
+        scenario,
+        code == 0,
+        "up exited {code}\n{stdout}\n{stderr}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let s = &v["stacks"][0];
+    ensure!(
+        vm,
+        scenario,
+        s["host"]["report"]["changed"] == false && s["verify"]["passed"] == true,
+        "up changed something or did not verify: {} {}",
+        s["host"],
+        s["verify"]
+    );
+    let m = mutations(p);
+    ensure!(vm, scenario, m.is_empty(), "mutating requests: {m:?}");
 }
 
 #[test]
@@ -819,24 +823,7 @@ fn full_up_second_up_outside_reboot() {
         "env",
         &format!("stat -c %Y /home/{SERVICE}/.config/openclaw/gateway.env"),
     );
-    p.sim.sim.clear_request_log();
-    let (code, stdout, stderr) = Up::start(&p, ssh_port, &dir, 2).finish(Duration::from_secs(600));
-    ensure!(
-        vm,
-        "second up",
-        code == 0,
-        "exit {code}\n{stdout}\n{stderr}"
-    );
-    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    ensure!(
-        vm,
-        "second up",
-        v["stacks"][0]["host"]["report"]["changed"] == false,
-        "the host phase changed something: {}",
-        v["stacks"][0]["host"]
-    );
-    let m = mutations(&p);
-    ensure!(vm, "second up", m.is_empty(), "mutating requests: {m:?}");
+    noop_up(&mut vm, &p, ssh_port, &dir, 2, "second up");
     let after = gateway_state(&mut vm);
     ensure!(
         vm,
@@ -896,30 +883,7 @@ fn full_up_second_up_outside_reboot() {
     );
     host_holds(&mut vm, "reboot", &p.canaries);
     outside_is_closed(&mut vm, "reboot");
-    p.sim.sim.clear_request_log();
-    let (code, stdout, stderr) = Up::start(&p, ssh_port, &dir, 3).finish(Duration::from_secs(600));
-    ensure!(
-        vm,
-        "reboot",
-        code == 0,
-        "up after the reboot: exit {code}\n{stdout}\n{stderr}"
-    );
-    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    ensure!(
-        vm,
-        "reboot",
-        v["stacks"][0]["host"]["report"]["changed"] == false,
-        "up after the reboot changed something: {}",
-        v["stacks"][0]["host"]
-    );
-    let m = mutations(&p);
-    ensure!(
-        vm,
-        "reboot",
-        m.is_empty(),
-        "mutating requests after the reboot: {m:?}"
-    );
-    let _ = p.stack_name;
+    noop_up(&mut vm, &p, ssh_port, &dir, 3, "reboot");
 }
 
 #[test]

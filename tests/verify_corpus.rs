@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use clawprov::secrets::{self, identity, Lock, Recipient, Secret, Vault};
 use clawprov::sim::{self, SimConfig};
 use serde_json::Value;
 
@@ -30,36 +29,19 @@ struct Project {
 
 async fn project(name: &str) -> Project {
     let home = tempfile::tempdir().unwrap();
-    let stacks = home.path().join("stacks");
-    fs::create_dir_all(&stacks).unwrap();
-    let stack = stacks.join(format!("{name}.yaml"));
-    fs::write(
-        &stack,
-        format!("name: {name}\ntailscale:\n  tailnet: tail1234.ts.net\n  hostname: gw-{name}\n"),
-    )
-    .unwrap();
-    let tag = format!("{:08x}", rand::random::<u32>());
-    let mut vault = Vault::new();
-    let mut canaries = vec![];
-    for key in [
-        "gateway_token",
-        "claude_setup_token",
-        "tailscale_auth_key",
-        "hcloud_token",
-    ] {
-        let value = format!("CANARY{}{tag}", key.replace('_', ""));
-        vault.set(key, Secret::new(value.as_str())).unwrap();
-        canaries.push(value);
-    }
-    let (private, _) = secrets::generate_ssh_key("verify-corpus").unwrap();
-    vault.set("ssh_private_key", private).unwrap();
-    let own = identity::create(&home.path().join(".config/clawprov/identity.txt")).unwrap();
-    secrets::write(
-        &stacks.join(format!("{name}.secrets.age")),
-        &vault,
-        &Lock::Recipients(&[Recipient::parse(&own).unwrap()]),
-    )
-    .unwrap();
+    let yaml =
+        format!("name: {name}\ntailscale:\n  tailnet: tail1234.ts.net\n  hostname: gw-{name}\n");
+    let (stack, canaries, tag) = support::canary_stack(
+        home.path(),
+        name,
+        &yaml,
+        &[
+            "gateway_token",
+            "claude_setup_token",
+            "tailscale_auth_key",
+            "hcloud_token",
+        ],
+    );
     let sim = sim::serve(
         SimConfig {
             tokens: vec![format!("CANARYhcloudtoken{tag}")],
@@ -102,7 +84,32 @@ impl Project {
 
     /// `verify --only LIST`: exit code and each check's status by id.
     fn verify(&self, only: &str) -> (i32, BTreeMap<String, (String, String)>, String) {
-        let (code, stdout, stderr) = self.clawprov(&["verify", "--only", only, "--timeout", "2"]);
+        self.verify_with(only, None)
+    }
+
+    /// The same, trusting `ca` when given (as this machine would trust the
+    /// tailnet's Let's Encrypt certificates).
+    fn verify_with(
+        &self,
+        only: &str,
+        ca: Option<&Path>,
+    ) -> (i32, BTreeMap<String, (String, String)>, String) {
+        let mut cmd = support::clawprov(self.home.path());
+        if let Some(ca) = ca {
+            cmd.env("SSL_CERT_FILE", ca);
+        }
+        let out = cmd
+            .current_dir(self.home.path())
+            .arg("-s")
+            .arg(&self.stack)
+            .args(["--json", "--hcloud-endpoint", &self.sim.endpoint()])
+            .args(["verify", "--only", only, "--timeout", "2"])
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
         for c in &self.canaries {
             assert!(!stdout.contains(c.as_str()) && !stderr.contains(c.as_str()));
         }
@@ -122,7 +129,11 @@ impl Project {
                 )
             })
             .collect();
-        (code, checks, stdout)
+        (out.status.code().unwrap_or(-1), checks, stdout)
+    }
+
+    fn verify_trusting(&self, only: &str, ca: &Path) -> BTreeMap<String, (String, String)> {
+        self.verify_with(only, Some(ca)).1
     }
 
     fn endpoint(&self) -> String {
@@ -193,6 +204,10 @@ async fn every_api_check_fails_on_its_own_mutation_and_only_there() {
     let log = p.sim.request_log();
     assert!(log.iter().all(|r| r.method == "GET"), "{log:?}");
     assert!(log.len() <= 5, "{} requests: {log:?}", log.len());
+    eprintln!(
+        "verify --only api on a healthy deployment: {} GETs",
+        log.len()
+    );
 
     let id = p.server;
     let fingerprint = p
@@ -592,4 +607,235 @@ fn verify_refuses_an_unknown_vantage_point_with_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("\"moon\""));
     let _ = Path::new(".");
+}
+
+/// The tailnet name mapped to an address in /etc/hosts for one test (the
+/// line is removed again when dropped), as MagicDNS would map it.
+struct HostsEntry {
+    line: String,
+}
+
+impl HostsEntry {
+    fn new(ip: &str, name: &str) -> HostsEntry {
+        let line = format!(
+            "{ip} {name} # clawprov verify_corpus {}",
+            std::process::id()
+        );
+        let mut hosts = fs::read_to_string("/etc/hosts").unwrap();
+        if !hosts.ends_with('\n') {
+            hosts.push('\n');
+        }
+        hosts.push_str(&line);
+        hosts.push('\n');
+        fs::write("/etc/hosts", hosts).unwrap();
+        HostsEntry { line }
+    }
+}
+
+impl Drop for HostsEntry {
+    fn drop(&mut self) {
+        if let Ok(hosts) = fs::read_to_string("/etc/hosts") {
+            let kept: Vec<&str> = hosts.lines().filter(|l| *l != self.line).collect();
+            let _ = fs::write("/etc/hosts", format!("{}\n", kept.join("\n")));
+        }
+    }
+}
+
+/// Tailscale Serve as a browser on the tailnet sees it: HTTPS on
+/// 127.0.0.1:443 with a certificate for `name` from a test CA, `/tools/invoke`
+/// answering `invoke_status` to a request without a token.
+struct Serve {
+    child: std::process::Child,
+}
+
+fn openssl(args: &[&str], dir: &Path) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA (ca.pem) and a certificate for `name` signed by it (cert.pem, key.pem).
+fn certificates(dir: &Path, name: &str) {
+    support::require_tool("openssl", "openssl");
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=verify test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ],
+        dir,
+    );
+    openssl(
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            &format!("/CN={name}"),
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.csr",
+        ],
+        dir,
+    );
+    fs::write(
+        dir.join("ext.cnf"),
+        format!("subjectAltName=DNS:{name}\nextendedKeyUsage=serverAuth\n"),
+    )
+    .unwrap();
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "cert.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "cert.pem",
+        ],
+        dir,
+    );
+    // For the name too, but self-signed: no CA this machine trusts issued it.
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={name}"),
+            "-addext",
+            &format!("subjectAltName=DNS:{name}"),
+            "-keyout",
+            "other.key",
+            "-out",
+            "other.pem",
+        ],
+        dir,
+    );
+}
+
+impl Serve {
+    fn start(dir: &Path, cert: &str, invoke_status: u16) -> Serve {
+        let key = if cert.ends_with("other.pem") {
+            "other.key"
+        } else {
+            "key.pem"
+        };
+        let child = Command::new("python3")
+            .arg("-c")
+            .arg(format!(
+                "import http.server, ssl\n\
+                 class H(http.server.BaseHTTPRequestHandler):\n\
+                 \x20 def log_message(self, *a): pass\n\
+                 \x20 def answer(self, code):\n\
+                 \x20   self.send_response(code); self.send_header('Content-Length', '0'); self.end_headers()\n\
+                 \x20 def do_GET(self): self.answer(200)\n\
+                 \x20 def do_POST(self):\n\
+                 \x20   self.rfile.read(int(self.headers.get('Content-Length', 0)))\n\
+                 \x20   self.answer(401 if self.headers.get('Authorization') is None and {invoke_status} == 401 else {invoke_status})\n\
+                 s = http.server.ThreadingHTTPServer(('127.0.0.1', 443), H)\n\
+                 c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); c.load_cert_chain('{cert}', '{}')\n\
+                 s.socket = c.wrap_socket(s.socket, server_side=True)\n\
+                 s.serve_forever()\n",
+                dir.join(key).display()
+            ))
+            .spawn()
+            .unwrap();
+        for _ in 0..50 {
+            if std::net::TcpStream::connect("127.0.0.1:443").is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Serve { child }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tailnet_and_dns_checks_pass_on_serve_and_fail_on_each_break() {
+    let p = project("vtn").await;
+    let name = "gw-vtn.tail1234.ts.net";
+    let dir = tempfile::tempdir().unwrap();
+    certificates(dir.path(), name);
+    let ca = dir.path().join("ca.pem");
+    let cert = dir.path().join("cert.pem");
+    let self_signed = dir.path().join("other.pem");
+    let _hosts = HostsEntry::new("127.0.0.1", name);
+
+    // Healthy: valid certificate, the token required, the gateway port closed.
+    let serve = Serve::start(dir.path(), cert.to_str().unwrap(), 401);
+    let checks = p.verify_trusting("tailnet", &ca);
+    only_failing(&checks, &[], "Serve as deployed");
+    drop(serve);
+
+    // A certificate that is not for the name.
+    let serve = Serve::start(dir.path(), self_signed.to_str().unwrap(), 401);
+    let checks = p.verify_trusting("tailnet", &ca);
+    assert_eq!(checks["tailnet.https"].0, "fail", "{checks:?}");
+    assert_eq!(checks["tailnet.gateway_port"].0, "pass", "{checks:?}");
+    drop(serve);
+
+    // The gateway answering without its token.
+    let serve = Serve::start(dir.path(), cert.to_str().unwrap(), 200);
+    let checks = p.verify_trusting("tailnet", &ca);
+    only_failing(&checks, &["tailnet.auth"], "no token needed");
+    drop(serve);
+
+    // The gateway's own port reachable on the node's address.
+    let serve = Serve::start(dir.path(), cert.to_str().unwrap(), 401);
+    let gateway = std::net::TcpListener::bind("127.0.0.1:18789").expect("port 18789 free");
+    let checks = p.verify_trusting("tailnet", &ca);
+    only_failing(&checks, &["tailnet.gateway_port"], "gateway port open");
+    drop(gateway);
+    drop(serve);
+
+    // outside.dns: a private address is fine, a public one is not.
+    let checks = p.verify_trusting("outside", &ca);
+    assert_eq!(checks["outside.dns"].0, "pass", "{checks:?}");
+    drop(_hosts);
+    let _public = HostsEntry::new("203.0.113.9", name);
+    let checks = p.verify_trusting("outside", &ca);
+    assert_eq!(checks["outside.dns"].0, "fail", "{checks:?}");
+    assert!(
+        checks["outside.dns"].1.contains("203.0.113.9"),
+        "{checks:?}"
+    );
 }

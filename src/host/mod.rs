@@ -36,7 +36,7 @@ pub use deliver::{
 pub use error::HostError;
 pub use known_hosts::{HostKey, KnownHosts, Pin};
 pub use paths::{node_bin_dir, HostPaths, GATEWAY_UNIT};
-pub use phase::{login, run, HostInputs, HostKeyReport, HostReport};
+pub use phase::{login, route, run, HostInputs, HostKeyReport, HostReport};
 pub use progress::{HostStep, Progress, Silent};
 pub use service::ServiceAction;
 pub use target::{node_target, Target};

@@ -282,7 +282,7 @@ pub async fn login(
 }
 
 /// Where to connect, and which peers to accept there.
-fn route(inputs: &HostInputs<'_>) -> (Target, PeerPolicy) {
+pub fn route(inputs: &HostInputs<'_>) -> (Target, PeerPolicy) {
     match inputs.ssh_host.clone() {
         Some(t) if inputs.allow_non_tailnet => (t, PeerPolicy::Any),
         Some(t) => (t, PeerPolicy::TailnetOrLoopback),

@@ -234,6 +234,21 @@ pub const CATALOG: &[Spec] = &[
         fix: "`clawprov up` configures Serve; `sudo tailscale funnel --https=443 off`",
     },
     Spec {
+        id: "host.tailscale",
+        proves: "`tailscale debug prefs`: no Tailscale SSH, no advertised routes, no exit node (used or offered), the advertised tags exactly the declared ones",
+        fix: "`sudo tailscale set --ssh=false --advertise-routes= --exit-node=`; tags need a new key",
+    },
+    Spec {
+        id: "host.audit",
+        proves: "`openclaw security audit --json`, run as the service user with the gateway's environment, has 0 critical findings (warnings are reported)",
+        fix: "the finding ids in the evidence; `clawprov up` redelivers clawprov's config",
+    },
+    Spec {
+        id: "host.ssh_login",
+        proves: "the running sshd, as a client on the SSH route sees it: root refused even with the admin's key, no password or keyboard-interactive authentication offered",
+        fix: "as host.sshd, then `sudo systemctl reload ssh`",
+    },
+    Spec {
         id: "host.traces",
         proves: "the bootstrap log, the auth-key file and cloud-init's user-data copies are gone",
         fix: "`clawprov up` shreds them",

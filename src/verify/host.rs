@@ -129,7 +129,7 @@ pub fn judge(s: &BTreeMap<String, String>, e: &Expected) -> Vec<CheckResult> {
     if s.is_empty() {
         return unreachable("the host probe printed nothing");
     }
-    let checks: [(&'static str, Judge, &str); 14] = [
+    let checks: [(&'static str, Judge, &str); 16] = [
         ("host.cloud_init", cloud_init, "cloud_init"),
         ("host.sshd", sshd, "sshd"),
         ("host.users", users, "users"),
@@ -140,6 +140,8 @@ pub fn judge(s: &BTreeMap<String, String>, e: &Expected) -> Vec<CheckResult> {
         ("host.state", state, "state"),
         ("host.config", config, "config"),
         ("host.serve", serve, "serve"),
+        ("host.tailscale", tailscale_prefs, "tailscale_prefs"),
+        ("host.audit", audit, "audit"),
         ("host.traces", traces, "traces"),
         ("host.secrets", secrets, "secrets"),
         ("host.upgrades", upgrades, "upgrades"),
@@ -487,6 +489,78 @@ fn serve(text: &str, e: &Expected) -> CheckResult {
     verdict("host.serve", bad, format!("HTTPS 443 -> {want}, no Funnel"))
 }
 
+fn tailscale_prefs(text: &str, e: &Expected) -> CheckResult {
+    let id = "host.tailscale";
+    let start = text.find('{').unwrap_or(0);
+    let v: serde_json::Value = match serde_json::from_str(text[start..].trim()) {
+        Ok(v) => v,
+        Err(_) => return CheckResult::error(id, "`tailscale debug prefs` is not JSON"),
+    };
+    let mut bad = vec![];
+    if v["RunSSH"].as_bool() != Some(false) {
+        bad.push("Tailscale SSH is on".to_string());
+    }
+    let routes = v["AdvertiseRoutes"].as_array().map_or(0, Vec::len);
+    if routes > 0 {
+        bad.push(format!("advertises {routes} route(s)"));
+    }
+    for key in ["ExitNodeID", "ExitNodeIP"] {
+        if v[key].as_str().is_some_and(|s| !s.is_empty()) {
+            bad.push(format!("uses an exit node ({key} {})", v[key]));
+        }
+    }
+    if v["AdvertiseExitNode"].as_bool() == Some(true) {
+        bad.push("offers itself as an exit node".into());
+    }
+    let mut tags: Vec<&str> = v["AdvertiseTags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.as_str())
+        .collect();
+    let mut want: Vec<&str> = e.stack.tailscale.tags.iter().map(String::as_str).collect();
+    tags.sort();
+    want.sort();
+    if tags != want {
+        bad.push(format!("tags {tags:?}, declared {want:?}"));
+    }
+    verdict(
+        id,
+        bad,
+        format!("no Tailscale SSH, routes or exit node; tags {want:?}"),
+    )
+}
+
+fn audit(text: &str, _: &Expected) -> CheckResult {
+    let id = "host.audit";
+    let start = text.find('{').unwrap_or(0);
+    let end = text.rfind('}').map_or(start, |i| i + 1);
+    let v: serde_json::Value = match serde_json::from_str(&text[start..end]) {
+        Ok(v) => v,
+        Err(_) => {
+            let exit = values(&text[end..]).get("exit").map(|s| s.to_string());
+            return CheckResult::error(
+                id,
+                format!("`openclaw security audit --json` printed no JSON (exit {exit:?})"),
+            );
+        }
+    };
+    let critical = v["summary"]["critical"].as_u64();
+    let warn = v["summary"]["warn"].as_u64().unwrap_or(0);
+    let ids: Vec<&str> = v["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["severity"] == "critical")
+        .filter_map(|f| f["id"].as_str().or(f["checkId"].as_str()))
+        .collect();
+    match critical {
+        Some(0) => CheckResult::pass(id, format!("0 critical, {warn} warn")),
+        Some(n) => CheckResult::fail(id, format!("{n} critical finding(s) {ids:?}, {warn} warn")),
+        None => CheckResult::error(id, "the audit's JSON has no summary.critical"),
+    }
+}
+
 fn traces(text: &str, _: &Expected) -> CheckResult {
     let left: Vec<String> = text
         .lines()
@@ -588,6 +662,66 @@ fn versions(text: &str, e: &Expected) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn stack() -> Stack {
+        crate::stack::parse(
+            b"name: t\ntailscale:\n  tailnet: tail1234.ts.net\n  hostname: gw\n",
+            std::path::Path::new("t.yaml"),
+        )
+        .unwrap()
+    }
+
+    fn expected(stack: &Stack) -> Expected<'_> {
+        Expected {
+            stack,
+            home: "/home/openclaw".into(),
+            node_bin_dir: "/x".into(),
+            authorized_keys: vec![],
+            config_sha256: "abc".into(),
+        }
+    }
+
+    #[test]
+    fn tailscale_prefs_refuse_ssh_routes_exit_nodes_and_other_tags() {
+        let s = stack();
+        let e = expected(&s);
+        let good = r#"{"RunSSH":false,"AdvertiseRoutes":null,"ExitNodeID":"","AdvertiseTags":["tag:openclaw"]}"#;
+        assert_eq!(tailscale_prefs(good, &e).status, super::super::Status::Pass);
+        for bad in [
+            good.replace("\"RunSSH\":false", "\"RunSSH\":true"),
+            good.replace("null", "[\"10.0.0.0/8\"]"),
+            good.replace("\"ExitNodeID\":\"\"", "\"ExitNodeID\":\"n123\""),
+            good.replace("tag:openclaw", "tag:admin"),
+        ] {
+            assert_eq!(
+                tailscale_prefs(&bad, &e).status,
+                super::super::Status::Fail,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            tailscale_prefs("nope", &e).status,
+            super::super::Status::Error
+        );
+    }
+
+    #[test]
+    fn the_audit_passes_on_zero_critical_only() {
+        let s = stack();
+        let e = expected(&s);
+        let ok = "{\"summary\":{\"critical\":0,\"warn\":2,\"info\":5},\"findings\":[]}\nexit=0\n";
+        let r = audit(ok, &e);
+        assert_eq!(r.status, super::super::Status::Pass);
+        assert!(r.detail.contains("2 warn"));
+        let bad = "{\"summary\":{\"critical\":1,\"warn\":0},\"findings\":[{\"severity\":\"critical\",\"checkId\":\"gateway.bind\"}]}\nexit=0\n";
+        let r = audit(bad, &e);
+        assert_eq!(r.status, super::super::Status::Fail);
+        assert!(r.detail.contains("gateway.bind"), "{}", r.detail);
+        assert_eq!(
+            audit("\nexit=127\n", &e).status,
+            super::super::Status::Error
+        );
+    }
 
     #[test]
     fn sections_split_on_markers() {

@@ -59,6 +59,19 @@ echo "secrets=$(grep -cF -f <(pats) -- "$HOME_DIR/.openclaw/openclaw.json" 2>/de
 sec serve
 tailscale serve status --json 2>&1
 
+sec tailscale_prefs
+tailscale debug prefs 2>&1
+
+sec audit
+# As the gateway runs: the service user, the env file loaded into the
+# environment (never onto a command line).
+runuser -u "$SVC" -- env -i HOME="$HOME_DIR" PATH="$NODE_BIN_DIR:/usr/local/bin:/usr/bin:/bin" \
+    bash -c 'set -a; . "$1"; set +a; exec "$2" "$3" security audit --json' audit \
+    "$HOME_DIR/.config/openclaw/gateway.env" "$NODE_BIN_DIR/node" "$NODE_BIN_DIR/openclaw" 2>/dev/null
+audit_exit=$?
+echo
+echo "exit=$audit_exit"
+
 sec traces
 ls -d /var/log/clawprov-bootstrap.log /run/clawprov/ts-authkey /var/lib/cloud/instance/user-data.txt* \
     /var/lib/cloud/instances/*/user-data.txt* /var/lib/cloud/instances/*/cloud-config.txt \

@@ -14,6 +14,7 @@ pub mod api;
 pub mod check;
 pub mod host;
 pub mod outside;
+mod ssh_login;
 pub mod tailnet;
 
 use std::collections::BTreeSet;
@@ -160,5 +161,10 @@ async fn host_checks(inputs: &Inputs<'_>) -> Vec<CheckResult> {
         authorized_keys,
         config_sha256,
     };
-    host::check(&session, &expected, inputs.vault).await
+    let (mut checks, login) = tokio::join!(
+        host::check(&session, &expected, inputs.vault),
+        ssh_login::check(&inputs.host, key)
+    );
+    checks.push(login);
+    checks
 }

@@ -46,10 +46,13 @@ pub async fn check(name: &str, gateway_port: u16, timeout: Duration) -> Vec<Chec
                 r.status().as_u16()
             ),
         ),
-        Err(e) if e.is_connect() || e.is_timeout() => {
-            CheckResult::error("tailnet.https", format!("{url} did not answer: {e}"))
-        }
-        Err(e) => CheckResult::fail("tailnet.https", format!("{url}: {e}")),
+        Err(e) => match certificate_problem(e) {
+            Some(why) => CheckResult::fail(
+                "tailnet.https",
+                format!("{url}: the certificate is not valid for the name: {why}"),
+            ),
+            None => CheckResult::error("tailnet.https", format!("{url} did not answer: {e}")),
+        },
     });
     let invoke = format!("https://{name}/tools/invoke");
     out.push(
@@ -103,4 +106,18 @@ pub async fn check(name: &str, gateway_port: u16, timeout: Duration) -> Vec<Chec
         )
     });
     out
+}
+
+/// The TLS verification failure somewhere in `e`'s chain of causes, if that
+/// is why the request failed (as opposed to no answer at all).
+fn certificate_problem(e: &reqwest::Error) -> Option<String> {
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = source {
+        let text = err.to_string();
+        if text.contains("certificate") || text.contains("verify failed") {
+            return Some(text);
+        }
+        source = err.source();
+    }
+    None
 }

@@ -75,3 +75,49 @@ pub fn output_with_stdin(cmd: &mut Command, stdin: Option<&str>) -> Output {
     drop(child.stdin.take());
     child.wait_with_output().expect("wait")
 }
+
+/// A stack directory under `home`: `stacks/NAME.yaml` with `yaml`, and its
+/// vault sealed to a fresh identity in `home`, holding a canary for each
+/// of `keys` (`CANARY<key><tag>`) and a generated `ssh_private_key`.
+/// Returns the stack file, the canaries (the private key's body lines
+/// among them) and the tag.
+pub fn canary_stack(
+    home: &Path,
+    name: &str,
+    yaml: &str,
+    keys: &[&str],
+) -> (PathBuf, Vec<String>, String) {
+    use clawprov::secrets::{self, identity, Lock, Recipient, Secret, Vault};
+    let stacks = home.join("stacks");
+    std::fs::create_dir_all(&stacks).unwrap();
+    let stack = stacks.join(format!("{name}.yaml"));
+    std::fs::write(&stack, yaml).unwrap();
+    let tag = format!("{:08x}", rand::random::<u32>());
+    let mut vault = Vault::new();
+    let mut canaries = vec![];
+    for key in keys {
+        let value = format!("CANARY{}{tag}", key.replace('_', ""));
+        vault.set(key, Secret::new(value.as_str())).unwrap();
+        canaries.push(value);
+    }
+    let (private, _public) = secrets::generate_ssh_key("clawprov-test").unwrap();
+    // All but the first body line, which every unencrypted ed25519 key shares.
+    canaries.extend(
+        private
+            .expose()
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .skip(1)
+            .filter(|l| l.len() > 40)
+            .map(str::to_string),
+    );
+    vault.set("ssh_private_key", private).unwrap();
+    let own = identity::create(&home.join(".config/clawprov/identity.txt")).unwrap();
+    secrets::write(
+        &stacks.join(format!("{name}.secrets.age")),
+        &vault,
+        &Lock::Recipients(&[Recipient::parse(&own).unwrap()]),
+    )
+    .unwrap();
+    (stack, canaries, tag)
+}
