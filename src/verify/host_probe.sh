@@ -4,6 +4,10 @@
 # Prints sections `@@ NAME`; clawprov parses them (src/verify/host.rs).
 set -u
 export LC_ALL=C
+# The whole probe is one function, parsed before it runs and run with
+# stdin from /dev/null: a command reading stdin cannot eat the rest of this
+# script (bash -s reads it from the same stdin).
+probe() {
 sec() { printf '\n@@ %s\n' "$1"; }
 svc_uid=$(id -u "$SVC" 2>/dev/null || echo 0)
 # One pattern per line, no empty line (an empty pattern would match everything).
@@ -89,3 +93,5 @@ echo "node=$(runuser -u "$SVC" -- "$NODE_BIN_DIR/node" --version 2>&1)"
 echo "openclaw=$(runuser -u "$SVC" -- "$NODE_BIN_DIR/node" -p \
     "require('$NODE_BIN_DIR/../lib/node_modules/openclaw/package.json').version" 2>&1)"
 echo "tailscale=$(dpkg-query -W -f='${Version}' tailscale 2>&1)"
+}
+probe </dev/null
