@@ -669,6 +669,30 @@ fn no_canary_in(text: &str, place: &str, canaries: &[String]) {
     }
 }
 
+/// `up` against the simulator, and a VM booting exactly the user-data it
+/// sent: the guest, that user-data, and what up returned.
+fn up_on_a_fresh_vm(
+    p: &Project,
+    assets: &Assets,
+    standin: &Standin,
+    dir: &Path,
+    ssh_port: u16,
+) -> (Vm, String, (i32, String, String)) {
+    let mut up = Up::start(p, ssh_port, dir, 1);
+    let user_data = user_data_sent(p, &mut up);
+    let mut vm = Vm::boot(
+        assets,
+        standin,
+        &dir.join("vm"),
+        &user_data,
+        HOSTNAME,
+        ssh_port,
+    );
+    vm.wait_up(Duration::from_secs(300));
+    let result = up.finish(Duration::from_secs(900));
+    (vm, user_data, result)
+}
+
 /// Another `up`, which must change nothing: exit 0, the host phase's
 /// `changed: false`, verify passing, zero mutating Hetzner requests.
 fn noop_up(vm: &mut Vm, p: &Project, ssh_port: u16, dir: &Path, n: usize, scenario: &str) {
@@ -705,18 +729,8 @@ fn full_up_second_up_outside_reboot() {
 
     // --- full up: the VM boots exactly what up sent to the simulator.
     let started = Instant::now();
-    let mut up = Up::start(&p, ssh_port, &dir, 1);
-    let user_data = user_data_sent(&p, &mut up);
-    let mut vm = Vm::boot(
-        &assets,
-        &standin,
-        &dir.join("vm"),
-        &user_data,
-        HOSTNAME,
-        ssh_port,
-    );
-    vm.wait_up(Duration::from_secs(300));
-    let (code, stdout, stderr) = up.finish(Duration::from_secs(900));
+    let (mut vm, user_data, (code, stdout, stderr)) =
+        up_on_a_fresh_vm(&p, &assets, &standin, &dir, ssh_port);
     let full_up_secs = started.elapsed().as_secs();
     ensure!(
         vm,
@@ -896,18 +910,8 @@ fn broken_download() {
     let standin = Standin::start(&assets, &dir, &[tarball]);
     let ssh_port = free_port();
     let started = Instant::now();
-    let mut up = Up::start(&p, ssh_port, &dir, 1);
-    let user_data = user_data_sent(&p, &mut up);
-    let mut vm = Vm::boot(
-        &assets,
-        &standin,
-        &dir.join("vm"),
-        &user_data,
-        HOSTNAME,
-        ssh_port,
-    );
-    vm.wait_up(Duration::from_secs(300));
-    let (code, stdout, stderr) = up.finish(Duration::from_secs(900));
+    let (mut vm, _, (code, stdout, stderr)) =
+        up_on_a_fresh_vm(&p, &assets, &standin, &dir, ssh_port);
     eprintln!(
         "real boot: broken download reported after {} s",
         started.elapsed().as_secs()
