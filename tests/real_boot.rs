@@ -510,20 +510,7 @@ fn verify_host(p: &Project, ssh_port: u16) -> (i32, BTreeMap<String, (String, St
     );
     let v: serde_json::Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("verify printed no JSON ({e}): {stdout}"));
-    let checks = v["stacks"][0]["checks"]
-        .as_array()
-        .expect("checks")
-        .iter()
-        .map(|c| {
-            (
-                c["id"].as_str().unwrap_or("").to_string(),
-                (
-                    c["status"].as_str().unwrap_or("").to_string(),
-                    c["detail"].as_str().unwrap_or("").to_string(),
-                ),
-            )
-        })
-        .collect();
+    let checks = support::checks_by_id(&v);
     (out.status.code().unwrap_or(-1), checks)
 }
 

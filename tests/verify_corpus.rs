@@ -115,20 +115,7 @@ impl Project {
         }
         let v: Value = serde_json::from_str(&stdout)
             .unwrap_or_else(|e| panic!("verify printed no JSON ({e}): {stdout}\n{stderr}"));
-        let checks = v["stacks"][0]["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| {
-                (
-                    c["id"].as_str().unwrap().to_string(),
-                    (
-                        c["status"].as_str().unwrap().to_string(),
-                        c["detail"].as_str().unwrap().to_string(),
-                    ),
-                )
-            })
-            .collect();
+        let checks = support::checks_by_id(&v);
         (out.status.code().unwrap_or(-1), checks, stdout)
     }
 

@@ -368,17 +368,8 @@ impl HostFixture {
             vault.set(key, Secret::new(value.as_str())).unwrap();
             canaries.push(value);
         }
-        // The private key's base64 body is a canary too (all but its first
-        // line, which every unencrypted OpenSSH ed25519 key shares).
-        canaries.extend(
-            private
-                .expose()
-                .lines()
-                .filter(|l| !l.starts_with("-----"))
-                .skip(1)
-                .filter(|l| l.len() > 40)
-                .map(str::to_string),
-        );
+        // The private key's base64 body is a canary too.
+        canaries.extend(crate::support::key_canaries(&private));
         vault.set("ssh_private_key", private).unwrap();
 
         let stack_yaml = format!(

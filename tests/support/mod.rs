@@ -101,16 +101,7 @@ pub fn canary_stack(
         canaries.push(value);
     }
     let (private, _public) = secrets::generate_ssh_key("clawprov-test").unwrap();
-    // All but the first body line, which every unencrypted ed25519 key shares.
-    canaries.extend(
-        private
-            .expose()
-            .lines()
-            .filter(|l| !l.starts_with("-----"))
-            .skip(1)
-            .filter(|l| l.len() > 40)
-            .map(str::to_string),
-    );
+    canaries.extend(key_canaries(&private));
     vault.set("ssh_private_key", private).unwrap();
     let own = identity::create(&home.join(".config/clawprov/identity.txt")).unwrap();
     secrets::write(
@@ -120,4 +111,37 @@ pub fn canary_stack(
     )
     .unwrap();
     (stack, canaries, tag)
+}
+
+/// Canaries for an OpenSSH private key: its base64 body lines, all but the
+/// first (which every unencrypted ed25519 key shares).
+pub fn key_canaries(private: &clawprov::secrets::Secret) -> Vec<String> {
+    private
+        .expose()
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .skip(1)
+        .filter(|l| l.len() > 40)
+        .map(str::to_string)
+        .collect()
+}
+
+/// `verify --json`'s first stack, as `id -> (status, detail)`.
+pub fn checks_by_id(
+    doc: &serde_json::Value,
+) -> std::collections::BTreeMap<String, (String, String)> {
+    doc["stacks"][0]["checks"]
+        .as_array()
+        .expect("verify's JSON lists checks")
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap_or("").to_string(),
+                (
+                    c["status"].as_str().unwrap_or("").to_string(),
+                    c["detail"].as_str().unwrap_or("").to_string(),
+                ),
+            )
+        })
+        .collect()
 }
