@@ -18,5 +18,6 @@ pub mod render;
 pub mod secrets;
 pub mod sim;
 pub mod stack;
+pub mod tailscale;
 pub mod ui;
 pub mod verify;

@@ -12,6 +12,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "tailscale_auth_key",
     "tailscale_oauth_client_id",
     "tailscale_oauth_client_secret",
+    "tailscale_api_token",
     "claude_setup_token",
     "anthropic_api_key",
     "gateway_token",
