@@ -1,6 +1,7 @@
-//! `clawprov sim serve`: run the embedded Hetzner Cloud API simulator until
-//! interrupted. Prints the endpoint first (one line, or one JSON object with
-//! `--json`) so scripts and tests can read where it listens.
+//! `clawprov sim serve`: run the embedded Hetzner Cloud API simulator (and
+//! the Tailscale API simulator on the same port) until interrupted. Prints
+//! where it listens first (the human lines, or one JSON object with `--json`)
+//! so scripts and tests can read it.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -57,6 +58,7 @@ pub fn config_from_args(args: &SimServeArgs) -> Result<SimConfig> {
         },
         seed: args.seed,
         clock: defaults.clock,
+        tailscale: defaults.tailscale,
     })
 }
 
@@ -64,6 +66,12 @@ struct Listening {
     endpoint: String,
     /// Only the built-in token is shown; tokens the user passed are theirs.
     default_token: Option<&'static str>,
+    /// The Tailscale API on the same server.
+    tailscale_endpoint: String,
+    tailnet: String,
+    /// The simulated OAuth client (`tailscale_oauth_client_id` and
+    /// `tailscale_oauth_client_secret` in a vault).
+    oauth_client: Option<(String, String)>,
 }
 
 impl Report for Listening {
@@ -76,18 +84,45 @@ impl Report for Listening {
         if let Some(t) = self.default_token {
             s.push_str(&format!("  export HCLOUD_TOKEN={t}\n"));
         }
+        s.push_str(&format!(
+            "Tailscale API simulator listening on {} (tailnet {})\n",
+            self.tailscale_endpoint, self.tailnet
+        ));
+        if let Some((id, secret)) = &self.oauth_client {
+            s.push_str(&format!("  OAuth client id:     {id}\n"));
+            s.push_str(&format!("  OAuth client secret: {secret}\n"));
+        }
         s.push_str("Press Ctrl-C to stop.");
         s
     }
 
     fn json(&self) -> serde_json::Value {
-        serde_json::json!({"endpoint": self.endpoint, "token": self.default_token})
+        let (client_id, client_secret) = match &self.oauth_client {
+            Some((id, secret)) => (Some(id.as_str()), Some(secret.as_str())),
+            None => (None, None),
+        };
+        serde_json::json!({
+            "endpoint": self.endpoint,
+            "token": self.default_token,
+            "tailscale": {
+                "endpoint": self.tailscale_endpoint,
+                "tailnet": self.tailnet,
+                "oauth_client_id": client_id,
+                "oauth_client_secret": client_secret,
+            },
+        })
     }
 }
 
 async fn serve(args: SimServeArgs, ui: &Ui) -> Result<()> {
     let config = config_from_args(&args)?;
     let default_token = args.tokens.is_empty().then_some(sim::DEFAULT_TOKEN);
+    let tailnet = config.tailscale.tailnet.clone();
+    let oauth_client = config
+        .tailscale
+        .oauth_clients
+        .first()
+        .map(|c| (c.id.clone(), c.secret.clone()));
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
     let server = sim::serve(config, addr)
         .await
@@ -95,6 +130,9 @@ async fn serve(args: SimServeArgs, ui: &Ui) -> Result<()> {
     ui.emit(&Listening {
         endpoint: server.endpoint(),
         default_token,
+        tailscale_endpoint: server.tailscale_endpoint(),
+        tailnet,
+        oauth_client,
     });
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}

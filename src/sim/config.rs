@@ -1,9 +1,11 @@
 //! What a simulator run looks like: who may call it, how fast time passes,
-//! and which failures it injects. One struct so tests and `sim serve` share it.
+//! which failures it injects, and the tailnet it simulates. One struct so
+//! tests and `sim serve` share it.
 
 use std::time::Duration;
 
 use super::clock::Clock;
+use super::tailscale::TailscaleConfig;
 
 /// A token that `SimConfig::default()` accepts. 64 characters, the length of
 /// a real Hetzner API token, because some clients check the length.
@@ -29,6 +31,8 @@ pub struct SimConfig {
     pub seed: u64,
     /// Where "now" comes from; tests use [`Clock::manual`] to move time by hand.
     pub clock: Clock,
+    /// The simulated tailnet the Tailscale API (`/api/v2`) serves.
+    pub tailscale: TailscaleConfig,
 }
 
 impl Default for SimConfig {
@@ -42,6 +46,7 @@ impl Default for SimConfig {
             rate_limit: RateLimit::default(),
             seed: 0,
             clock: Clock::system(),
+            tailscale: TailscaleConfig::default(),
         }
     }
 }

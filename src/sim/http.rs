@@ -19,6 +19,7 @@ use super::error::{ApiError, ApiResult};
 use super::faults::Injected;
 use super::query::{percent_encode, Listing, QueryPairs};
 use super::rate_limit::Verdict;
+use super::tailscale;
 use super::{LoggedRequest, Sim, SimConfig, World};
 
 /// What a route produced.
@@ -45,6 +46,12 @@ impl SimServer {
 
     pub fn request_log(&self) -> Vec<LoggedRequest> {
         self.sim.request_log()
+    }
+
+    /// The Tailscale API base URL on the same server, e.g.
+    /// `http://127.0.0.1:PORT/api/v2`.
+    pub fn tailscale_endpoint(&self) -> String {
+        format!("http://{}/api/v2", self.addr)
     }
 
     /// Stops accepting connections and waits for the server task.
@@ -122,6 +129,29 @@ async fn handle(State(sim): State<Sim>, req: Request) -> Response {
     let latency = sim.world().config.latency;
     if latency > Duration::ZERO {
         tokio::time::sleep(latency).await;
+    }
+
+    if tailscale::http::serves(&path) {
+        // The Tailscale simulator: its own auth, faults and error shape,
+        // outside Hetzner's rate-limit buckets.
+        let response = {
+            let mut world = sim.world();
+            tailscale::http::respond(
+                &mut world.tailscale,
+                &method,
+                &path,
+                raw_query.as_deref(),
+                &headers,
+                &body,
+            )
+        };
+        sim.record(LoggedRequest {
+            method: method.to_string(),
+            path: path_and_query,
+            status: response.status().as_u16(),
+            at: sim.clock().now(),
+        });
+        return response;
     }
 
     let (verdict, outcome) = {

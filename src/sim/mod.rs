@@ -1,4 +1,4 @@
-//! Embedded Hetzner Cloud API simulator (moto-style).
+//! Embedded Hetzner Cloud API (and Tailscale API) simulator (moto-style).
 //!
 //! [`World`] is the state model: plain data with methods that enforce the
 //! API's rules and return typed [`ApiError`]s. [`http`] is a thin axum layer
@@ -16,6 +16,10 @@
 //! - `actions`, `actions/{id}`, `{servers,firewalls}/actions[/{id}]`,
 //!   `{servers,firewalls}/{id}/actions[/{id}]`;
 //! - catalog: `locations`, `datacenters`, `server_types`, `images`, `pricing`.
+//!
+//! The same server also serves a Tailscale API v2 simulator under `/api/v2`
+//! and its control plane under `/sim/tailscale` (see [`tailscale`]); its
+//! state is [`World::tailscale`].
 //!
 //! Time comes from [`Clock`]: actions finish when the clock passes their end,
 //! so a manual clock makes tests deterministic. Faults ([`Faults`]) are drawn
@@ -37,6 +41,7 @@ pub mod query;
 pub mod rate_limit;
 pub mod server;
 pub mod ssh_key;
+pub mod tailscale;
 pub mod world;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -46,6 +51,10 @@ pub use clock::Clock;
 pub use config::{Faults, RateLimit, SimConfig, DEFAULT_TOKEN};
 pub use error::ApiError;
 pub use http::{serve, serve_sim, SimServer};
+pub use tailscale::{
+    OAuthClient, TailscaleConfig, TailscaleFaults, TailscaleWorld, DEFAULT_MAGIC_DNS_SUFFIX,
+    DEFAULT_TAILNET, DEFAULT_TS_CLIENT_ID, DEFAULT_TS_CLIENT_SECRET,
+};
 pub use world::World;
 
 /// One request as the simulator saw it; `status` 0 means the connection was
@@ -91,6 +100,12 @@ impl Sim {
     /// Replaces the fault knobs while running (e.g. a 429 burst mid-test).
     pub fn set_faults(&self, faults: Faults) {
         self.world().dice.set_faults(faults);
+    }
+
+    /// Makes the next Tailscale API requests fail (429s, then 500s), e.g.
+    /// to prove a client backs off and recovers.
+    pub fn set_tailscale_faults(&self, faults: TailscaleFaults) {
+        self.world().tailscale.set_faults(faults);
     }
 
     /// Replaces the rate limit and refills every bucket (e.g. to provoke a

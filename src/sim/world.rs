@@ -1,5 +1,5 @@
-//! The simulated project: every resource, action and rate-limit bucket, and
-//! the rules that span resources. Plain data plus methods that return typed
+//! The simulated project: every resource, action and rate-limit bucket, the
+//! simulated tailnet, and the rules that span resources. Plain data plus methods that return typed
 //! [`ApiError`]s; the HTTP layer never decides anything itself.
 
 use std::collections::{BTreeMap, HashMap};
@@ -16,6 +16,7 @@ use super::firewall::Firewall;
 use super::rate_limit::{Bucket, Verdict};
 use super::server::Server;
 use super::ssh_key::SshKey;
+use super::tailscale::TailscaleWorld;
 
 /// The whole simulated project.
 #[derive(Debug)]
@@ -31,11 +32,18 @@ pub struct World {
     pub servers: BTreeMap<i64, Server>,
     pub actions: BTreeMap<i64, Action>,
     buckets: HashMap<String, Bucket>,
+    /// The simulated tailnet (Tailscale API and control plane).
+    pub tailscale: TailscaleWorld,
 }
 
 impl World {
     pub fn new(config: SimConfig) -> Self {
         World {
+            tailscale: TailscaleWorld::new(
+                config.tailscale.clone(),
+                config.clock.clone(),
+                config.seed,
+            ),
             clock: config.clock.clone(),
             action_duration: config.action_duration,
             dice: FaultDice::new(config.faults.clone(), config.seed),
