@@ -51,6 +51,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "HCLOUD_ENDPOINT", value_name = "URL")]
     pub hcloud_endpoint: Option<String>,
 
+    /// Tailscale API base URL (default https://api.tailscale.com/api/v2),
+    /// e.g. the one `clawprov sim serve` prints.
+    #[arg(long, global = true, env = "TAILSCALE_ENDPOINT", value_name = "URL")]
+    pub tailscale_endpoint: Option<String>,
+
     /// npm registry the preflight of plan/up asks for openclaw's releases.
     #[arg(long, global = true, env = "CLAWPROV_NPM_REGISTRY", value_name = "URL",
           default_value = preflight::DEFAULT_NPM_REGISTRY)]

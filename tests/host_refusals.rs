@@ -71,6 +71,7 @@ async fn an_unreachable_node_times_out_saying_what_was_seen() {
         vault: &vault,
         ssh_host: Some(Target::parse(target).unwrap()),
         allow_non_tailnet: false,
+        node_address: None,
         known_hosts: dir.path().join("t.known_hosts"),
         server_id: None,
         reach_deadline: Duration::from_secs(2),
@@ -130,6 +131,7 @@ async fn a_peer_outside_the_tailnet_is_refused_unless_overridden() {
         // TEST-NET-1: never routed; nothing is sent before the check.
         ssh_host: Some(Target::parse("192.0.2.1:22").unwrap()),
         allow_non_tailnet: allow,
+        node_address: None,
         known_hosts: dir.path().join("t.known_hosts"),
         server_id: None,
         reach_deadline: Duration::from_secs(1),

@@ -11,15 +11,18 @@ use super::target::{stack_paths, Endpoint, Loaded};
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::error::{Error, Result};
 use crate::hetzner::Hetzner;
-use crate::plan::{observe, Desired, Observed, Plan};
+use crate::plan::{observe, tailnet, Desired, Observed, Plan};
 use crate::preflight::{Outcome, Preflight, Sources};
 use crate::render::UserData;
-use crate::stack::Stack;
+use crate::stack::{Stack, TailscaleAuth};
+use crate::tailscale::Tailscale;
 use crate::ui::{Report, Ui};
 
 /// One stack's plan, with what `up` needs to execute it.
 pub(super) struct Planned {
     pub client: Hetzner,
+    /// The Tailscale client, when the vault has API credentials (or `--sim`).
+    pub tailscale: Option<Tailscale>,
     pub plan: Plan,
     pub observed: Observed,
     pub user_data: UserData,
@@ -45,13 +48,20 @@ pub(super) async fn plan_all(
         let loaded = Loaded::load(path, global, sim, ui)?;
         let (desired, user_data) = loaded.desired(global, sim)?;
         let client = endpoint.client(Some(&loaded.vault))?;
-        prepared.push((client, desired, user_data, loaded));
+        let tailscale = endpoint.tailscale(&loaded.vault)?;
+        if loaded.stack.tailscale.auth == TailscaleAuth::Oauth && tailscale.is_none() {
+            return Err(Error::bad_input(format!(
+                "stack {}: tailscale.auth: oauth needs the OAuth client in the vault (tailscale_oauth_client_id and tailscale_oauth_client_secret)",
+                loaded.stack.name
+            )));
+        }
+        prepared.push((client, tailscale, desired, user_data, loaded));
     }
-    let stacks: Vec<&Stack> = prepared.iter().map(|p| &p.3.stack).collect();
+    let stacks: Vec<&Stack> = prepared.iter().map(|p| &p.4.stack).collect();
     let preflight = preflight(global, offline, sim, &stacks, ui).await?;
     let gate = Arc::new(Semaphore::new(parallel.max(1)));
     let mut tasks = Vec::new();
-    for (client, desired, user_data, loaded) in prepared {
+    for (client, tailscale, desired, user_data, loaded) in prepared {
         let gate = gate.clone();
         tasks.push(tokio::spawn(async move {
             let _slot = gate.acquire_owned().await;
@@ -61,8 +71,26 @@ pub(super) async fn plan_all(
                 .monthly_cost(&h.server_type, &h.location, h.backups, h.public_ipv4)
                 .await?;
             let plan = Plan::converge(&desired, &observed).with_cost(&cost);
+            let seen = match &tailscale {
+                Some(ts) => Some(
+                    // --sim's throwaway vault holds a made-up key: nothing to judge.
+                    tailnet::observe(
+                        ts,
+                        &loaded.stack,
+                        loaded.vault.get("tailscale_auth_key").filter(|_| !sim),
+                    )
+                    .await?,
+                ),
+                None => None,
+            };
+            let tailnet = tailnet::plan(&loaded.stack, &plan.steps, &observed.servers, seen.as_ref());
+            if let Some(why) = &tailnet.refusal {
+                return Err(Error::bad_input(format!("stack {}: {why}", loaded.stack.name)));
+            }
+            let plan = plan.with_tailnet(tailnet);
             Ok::<_, Error>(Planned {
                 client,
+                tailscale,
                 plan,
                 observed,
                 user_data,

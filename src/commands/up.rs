@@ -21,6 +21,9 @@ use crate::hetzner::RequestCounts;
 use crate::host::{self, HostInputs, HostPaths, HostReport, Target};
 use crate::preflight::Outcome;
 use crate::ui::{Report, Ui};
+use crate::converge::tailnet::TailnetReport;
+use crate::plan::tailnet::CLOCK_SKEW;
+use crate::tailscale::{Device, NewKey, Tailscale, TailscaleCounts, TailscaleError};
 use crate::verify::{self, Vantage};
 
 /// How `up` runs the host phase, from its flags.
@@ -35,6 +38,8 @@ struct HostOptions {
     paths: HostPaths,
     /// What verify checks after the host phase (empty: not run).
     verify: BTreeSet<Vantage>,
+    /// The node's tailnet address from the Tailscale API (set per stack).
+    node_address: Option<std::net::IpAddr>,
 }
 
 impl HostOptions {
@@ -49,6 +54,7 @@ impl HostOptions {
         };
         Ok(HostOptions {
             verify,
+            node_address: None,
             skip: args.skip_host,
             sim: args.sim,
             ssh_host,
@@ -75,6 +81,9 @@ struct StackOutcome {
     host: Option<HostOutcome>,
     verify: Option<verify::Report>,
     requests: RequestCounts,
+    /// Requests to the Tailscale API (`None`: not used).
+    tailnet_requests: Option<TailscaleCounts>,
+    tailnet: TailnetReport,
     /// Why it failed, as an exit code would say it.
     failure: Option<Kind>,
 }
@@ -106,6 +115,27 @@ impl Report for UpReport {
                     }
                     if let Some(k) = &c.ssh_key {
                         out.push_str(&format!("  ssh key  {} #{}\n", k.name, k.id));
+                    }
+                    if let Some(d) = &o.tailnet.device {
+                        out.push_str(&format!(
+                            "  device   {} #{} ({}; key expiry {})\n",
+                            d.name,
+                            d.id,
+                            d.addresses.join(", "),
+                            if o.tailnet.key_expiry_disabled { "off" } else { "on" }
+                        ));
+                    }
+                    if let Some(k) = &o.tailnet.key {
+                        out.push_str(&format!(
+                            "  key      {} {}\n",
+                            k.id,
+                            match (k.consumed, k.revoked) {
+                                (true, true) => "spent by the join, then revoked",
+                                (true, false) => "spent by the join",
+                                (false, true) => "revoked unused",
+                                (false, false) => "already gone",
+                            }
+                        ));
                     }
                     match &o.host {
                         Some(HostOutcome::Ran(r)) => out.push_str(&format!(
@@ -144,7 +174,9 @@ impl Report for UpReport {
             .map(|o| {
                 let r = &o.requests;
                 let requests = json!({"reads": r.reads, "mutations": r.mutations,
-                    "retries": r.retries, "rate_limited": r.rate_limited});
+                    "retries": r.retries, "rate_limited": r.rate_limited,
+                    "tailscale": o.tailnet_requests});
+                let tailnet = &o.tailnet;
                 let host = match &o.host {
                     Some(HostOutcome::Ran(r)) => json!({"ran": true, "report": r}),
                     Some(HostOutcome::NotRun(why)) => json!({"ran": false, "reason": why}),
@@ -157,9 +189,9 @@ impl Report for UpReport {
                 };
                 match &o.result {
                     Ok(c) => json!({"ok": true, "result": c, "host": host, "url": url,
-                        "verify": verified, "requests": requests}),
+                        "tailnet": tailnet, "verify": verified, "requests": requests}),
                     Err(e) => json!({"ok": false, "error": e, "host": host,
-                        "verify": verified, "requests": requests}),
+                        "tailnet": tailnet, "verify": verified, "requests": requests}),
                 }
             })
             .collect();
@@ -223,9 +255,10 @@ pub async fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
         let gate = gate.clone();
         let ui = ui.clone();
         let options = host_options.clone();
+        let global = global.clone();
         tasks.push(tokio::spawn(async move {
             let _slot = gate.acquire_owned().await;
-            converge_stack(p, &options, &ui).await
+            converge_stack(p, &options, &global, &ui).await
         }));
     }
     let mut outcomes = Vec::new();
@@ -257,23 +290,75 @@ pub async fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
     Ok(())
 }
 
-/// The Hetzner phase, then the host phase, for one stack.
-async fn converge_stack(p: Planned, options: &HostOptions, ui: &Ui) -> StackOutcome {
-    let converged = converge::apply(&p.client, &p.plan, &p.observed, &p.user_data, ui).await;
-    let requests = p.client.requests();
+/// The tailnet's stale devices and the new server's key, the Hetzner
+/// phase, the node's join, then the host phase, for one stack.
+async fn converge_stack(
+    p: Planned,
+    options: &HostOptions,
+    global: &GlobalArgs,
+    ui: &Ui,
+) -> StackOutcome {
+    let stack = &p.loaded.stack;
+    let mut tailnet = TailnetReport::default();
+    let fail = |msg: String, kind: Kind, tailnet: TailnetReport| StackOutcome {
+        result: Err(msg),
+        host: None,
+        verify: None,
+        requests: p.client.requests(),
+        tailnet_requests: p.tailscale.as_ref().map(|t| t.requests()),
+        tailnet,
+        failure: Some(kind),
+    };
+    // Before the server exists: the key must be in its user-data.
+    let before_create = time::OffsetDateTime::now_utc() - CLOCK_SKEW;
+    let mut minted = None;
+    if let Some(ts) = &p.tailscale {
+        match converge::tailnet::prepare(ts, stack, &p.plan.tailnet, ui, &mut tailnet).await {
+            Ok(k) => minted = k,
+            Err(e) => {
+                let e = Error::from(e);
+                return fail(format!("{}: tailnet: {e}", stack.name), e.kind(), tailnet);
+            }
+        }
+    }
+    let fresh_user_data = match &minted {
+        Some(k) => match p.loaded.user_data(global, &k.key) {
+            Ok(u) => Some(u),
+            Err(e) => return fail(e.to_string(), e.kind(), tailnet),
+        },
+        None => None,
+    };
+    let user_data = fresh_user_data.as_ref().unwrap_or(&p.user_data);
+    let converged = converge::apply(&p.client, &p.plan, &p.observed, user_data, ui).await;
+    drop(fresh_user_data);
     let converged = match converged {
         Ok(c) => c,
         Err(e) => {
             let e = Error::from(e);
-            return StackOutcome {
-                result: Err(e.to_string()),
-                host: None,
-                verify: None,
-                requests,
-                failure: Some(e.kind()),
-            };
+            let mut msg = e.to_string();
+            if let (Some(ts), Some(k)) = (&p.tailscale, &minted) {
+                msg.push_str(&revoke_after_failure(ts, k, &mut tailnet).await);
+            }
+            return fail(msg, e.kind(), tailnet);
         }
     };
+    let node = match tailnet_after_create(&p, options, ui, minted.as_ref(), before_create, &mut tailnet).await {
+        Ok(n) => n,
+        Err(e) => {
+            let e = Error::from(e);
+            let mut msg = format!("{}: tailnet: {e}", stack.name);
+            if let (Some(ts), Some(k)) = (&p.tailscale, &minted) {
+                msg.push_str(&revoke_after_failure(ts, k, &mut tailnet).await);
+            }
+            return fail(msg, e.kind(), tailnet);
+        }
+    };
+    let node_address = node.as_ref().and_then(|d| d.address());
+    let options = &HostOptions {
+        node_address,
+        ..options.clone()
+    };
+    let requests = p.client.requests();
     let server_id = converged.server.as_ref().map(|s| s.id);
     match host_phase(&p.loaded, server_id, options, ui).await {
         Ok(outcome) => {
@@ -329,6 +414,8 @@ async fn converge_stack(p: Planned, options: &HostOptions, ui: &Ui) -> StackOutc
                 host: Some(outcome),
                 verify: report,
                 requests,
+                tailnet_requests: p.tailscale.as_ref().map(|t| t.requests()),
+                tailnet,
                 failure: (!failed.is_empty()).then_some(Kind::Failed),
             }
         }
@@ -339,6 +426,8 @@ async fn converge_stack(p: Planned, options: &HostOptions, ui: &Ui) -> StackOutc
                 host: None,
                 verify: None,
                 requests,
+                tailnet_requests: p.tailscale.as_ref().map(|t| t.requests()),
+                tailnet,
                 failure: Some(e.kind()),
             }
         }
@@ -389,10 +478,72 @@ fn host_inputs<'a>(
         vault: &loaded.vault,
         ssh_host: options.ssh_host.clone(),
         allow_non_tailnet: options.allow_non_tailnet,
+        node_address: options.node_address,
         known_hosts: HostInputs::known_hosts_beside(&loaded.path, &loaded.stack),
         server_id,
         reach_deadline: options.reach,
         step_deadline: options.step,
         paths: options.paths.clone(),
+    }
+}
+
+/// After the Hetzner phase: wait for a new server's node and keep it
+/// (key expiry off, minted key revoked), or take the existing node the
+/// plan found. `None`: no Tailscale API, or no node to wait for (`--sim`).
+async fn tailnet_after_create(
+    p: &Planned,
+    options: &HostOptions,
+    ui: &Ui,
+    minted: Option<&NewKey>,
+    before_create: time::OffsetDateTime,
+    report: &mut TailnetReport,
+) -> std::result::Result<Option<Device>, TailscaleError> {
+    let Some(ts) = &p.tailscale else {
+        return Ok(None);
+    };
+    let plan = &p.plan.tailnet;
+    let stack = &p.loaded.stack;
+    if !plan.awaits_join() {
+        if let Some(node) = &plan.node {
+            converge::tailnet::keep_node(ts, node, report).await?;
+            report.device = Some(node.clone());
+        }
+        return Ok(plan.node.clone());
+    }
+    if options.sim && options.ssh_host.is_none() {
+        // No node will join the simulator; the key must not outlive up.
+        if let Some(k) = minted {
+            report.key = Some(converge::tailnet::retire_key(ts, k).await?);
+        }
+        ui.info(&format!(
+            "{}: --sim has no real node to join the tailnet{}; a real up waits here for the device",
+            stack.name,
+            if minted.is_some() { " (the minted key was revoked unused)" } else { "" }
+        ));
+        return Ok(None);
+    }
+    let since = minted
+        .map(converge::tailnet::minted_at)
+        .unwrap_or(before_create);
+    let node = converge::tailnet::await_node(ts, stack, since, options.reach, ui).await?;
+    converge::tailnet::keep_node(ts, &node, report).await?;
+    if let Some(k) = minted {
+        report.key = Some(converge::tailnet::retire_key(ts, k).await?);
+    }
+    report.device = Some(node.clone());
+    Ok(Some(node))
+}
+
+/// After a failure: revoke the minted key (best effort), and say so.
+async fn revoke_after_failure(ts: &Tailscale, key: &NewKey, report: &mut TailnetReport) -> String {
+    match converge::tailnet::retire_key(ts, key).await {
+        Ok(o) => {
+            report.key = Some(o);
+            format!("; the tailnet key {} minted for the new server was revoked, so a re-run mints a fresh one (`clawprov up --replace` if the server exists but never joined)", key.id)
+        }
+        Err(e) => format!(
+            "; the tailnet key {} minted for the new server could not be revoked ({e}): it expires on its own within the hour, or revoke it in the admin console",
+            key.id
+        ),
     }
 }

@@ -118,6 +118,7 @@ pub async fn run(args: VerifyArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
                 vault: &l.vault,
                 ssh_host: ssh_host.clone(),
                 allow_non_tailnet: args.allow_non_tailnet,
+                node_address: None,
                 known_hosts: HostInputs::known_hosts_beside(&l.path, &l.stack),
                 server_id: None,
                 reach_deadline: Duration::from_secs(args.reach_timeout),

@@ -6,6 +6,7 @@ mod apply;
 mod error;
 mod progress;
 mod teardown;
+pub mod tailnet;
 
 pub use apply::{apply, Converged, ResourceRef, ServerView};
 pub use error::ConvergeError;

@@ -54,6 +54,9 @@ pub struct Server {
     pub location: String,
     pub image: Option<String>,
     pub backups_enabled: bool,
+    /// When Hetzner created it (RFC 3339): which tailnet device is this
+    /// server's node is decided by creation times.
+    pub created: String,
 }
 
 impl From<hcloud::models::Server> for Server {
@@ -106,6 +109,7 @@ impl From<hcloud::models::Server> for Server {
             location: s.location.name.clone(),
             image: s.image.as_ref().and_then(|i| i.name.clone()),
             backups_enabled: s.backup_window.is_some(),
+            created: s.created.clone(),
         }
     }
 }

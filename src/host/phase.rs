@@ -34,6 +34,10 @@ pub struct HostInputs<'a> {
     pub ssh_host: Option<Target>,
     /// `--allow-non-tailnet`: allow a peer outside the tailnet ranges.
     pub allow_non_tailnet: bool,
+    /// The node's tailnet address, as the Tailscale API gives it for the
+    /// device of this server: connect there rather than to the MagicDNS
+    /// name, which may still point at an older node.
+    pub node_address: Option<std::net::IpAddr>,
     /// `stacks/<name>.known_hosts`.
     pub known_hosts: PathBuf,
     /// The Hetzner server's id (from the Hetzner phase), when known: its
@@ -286,7 +290,20 @@ pub fn route(inputs: &HostInputs<'_>) -> (Target, PeerPolicy) {
     match inputs.ssh_host.clone() {
         Some(t) if inputs.allow_non_tailnet => (t, PeerPolicy::Any),
         Some(t) => (t, PeerPolicy::TailnetOrLoopback),
-        None if inputs.allow_non_tailnet => (target::node_target(inputs.stack), PeerPolicy::Any),
-        None => (target::node_target(inputs.stack), PeerPolicy::TailnetOnly),
+        None => {
+            let target = match inputs.node_address {
+                Some(addr) => Target {
+                    host: addr.to_string(),
+                    port: 22,
+                },
+                None => target::node_target(inputs.stack),
+            };
+            let policy = if inputs.allow_non_tailnet {
+                PeerPolicy::Any
+            } else {
+                PeerPolicy::TailnetOnly
+            };
+            (target, policy)
+        }
     }
 }

@@ -12,6 +12,7 @@ mod desired;
 mod observed;
 mod step;
 mod table;
+pub mod tailnet;
 
 use serde::Serialize;
 
@@ -24,6 +25,7 @@ pub use desired::{
 };
 pub use observed::{observe, Observed};
 pub use step::{Change, Op, Resource, Step};
+pub use tailnet::{TailnetObserved, TailnetOp, TailnetPlan, TailnetStep};
 
 /// Monthly cost as the `/pricing` catalog gives it, formatted ("4.51 EUR").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -66,6 +68,9 @@ pub struct Plan {
     /// What the steps converge to (converge plans only).
     #[serde(skip)]
     pub desired: Option<Desired>,
+    /// The tailnet side: stale devices, the key minted for a new server,
+    /// what happens once the node joins.
+    pub tailnet: TailnetPlan,
 }
 
 impl Plan {
@@ -77,6 +82,7 @@ impl Plan {
             steps: steps(desired, observed),
             cost: None,
             desired: Some(desired.clone()),
+            tailnet: TailnetPlan::default(),
         }
     }
 
@@ -88,7 +94,13 @@ impl Plan {
             steps: teardown_steps(observed),
             cost: None,
             desired: None,
+            tailnet: TailnetPlan::default(),
         }
+    }
+
+    pub fn with_tailnet(mut self, tailnet: TailnetPlan) -> Plan {
+        self.tailnet = tailnet;
+        self
     }
 
     pub fn with_cost(mut self, cost: &MonthlyCost) -> Plan {
@@ -98,7 +110,7 @@ impl Plan {
 
     /// True when executing the plan sends no mutating request.
     pub fn is_noop(&self) -> bool {
-        !self.steps.iter().any(|s| s.op.mutates())
+        !self.steps.iter().any(|s| s.op.mutates()) && self.tailnet.steps.is_empty()
     }
 
     /// Steps that remove something that exists (ask first, or `--yes`).

@@ -1,6 +1,6 @@
 //! The human form of a plan: one line per step, then the cost.
 
-use super::{Op, Plan, Purpose};
+use super::{Op, Plan, Purpose, TailnetOp};
 
 pub(super) fn render(plan: &Plan) -> String {
     let mut out = format!(
@@ -33,6 +33,30 @@ pub(super) fn render(plan: &Plan) -> String {
             id,
             s.reason
         ));
+    }
+    let t = &plan.tailnet;
+    let tw = t.steps.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    for s in &t.steps {
+        let marker = match s.op {
+            TailnetOp::DeleteDevice | TailnetOp::RevokeKey => "-",
+            TailnetOp::MintKey => "+",
+            TailnetOp::AwaitJoin => ".",
+            TailnetOp::DisableKeyExpiry => "~",
+        };
+        let id = s.id.as_deref().map(|i| format!("#{i}")).unwrap_or_default();
+        out.push_str(&format!(
+            "  {marker} {:<13} {:<tw$} {} {}\n",
+            s.op.as_str(),
+            s.name,
+            id,
+            s.reason
+        ));
+    }
+    for w in &t.warnings {
+        out.push_str(&format!("  warning: {w}\n"));
+    }
+    if let Some(r) = &t.refusal {
+        out.push_str(&format!("  refused: {r}\n"));
     }
     if let Some(c) = &plan.cost {
         let mut parts = vec![format!("server {}", c.server)];

@@ -52,6 +52,7 @@ fn server(id: i64, d: &Desired) -> Server {
         server_type: d.server.server_type.clone(),
         location: d.server.location.clone(),
         image: Some(d.server.image.clone()),
+        created: "2026-12-01T10:00:00Z".into(),
         backups_enabled: false,
     }
 }

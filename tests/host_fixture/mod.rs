@@ -515,6 +515,7 @@ impl HostFixture {
             vault: &self.vault,
             ssh_host: Some(Target::parse(&format!("127.0.0.1:{}", self.ssh_port)).unwrap()),
             allow_non_tailnet: false,
+            node_address: None,
             known_hosts: self.known_hosts(),
             server_id: None,
             reach_deadline: Duration::from_secs(10),

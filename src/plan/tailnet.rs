@@ -1,0 +1,340 @@
+//! The tailnet half of a plan: which devices go, whether a key is minted,
+//! and what happens once the node joins. Computed, like the Hetzner half,
+//! from what the stack wants and what the Tailscale API shows; printed by
+//! `plan`, executed by `up` ([`crate::converge::tailnet`]).
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::{Op, Resource, Step};
+use crate::hetzner::Server;
+use crate::stack::{Stack, TailscaleAuth};
+use crate::tailscale::{node, AuthKey, Device};
+
+/// How long a minted key stays valid: long enough for a slow first boot
+/// (packages, Node, OpenClaw, then `tailscale up`), short enough that a
+/// copy read from the metadata service is soon worthless. `up` revokes it
+/// as soon as the node has joined anyway.
+pub const MINTED_KEY_EXPIRY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Clock difference tolerated between Hetzner's and Tailscale's timestamps
+/// when telling the current server's device from older ones.
+pub const CLOCK_SKEW: time::Duration = time::Duration::seconds(120);
+
+/// A provided key (`auth: auth_key`) valid for longer than this draws a
+/// warning: it outlives the deploy it is for.
+pub const LONG_LIVED: time::Duration = time::Duration::days(1);
+
+/// What the Tailscale API shows for a stack.
+#[derive(Debug, Clone, Default)]
+pub struct TailnetObserved {
+    /// The stack's devices ([`node::of_stack`]), oldest first.
+    pub devices: Vec<Device>,
+    /// `auth: auth_key`: the vault's key as the API describes it (`None`:
+    /// not found, or not a `tskey-auth-` key).
+    pub provided_key: Option<AuthKey>,
+    /// When the API was asked (for expiry judgements).
+    pub at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TailnetOp {
+    /// Delete a device of the stack that is not the current server's node.
+    DeleteDevice,
+    /// Mint a single-use, pre-authorized, tagged key for the new server.
+    MintKey,
+    /// Wait for the new server to join; use the device's address for SSH.
+    AwaitJoin,
+    /// Turn off node-key expiry on the node.
+    DisableKeyExpiry,
+    /// Revoke the minted key once the node has joined (or up failed).
+    RevokeKey,
+}
+
+impl TailnetOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TailnetOp::DeleteDevice => "delete device",
+            TailnetOp::MintKey => "mint key",
+            TailnetOp::AwaitJoin => "await join",
+            TailnetOp::DisableKeyExpiry => "no key expiry",
+            TailnetOp::RevokeKey => "revoke key",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TailnetStep {
+    pub op: TailnetOp,
+    /// The device's id, for device steps.
+    pub id: Option<String>,
+    /// The device's MagicDNS label, or what the step is about.
+    pub name: String,
+    pub reason: String,
+}
+
+/// The tailnet half of one stack's plan.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TailnetPlan {
+    /// The Tailscale API is used (credentials in the vault, or `--sim`).
+    pub managed: bool,
+    pub steps: Vec<TailnetStep>,
+    /// The current server's node, when the server stays and it is found.
+    pub node: Option<Device>,
+    pub warnings: Vec<String>,
+    /// Why `up` must not run (exit 2), e.g. an ephemeral provided key.
+    pub refusal: Option<String>,
+}
+
+impl TailnetPlan {
+    /// The device ids the plan deletes.
+    pub fn deletes(&self) -> Vec<&str> {
+        self.steps
+            .iter()
+            .filter(|s| s.op == TailnetOp::DeleteDevice)
+            .filter_map(|s| s.id.as_deref())
+            .collect()
+    }
+
+    pub fn mints(&self) -> bool {
+        self.steps.iter().any(|s| s.op == TailnetOp::MintKey)
+    }
+
+    pub fn awaits_join(&self) -> bool {
+        self.steps.iter().any(|s| s.op == TailnetOp::AwaitJoin)
+    }
+}
+
+/// The server `steps` leave standing, if it already exists (no create, no
+/// replace), and whether a new one is created.
+fn server_outcome<'a>(steps: &[Step], servers: &'a [Server]) -> (Option<&'a Server>, bool) {
+    let server_step = steps.iter().find(|s| s.resource == Resource::Server);
+    match server_step {
+        Some(s) if matches!(s.op, Op::Create | Op::Replace) => (None, true),
+        Some(s) if s.op == Op::Delete => (None, false),
+        Some(s) => (servers.iter().find(|v| Some(v.id) == s.id), false),
+        None => (None, false),
+    }
+}
+
+/// The tailnet plan. `observed` is `None` when the API is not used (no
+/// credentials): the plan then only warns.
+pub fn plan(
+    stack: &Stack,
+    steps: &[Step],
+    servers: &[Server],
+    observed: Option<&TailnetObserved>,
+) -> TailnetPlan {
+    let ts = &stack.tailscale;
+    let Some(observed) = observed else {
+        return TailnetPlan {
+            warnings: vec![format!(
+                "no Tailscale API credentials in the vault: clawprov cannot remove stale '{}' devices (a redeploy may register as {}-1), turn off the node's key expiry, or delete the device on destroy. Store an OAuth client (tailscale_oauth_client_id/_secret) to manage the tailnet side",
+                ts.hostname, ts.hostname
+            )],
+            ..TailnetPlan::default()
+        };
+    };
+    let mut out = TailnetPlan {
+        managed: true,
+        ..TailnetPlan::default()
+    };
+    if ts.auth == TailscaleAuth::AuthKey {
+        judge_provided_key(observed, &mut out);
+    }
+    let (staying, creating) = server_outcome(steps, servers);
+    let delete = |d: &Device, why: String| TailnetStep {
+        op: TailnetOp::DeleteDevice,
+        id: Some(d.id.clone()),
+        name: d.name.clone(),
+        reason: why,
+    };
+    let devices: Vec<&Device> = observed.devices.iter().collect();
+    if creating {
+        for d in &devices {
+            out.steps.push(delete(
+                d,
+                format!(
+                    "{} device of an earlier server ({}); removed first so the new node registers as exactly {}",
+                    if d.online() { "online" } else { "offline" },
+                    d.addresses.first().map(String::as_str).unwrap_or("no address"),
+                    ts.hostname
+                ),
+            ));
+        }
+        if ts.auth == TailscaleAuth::Oauth {
+            out.steps.push(TailnetStep {
+                op: TailnetOp::MintKey,
+                id: None,
+                name: ts.tags.join(","),
+                reason: format!(
+                    "single-use, pre-authorized, not ephemeral, expires in {} min: the only key in the new server's user-data",
+                    MINTED_KEY_EXPIRY.as_secs() / 60
+                ),
+            });
+        }
+        out.steps.push(TailnetStep {
+            op: TailnetOp::AwaitJoin,
+            id: None,
+            name: ts.hostname.clone(),
+            reason: "the device created after the key (by hostname, tags and creation time) is the node; SSH goes to its tailnet address".into(),
+        });
+        out.steps.push(TailnetStep {
+            op: TailnetOp::DisableKeyExpiry,
+            id: None,
+            name: ts.hostname.clone(),
+            reason: "a server must not drop off the tailnet when its node key expires (180 days)".into(),
+        });
+        if ts.auth == TailscaleAuth::Oauth {
+            out.steps.push(TailnetStep {
+                op: TailnetOp::RevokeKey,
+                id: None,
+                name: ts.tags.join(","),
+                reason: "once the node has joined (or if up fails): the copy in user-data and the metadata service becomes worthless".into(),
+            });
+        }
+        return out;
+    }
+    let Some(server) = staying else {
+        // The server is being deleted (not a converge case) or absent.
+        return out;
+    };
+    let since = node::timestamp(&server.created);
+    let current = since.and_then(|s| node::node_since(&devices, s, CLOCK_SKEW));
+    for d in &devices {
+        if Some(d.id.as_str()) != current.map(|c| c.id.as_str()) {
+            out.steps.push(delete(
+                d,
+                format!(
+                    "stale: not the node of server #{} (created {}, before the server)",
+                    server.id, d.created
+                ),
+            ));
+        }
+    }
+    match current {
+        Some(c) => {
+            if !c.key_expiry_disabled {
+                out.steps.push(TailnetStep {
+                    op: TailnetOp::DisableKeyExpiry,
+                    id: Some(c.id.clone()),
+                    name: c.name.clone(),
+                    reason: "its node key would expire and drop the server off the tailnet"
+                        .into(),
+                });
+            }
+            if !c.dns_label().eq_ignore_ascii_case(&ts.hostname) {
+                out.warnings.push(format!(
+                    "the node registered as {} (another device held {} when it joined); MagicDNS name {}.{} is not it. `clawprov up --replace` registers it anew with the exact name",
+                    c.dns_label(), ts.hostname, ts.hostname, ts.tailnet
+                ));
+            }
+            out.node = Some(c.clone());
+        }
+        None => out.warnings.push(format!(
+            "server #{} has no device on the tailnet (hostname {}, tags {}); the host phase cannot reach it. If it never joined, see `clawprov status`; `clawprov rotate tailscale-key` re-joins a node that can still be reached",
+            server.id,
+            ts.hostname,
+            ts.tags.join(",")
+        )),
+    }
+    out
+}
+
+/// `auth: auth_key`: an ephemeral key is refused (the node would be deleted
+/// whenever it is offline, e.g. a reboot); a reusable or long-lived one
+/// works but is warned about.
+fn judge_provided_key(observed: &TailnetObserved, out: &mut TailnetPlan) {
+    let Some(key) = &observed.provided_key else {
+        out.warnings.push(
+            "the vault's tailscale_auth_key is not known to the Tailscale API (wrong tailnet, deleted, or spent): the node may not be able to join".into(),
+        );
+        return;
+    };
+    if key.invalid {
+        out.refusal = Some(format!(
+            "the vault's tailscale_auth_key (key {}) is invalid: revoked, expired or spent. Mint a new one, or set tailscale.auth: oauth to have clawprov mint one per deploy",
+            key.id
+        ));
+        return;
+    }
+    let caps = key.create_caps().unwrap_or_default();
+    if caps.ephemeral {
+        out.refusal = Some(format!(
+            "the vault's tailscale_auth_key (key {}) is ephemeral: the node would be deleted from the tailnet whenever it is offline (a reboot). Use a non-ephemeral key, or tailscale.auth: oauth",
+            key.id
+        ));
+        return;
+    }
+    if caps.reusable {
+        out.warnings.push(format!(
+            "the vault's tailscale_auth_key (key {}) is reusable: anyone who reads it from the server's metadata service can join more machines. Prefer tailscale.auth: oauth (a single-use key per deploy)",
+            key.id
+        ));
+    }
+    let expires = key.expires.as_deref().and_then(node::timestamp);
+    if let (Some(e), Some(now)) = (expires, observed.at) {
+        if e - now > LONG_LIVED {
+            out.warnings.push(format!(
+                "the vault's tailscale_auth_key (key {}) is valid until {}: it stays usable long after this deploy. Prefer tailscale.auth: oauth (a key valid for an hour, revoked once used)",
+                key.id,
+                key.expires.as_deref().unwrap_or("?")
+            ));
+        }
+    }
+}
+
+/// Ask the Tailscale API about a stack: its devices (one list request)
+/// and, for a provided key, that key (one more).
+pub async fn observe(
+    ts: &crate::tailscale::Tailscale,
+    stack: &Stack,
+    provided_key: Option<&crate::secrets::Secret>,
+) -> Result<TailnetObserved, crate::tailscale::TailscaleError> {
+    let all = ts.list_devices().await?;
+    let devices = node::of_stack(&all, &stack.tailscale.hostname, &stack.tailscale.tags)
+        .into_iter()
+        .cloned()
+        .collect();
+    let provided_key = match provided_key
+        .filter(|_| stack.tailscale.auth == TailscaleAuth::AuthKey)
+        .and_then(|k| crate::tailscale::keys::key_id_of(k.expose()))
+    {
+        Some(id) => ts.get_key(id).await?,
+        None => None,
+    };
+    Ok(TailnetObserved {
+        devices,
+        provided_key,
+        at: Some(OffsetDateTime::now_utc()),
+    })
+}
+
+/// The tailnet half of a teardown: every device of the stack goes.
+pub fn teardown(observed: Option<&TailnetObserved>) -> TailnetPlan {
+    let Some(observed) = observed else {
+        return TailnetPlan {
+            warnings: vec!["no Tailscale API credentials in the vault: the node's device stays in the tailnet (delete it in the admin console)".into()],
+            ..TailnetPlan::default()
+        };
+    };
+    TailnetPlan {
+        managed: true,
+        steps: observed
+            .devices
+            .iter()
+            .map(|d| TailnetStep {
+                op: TailnetOp::DeleteDevice,
+                id: Some(d.id.clone()),
+                name: d.name.clone(),
+                reason: format!(
+                    "device of the stack's node ({}, {})",
+                    d.addresses.first().map(String::as_str).unwrap_or("no address"),
+                    if d.online() { "online" } else { "offline" }
+                ),
+            })
+            .collect(),
+        ..TailnetPlan::default()
+    }
+}
