@@ -6,9 +6,10 @@ use serde_json::json;
 
 use super::target::{answer, stack_paths, Endpoint, Loaded};
 use crate::cli::{DestroyArgs, GlobalArgs};
+use crate::converge::tailnet::TailnetReport;
 use crate::converge::{self, TornDown};
 use crate::error::{Error, Result};
-use crate::plan::{observe, Plan};
+use crate::plan::{observe, tailnet, Plan};
 use crate::ui::{Report, Ui};
 
 struct Destroyed(Vec<TornDown>);
@@ -47,16 +48,23 @@ pub async fn run(args: DestroyArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> 
         let loaded = Loaded::load(path, global, args.sim, ui)?;
         let client = endpoint.client(Some(&loaded.vault))?;
         let observed = observe(&client, &loaded.stack.name).await?;
-        planned.push((client, Plan::teardown(&loaded.stack.name, &observed)));
+        let tailscale = endpoint.tailscale(&loaded.vault)?;
+        let seen = match &tailscale {
+            Some(ts) => Some(tailnet::observe(ts, &loaded.stack, None).await?),
+            None => None,
+        };
+        let plan = Plan::teardown(&loaded.stack.name, &observed)
+            .with_tailnet(tailnet::teardown(seen.as_ref()));
+        planned.push((client, tailscale, plan));
     }
-    for (_, plan) in &planned {
+    for (_, _, plan) in &planned {
         for line in plan.table().lines() {
             ui.info(line);
         }
     }
     let protected: Vec<String> = planned
         .iter()
-        .flat_map(|(_, p)| {
+        .flat_map(|(_, _, p)| {
             p.unprotects()
                 .into_iter()
                 .map(|s| format!("{} ({})", s.name, p.stack))
@@ -70,8 +78,8 @@ pub async fn run(args: DestroyArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> 
     }
     let work: Vec<&Plan> = planned
         .iter()
-        .map(|(_, p)| p)
-        .filter(|p| !p.steps.is_empty())
+        .map(|(_, _, p)| p)
+        .filter(|p| !p.steps.is_empty() || !p.tailnet.steps.is_empty())
         .collect();
     if !work.is_empty() && !args.yes {
         if !ui.interactive() {
@@ -92,8 +100,22 @@ pub async fn run(args: DestroyArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> 
         }
     }
     let mut done = Vec::new();
-    for (client, plan) in &planned {
-        done.push(converge::teardown(client, plan, ui).await?);
+    for (client, tailscale, plan) in &planned {
+        let mut torn = converge::teardown(client, plan, ui).await?;
+        // After the server: its node would otherwise re-appear as online
+        // until the server is gone.
+        if let Some(ts) = tailscale {
+            let mut report = TailnetReport::default();
+            converge::tailnet::delete_devices(ts, &plan.stack, &plan.tailnet, ui, &mut report)
+                .await?;
+            torn.deleted.extend(
+                report
+                    .deleted
+                    .iter()
+                    .map(|id| format!("tailnet device #{id}")),
+            );
+        }
+        done.push(torn);
     }
     ui.emit(&Destroyed(done));
     Ok(())

@@ -71,8 +71,33 @@ case "$1 $2" in
     # CertDomains: the tailnet issues HTTPS certificates (unless $STATE/nohttps).
     certs="\"$(cat "$STATE/dnsname")\""
     [ -f "$STATE/nohttps" ] && certs=""
-    printf '{"BackendState":"Running","Self":{"DNSName":"%s.","TailscaleIPs":["100.100.1.2"],"Online":true},"CertDomains":[%s]}\n' \
-        "$(cat "$STATE/dnsname")" "$certs" ;;
+    ip=100.100.1.2
+    [ -f "$STATE/ip" ] && ip=$(cat "$STATE/ip")
+    printf '{"BackendState":"Running","Self":{"DNSName":"%s.","TailscaleIPs":["%s"],"Online":true},"CertDomains":[%s]}\n' \
+        "$(cat "$STATE/dnsname")" "$ip" "$certs" ;;
+"up "*)
+    # Joins the tailnet the way tailscaled does, against the simulator's
+    # control plane ($STATE/control): the key is spent, a device created.
+    exec /usr/bin/python3 - "$STATE" "$@" <<'PY'
+import json, os, sys, urllib.error, urllib.request
+state, args = sys.argv[1], sys.argv[3:]
+opt = dict(a[2:].split("=", 1) for a in args if a.startswith("--") and "=" in a)
+key_ref = opt.get("auth-key", "")
+key = open(key_ref[5:]).read().strip() if key_ref.startswith("file:") else key_ref
+body = {"auth_key": key, "hostname": opt.get("hostname", ""),
+        "advertise_tags": [t for t in opt.get("advertise-tags", "").split(",") if t],
+        "machine": open(os.path.join(state, "machine")).read().strip()}
+req = urllib.request.Request(open(os.path.join(state, "control")).read().strip() + "/sim/tailscale/join",
+                             data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+try:
+    device = json.load(urllib.request.urlopen(req, timeout=10))["device"]
+except urllib.error.HTTPError as e:
+    sys.exit("backend error: " + json.loads(e.read() or b"{}").get("message", str(e.code)))
+open(os.path.join(state, "dnsname"), "w").write(device["name"])
+open(os.path.join(state, "ip"), "w").write(device["addresses"][0])
+open(os.path.join(state, "joins"), "a").write(device["id"] + "\n")
+PY
+    ;;
 "serve status")
     if [ -f "$STATE/serve.json" ]; then cat "$STATE/serve.json"; else echo '{}'; fi ;;
 "serve --bg")
@@ -303,6 +328,7 @@ impl HostFixture {
             0o755,
         );
         write(&state.join("cloud-init"), "done", 0o644);
+        write(&state.join("machine"), &format!("machine-{tag}"), 0o644);
         write(&state.join("bind"), "127.0.0.1", 0o644);
         write(&state.join("port"), &gateway_port.to_string(), 0o644);
         write(&state.join("service_user"), &service, 0o644);
@@ -499,6 +525,29 @@ impl HostFixture {
 
     pub fn state(&self, name: &str, value: &str) {
         write(&self.path("state").join(name), value, 0o644);
+    }
+
+    /// What the bootstrap does after installing Tailscale: `tailscale up`
+    /// with the key in a 0600 file, as root, here against the control plane
+    /// at `control` (the simulator's base URL) as machine `machine`.
+    pub fn tailscale_up(&self, control: &str, machine: &str, key: &str) -> std::process::Output {
+        self.state("control", control);
+        self.state("machine", machine);
+        let key_file = self.path("authkey");
+        write(&key_file, key, 0o600);
+        let out = Command::new(self.path("shims/tailscale"))
+            .arg("up")
+            .arg(format!("--auth-key=file:{}", key_file.display()))
+            .arg(format!("--hostname={}", self.stack.tailscale.hostname))
+            .arg(format!(
+                "--advertise-tags={}",
+                self.stack.tailscale.tags.join(",")
+            ))
+            .arg("--timeout=300s")
+            .output()
+            .expect("tailscale shim runs");
+        let _ = fs::remove_file(&key_file);
+        out
     }
 
     pub fn paths(&self) -> HostPaths {

@@ -1,0 +1,317 @@
+//! The tailnet side of `up` and `destroy` end to end: the real binary
+//! against the Hetzner and Tailscale simulators (`auth: oauth`, the OAuth
+//! client in the vault), the host phase against the real sshd fixture, and
+//! the fixture's `tailscale up` stand-in joining through the simulator's
+//! control plane exactly as the bootstrap would (the key read from the
+//! user-data the server was created with). So the key's whole life is
+//! seen: minted, in user-data only, spent by the join, revoked; and the
+//! device's: stale one removed first, new one found by the API, key expiry
+//! off, deleted by destroy, the hostname exact on every redeploy.
+
+mod host_fixture;
+mod support;
+
+use std::fs;
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use clawprov::secrets::{self, identity, Lock, Recipient, Secret};
+use clawprov::sim::{self, OAuthClient, SimConfig};
+use host_fixture::HostFixture;
+
+const CLIENT_ID: &str = "kCanaryClient7CNTRL";
+
+struct Project {
+    sim: sim::SimServer,
+    home: tempfile::TempDir,
+    stack: std::path::PathBuf,
+    client_secret: String,
+}
+
+async fn project(fx: &mut HostFixture) -> Project {
+    let client_secret = format!(
+        "tskey-client-{CLIENT_ID}-CANARYoauth{:08x}",
+        rand::random::<u32>()
+    );
+    fx.vault
+        .set("tailscale_oauth_client_id", Secret::new(CLIENT_ID))
+        .unwrap();
+    fx.vault
+        .set(
+            "tailscale_oauth_client_secret",
+            Secret::new(client_secret.as_str()),
+        )
+        .unwrap();
+    fx.canaries.push(client_secret.clone());
+    let mut config = SimConfig {
+        tokens: vec![fx.vault.get("hcloud_token").unwrap().expose().to_string()],
+        action_duration: Duration::from_millis(200),
+        ..SimConfig::default()
+    };
+    config.tailscale.oauth_clients = vec![OAuthClient {
+        id: CLIENT_ID.into(),
+        secret: client_secret.clone(),
+        scopes: vec!["auth_keys".into(), "devices:core".into()],
+        tags: vec!["tag:openclaw".into()],
+    }];
+    let sim = sim::serve(config, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("simulator");
+    let home = tempfile::tempdir().unwrap();
+    let stacks = home.path().join("stacks");
+    fs::create_dir_all(&stacks).unwrap();
+    let stack = stacks.join(format!("{}.yaml", fx.stack.name));
+    let s = &fx.stack;
+    fs::write(
+        &stack,
+        format!(
+            "name: {}\ntailscale:\n  tailnet: tail1234.ts.net\n  hostname: {}\n  tags: [tag:openclaw]\n  auth: oauth\n\
+             openclaw:\n  port: {}\nhost:\n  admin_user: {}\n  service_user: {}\n",
+            s.name, s.tailscale.hostname, s.openclaw.port, s.host.admin_user, s.host.service_user
+        ),
+    )
+    .unwrap();
+    let own = identity::create(&home.path().join(".config/clawprov/identity.txt")).unwrap();
+    secrets::write(
+        &stacks.join(format!("{}.secrets.age", fx.stack.name)),
+        &fx.vault,
+        &Lock::Recipients(&[Recipient::parse(&own).unwrap()]),
+    )
+    .unwrap();
+    Project {
+        sim,
+        home,
+        stack,
+        client_secret,
+    }
+}
+
+fn command(fx: &HostFixture, p: &Project, args: &[&str]) -> std::process::Command {
+    let mut cmd = support::clawprov(p.home.path());
+    cmd.current_dir(p.home.path())
+        .arg("-s")
+        .arg(&p.stack)
+        .args(["--json", "--hcloud-endpoint", &p.sim.endpoint()])
+        .args(["--tailscale-endpoint", &p.sim.tailscale_endpoint()])
+        .args(args);
+    if args[0] == "up" {
+        cmd.args(["--yes", "--offline"])
+            .args(["--ssh-host", &format!("127.0.0.1:{}", fx.ssh_port)])
+            .args(["--host-root", fx.path("fs").to_str().unwrap()])
+            .args(["--reach-timeout", "30", "--host-timeout", "30"])
+            .args(["--verify", "api"]);
+    }
+    cmd
+}
+
+/// The auth key in a user-data text (what the bootstrap would read).
+fn key_in(user_data: &str) -> Option<String> {
+    let at = user_data.find("tskey-auth-")?;
+    Some(
+        user_data[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect(),
+    )
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    /// The key the new server's user-data carried.
+    user_data_key: Option<String>,
+    user_data: Option<String>,
+}
+
+/// `up`, with the fixture joining the tailnet once the server exists
+/// (as its cloud-init would), if one is created.
+fn up_and_join(fx: &HostFixture, p: &Project) -> Run {
+    let known: Vec<i64> = p.sim.sim.with(|w| w.servers.keys().copied().collect());
+    let mut child = command(fx, p, &["up"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("up starts");
+    let start = Instant::now();
+    let mut user_data = None;
+    while start.elapsed() < Duration::from_secs(60) {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        let fresh = p.sim.sim.with(|w| {
+            w.servers
+                .iter()
+                .find(|(id, _)| !known.contains(id))
+                .and_then(|(id, s)| s.user_data.clone().map(|u| (*id, u)))
+        });
+        if let Some((id, text)) = fresh {
+            let key = key_in(&text).expect("a key in user-data");
+            let out = fx.tailscale_up(
+                &format!("http://{}", p.sim.addr),
+                &format!("server-{id}"),
+                &key,
+            );
+            assert!(
+                out.status.success(),
+                "the node could not join: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            user_data = Some(text);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        user_data_key: user_data.as_deref().and_then(key_in),
+        user_data,
+    }
+}
+
+fn devices_named(p: &Project, hostname: &str) -> Vec<sim::tailscale::devices::Device> {
+    p.sim
+        .sim
+        .with(|w| w.tailscale.devices())
+        .into_iter()
+        .filter(|d| d.hostname == hostname)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth_up_mints_one_key_keeps_one_device_and_destroy_removes_it() {
+    let mut fx = HostFixture::start();
+    let p = project(&mut fx).await;
+    let hostname = fx.stack.tailscale.hostname.clone();
+    let fqdn = format!("{hostname}.tail1234.ts.net");
+
+    // A device left by an earlier server of this stack, still online and
+    // holding the exact name.
+    let stale = p
+        .sim
+        .sim
+        .with(|w| w.tailscale.seed_device(&hostname, &["tag:openclaw"], true));
+    assert_eq!(stale.name, fqdn);
+
+    let run = up_and_join(&fx, &p);
+    assert_eq!(run.code, 0, "up failed:\n{}\n{}", run.stdout, run.stderr);
+    let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let s = &out["stacks"][0];
+    let tailnet = &s["tailnet"];
+
+    // The stale device went first, before the server was created.
+    assert_eq!(tailnet["deleted"], serde_json::json!([stale.id]));
+    let log = p.sim.request_log();
+    let pos = |method: &str, path: &str| {
+        log.iter()
+            .position(|r| r.method == method && r.path.starts_with(path))
+            .unwrap_or_else(|| panic!("no {method} {path} in {log:?}"))
+    };
+    assert!(pos("DELETE", &format!("/api/v2/device/{}", stale.id)) < pos("POST", "/v1/servers"));
+    assert!(pos("POST", "/api/v2/tailnet/-/keys") < pos("POST", "/v1/servers"));
+
+    // Exactly one device: the exact hostname, the declared tags, key expiry off.
+    let devices = devices_named(&p, &hostname);
+    assert_eq!(devices.len(), 1, "{devices:?}");
+    let node = &devices[0];
+    assert_ne!(node.id, stale.id);
+    assert_eq!(node.name, fqdn, "no -1 suffix");
+    assert_eq!(node.tags, ["tag:openclaw"]);
+    assert!(node.key_expiry_disabled);
+    assert_eq!(
+        tailnet["device"]["id"],
+        node.id.as_str(),
+        "up found the new node, not the stale one"
+    );
+    assert_eq!(
+        tailnet["device"]["addresses"][0],
+        node.addresses[0].as_str()
+    );
+    assert_ne!(node.addresses[0], stale.addresses[0]);
+
+    // The key in user-data was minted for this server and is worthless now.
+    let key = run.user_data_key.clone().expect("user-data had a key");
+    let key_id = clawprov::tailscale::keys::key_id_of(&key)
+        .unwrap()
+        .to_string();
+    assert_eq!(tailnet["key"]["id"], key_id.as_str());
+    assert_eq!(tailnet["key"]["consumed"], true, "{tailnet}");
+    let minted = p.sim.sim.with(|w| w.tailscale.key(&key_id)).unwrap();
+    assert!(!minted.reusable && !minted.ephemeral && minted.preauthorized);
+    assert_eq!(minted.tags, ["tag:openclaw"]);
+    assert!(minted.revoked.is_some(), "revoked after the join");
+    let again = fx.tailscale_up(&format!("http://{}", p.sim.addr), "thief", &key);
+    assert!(
+        !again.status.success(),
+        "a second join with the user-data key must fail"
+    );
+    assert_eq!(devices_named(&p, &hostname).len(), 1);
+
+    // No secret but that (now invalid) key in user-data; none anywhere else.
+    let user_data = run.user_data.clone().unwrap();
+    let mut places = vec![
+        ("stdout", run.stdout.clone()),
+        ("stderr", run.stderr.clone()),
+        ("user-data", user_data.clone()),
+        ("shim log", fx.read("shim.log")),
+        ("remote commands", fx.read("commands.log")),
+        ("request log", format!("{log:?}")),
+    ];
+    for c in &fx.canaries {
+        for (place, text) in &places {
+            assert!(!text.contains(c.as_str()), "a canary leaked into {place}");
+        }
+    }
+
+    // A second up: nothing to change on either API.
+    p.sim.sim.clear_request_log();
+    let second = up_and_join(&fx, &p);
+    assert_eq!(second.code, 0, "{}\n{}", second.stdout, second.stderr);
+    assert!(second.user_data.is_none(), "no new server");
+    let mutations: Vec<_> = p
+        .sim
+        .request_log()
+        .into_iter()
+        .filter(|r| r.method != "GET" && !r.path.starts_with("/api/v2/oauth"))
+        .collect();
+    assert!(mutations.is_empty(), "{mutations:?}");
+    places.push(("second stdout", second.stdout.clone()));
+
+    // destroy removes the device with the server.
+    let out = command(&fx, &p, &["destroy", "--yes"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(devices_named(&p, &hostname).is_empty());
+    let destroyed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        destroyed.contains(&format!("tailnet device #{}", node.id)),
+        "{destroyed}"
+    );
+
+    // A redeploy after destroy gets the exact hostname again.
+    let third = up_and_join(&fx, &p);
+    assert_eq!(third.code, 0, "{}\n{}", third.stdout, third.stderr);
+    let devices = devices_named(&p, &hostname);
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0].name, fqdn);
+    for c in &fx.canaries {
+        for (place, text) in places.iter().chain(
+            [
+                ("third stdout", third.stdout.clone()),
+                ("third stderr", third.stderr.clone()),
+                ("destroy", destroyed.clone()),
+            ]
+            .iter(),
+        ) {
+            assert!(!text.contains(c.as_str()), "a canary leaked into {place}");
+        }
+    }
+    assert!(!p.client_secret.is_empty());
+}
