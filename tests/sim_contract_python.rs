@@ -6,28 +6,13 @@
 mod sim_common;
 mod support;
 
-use std::path::PathBuf;
 use std::process::Command;
 
-use sim_common::{contract_config, RunningSim, READONLY_TOKEN};
-
-fn venv_python() -> PathBuf {
-    let venv = std::env::var_os("CLAWPROV_CONTRACT_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| support::repo_dir().join("target").join("contract-venv"));
-    let python = venv.join("bin").join("python");
-    assert!(
-        python.is_file(),
-        "the hcloud-python venv is missing at {}: run `sh .ci/sim-contract-setup.sh` \
-         (it is what .ci/run does) and re-run this test",
-        venv.display()
-    );
-    python
-}
+use sim_common::{contract_config, contract_python, RunningSim, READONLY_TOKEN};
 
 #[test]
 fn hcloud_python_full_cycle() {
-    let python = venv_python();
+    let python = contract_python("hcloud");
     let running = RunningSim::start(contract_config());
     let token = running.sim.world().config.tokens[0].clone();
     let out = Command::new(python)

@@ -2,7 +2,10 @@
 //! on external clients (hcloud CLI, python). Stops when dropped.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -84,4 +87,65 @@ pub fn fake_ed25519(i: u32) -> String {
         "ssh-ed25519 {} key{i}",
         base64::engine::general_purpose::STANDARD.encode(blob)
     )
+}
+
+/// The python of the venv `.ci/sim-contract-setup.sh` makes, once it is
+/// known to import `module`. Panics (never skips) saying how to make it.
+pub fn contract_python(module: &str) -> PathBuf {
+    let venv = std::env::var_os("CLAWPROV_CONTRACT_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("target")
+                .join("contract-venv")
+        });
+    let python = venv.join("bin").join("python");
+    let fix = "run `sh .ci/sim-contract-setup.sh` (it is what .ci/run does) and re-run this test";
+    assert!(
+        python.is_file(),
+        "the contract venv is missing at {}: {fix}",
+        venv.display()
+    );
+    let imports = Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .current_dir(std::env::temp_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        imports,
+        "the contract venv at {} cannot import {module}: {fix}",
+        venv.display()
+    );
+    python
+}
+
+/// A `clawprov sim serve` process, killed when dropped (even when an
+/// assertion fails).
+pub struct Served(pub std::process::Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Spawns `cmd` (a `clawprov --json sim serve ...`) and reads the one JSON
+/// object it prints first.
+pub fn serve_hello(mut cmd: Command) -> (Served, serde_json::Value) {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("clawprov starts");
+    let mut served = Served(child);
+    let stdout = served.0.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("first line");
+    let hello = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+    (served, hello)
 }

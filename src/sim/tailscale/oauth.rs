@@ -54,7 +54,12 @@ impl AccessToken {
         json!({
             "access_token": self.token,
             "token_type": "Bearer",
-            "expires_in": self.expires.duration_since(now).map(|d| d.as_secs()).unwrap_or(0),
+            // Rounded up: rendered a moment after minting, it still says 3600.
+            "expires_in": self
+                .expires
+                .duration_since(now)
+                .map(|d| d.as_nanos().div_ceil(1_000_000_000) as u64)
+                .unwrap_or(0),
             "scope": self.scopes.join(" "),
             "tags": self.tags.join(" "),
         })
