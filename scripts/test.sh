@@ -6,7 +6,8 @@
 # has everything runs no installer.
 #
 # Installed here: Debian packages (below), the official hcloud Python
-# library in a venv (.ci/sim-contract-setup.sh). Fetched and cached by the
+# library and the PyPI tailscale client in a venv
+# (.ci/sim-contract-setup.sh). Fetched and cached by the
 # tests themselves: the real Node and OpenClaw from the npm registry
 # (tests/contract/openclaw-setup.sh), the real-boot VM's Debian image
 # (tests/vm/build-image.sh, from the Debian mirror) and its download
@@ -21,7 +22,7 @@ packages=(
   openssh-server      # real sshd on 127.0.0.1 for the host phase
   sudo                # the admin user's sudo on the stand-in host
   hcloud-cli          # Hetzner's own CLI against the simulator
-  python3-venv        # venv for the official hcloud Python library
+  python3-venv        # venv for hcloud-python and the PyPI tailscale client
   python3-yaml python3-jsonschema   # ../shared/tools/validate-cloud-config
   libssl-dev pkg-config             # ssh2 links system OpenSSL
   curl                # the host phase's gateway probes (also run by the contract test)
