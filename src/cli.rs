@@ -105,9 +105,46 @@ pub enum Command {
     /// tailnet and on the host; exit 1 if any check fails or cannot run.
     Verify(VerifyArgs),
 
+    /// Replace a credential the deployment runs on, safely and re-runnably.
+    #[command(subcommand)]
+    Rotate(RotateCommand),
+
     /// The embedded Hetzner Cloud API simulator (an offline playground).
     #[command(subcommand)]
     Sim(SimCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RotateCommand {
+    /// Mint a new single-use tailnet key, re-authenticate the node with it
+    /// (detached, so the SSH session over the tailnet may drop), reconnect,
+    /// confirm the node's device through the API, then revoke the old key,
+    /// any key left by an interrupted run, and any stale device. Safe to
+    /// re-run after a failure at any step.
+    TailscaleKey(RotateKeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RotateKeyArgs {
+    /// Only show the steps it would take (changes nothing).
+    #[arg(long)]
+    pub plan: bool,
+
+    /// Reach the node at HOST[:PORT] instead of its tailnet address (as `up`).
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub ssh_host: Option<String>,
+
+    /// Allow an SSH peer outside the tailnet ranges.
+    #[arg(long)]
+    pub allow_non_tailnet: bool,
+
+    /// How long to wait for the node (SSH, and the re-authentication), in seconds.
+    #[arg(long, default_value_t = 180, value_name = "SECS")]
+    pub reach_timeout: u64,
+
+    /// Prefix for every server path (integration tests against a stand-in host).
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub host_root: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

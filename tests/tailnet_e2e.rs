@@ -244,10 +244,19 @@ async fn oauth_up_mints_one_key_keeps_one_device_and_destroy_removes_it() {
     assert!(!minted.reusable && !minted.ephemeral && minted.preauthorized);
     assert_eq!(minted.tags, ["tag:openclaw"]);
     assert!(minted.revoked.is_some(), "revoked after the join");
-    let again = fx.tailscale_up(&format!("http://{}", p.sim.addr), "thief", &key);
-    assert!(
-        !again.status.success(),
-        "a second join with the user-data key must fail"
+    // Another machine that read the user-data (the metadata service) tries it.
+    let again = reqwest::Client::new()
+        .post(format!("http://{}/sim/tailscale/join", p.sim.addr))
+        .json(&serde_json::json!({"auth_key": key, "hostname": "thief",
+            "advertise_tags": ["tag:openclaw"], "machine": "thief"}))
+        .send()
+        .await
+        .unwrap();
+    let status = again.status();
+    let body = again.text().await.unwrap_or_default();
+    assert_eq!(
+        status, 401,
+        "a second join with the user-data key must fail: {body}"
     );
     assert_eq!(devices_named(&p, &hostname).len(), 1);
 
@@ -314,4 +323,146 @@ async fn oauth_up_mints_one_key_keeps_one_device_and_destroy_removes_it() {
         }
     }
     assert!(!p.client_secret.is_empty());
+}
+
+fn rotate(fx: &HostFixture, p: &Project, extra: &[&str]) -> std::process::Command {
+    let mut cmd = command(fx, p, &["rotate", "tailscale-key"]);
+    cmd.args(["--ssh-host", &format!("127.0.0.1:{}", fx.ssh_port)])
+        .args(["--host-root", fx.path("fs").to_str().unwrap()])
+        .args(["--reach-timeout", "30"])
+        .args(extra);
+    cmd
+}
+
+/// Every key this stack minted is spent or revoked, one device is left,
+/// and the key file is gone from the host.
+fn converged(fx: &HostFixture, p: &Project, hostname: &str) {
+    let keys = p.sim.sim.with(|w| w.tailscale.keys());
+    let now = p.sim.sim.clock().now();
+    let live: Vec<_> = keys
+        .iter()
+        .filter(|k| {
+            k.description
+                .starts_with(&format!("clawprov {}", fx.stack.name))
+        })
+        .filter(|k| k.is_valid(now))
+        .map(|k| k.id.clone())
+        .collect();
+    assert!(live.is_empty(), "keys still valid: {live:?}");
+    assert_eq!(devices_named(p, hostname).len(), 1);
+    assert!(!fx.path("fs/run/clawprov-rotate.key").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotate_tailscale_key_reauthenticates_in_place_and_a_killed_run_converges() {
+    let mut fx = HostFixture::start();
+    let p = project(&mut fx).await;
+    let hostname = fx.stack.tailscale.hostname.clone();
+    let run = up_and_join(&fx, &p);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let before = devices_named(&p, &hostname)[0].clone();
+
+    // --plan changes nothing.
+    p.sim.sim.clear_request_log();
+    let out = rotate(&fx, &p, &["--plan"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(p
+        .sim
+        .request_log()
+        .iter()
+        .all(|r| r.method == "GET" || r.path.starts_with("/api/v2/oauth")));
+
+    // A rotation: the node re-authenticates with a new key, stays the same
+    // device, stays reachable; the new key is spent and revoked.
+    let out = rotate(&fx, &p, &[]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let r: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let r = &r["rotated"];
+    assert_eq!(r["backend_state"], "Running");
+    assert_eq!(r["device_after"], before.id.as_str());
+    assert_eq!(r["device_changed"], false);
+    let new_key = r["new_key"].as_str().unwrap().to_string();
+    let k = p.sim.sim.with(|w| w.tailscale.key(&new_key)).unwrap();
+    assert_eq!(k.uses, 1, "the node used the new key");
+    assert!(k.revoked.is_some());
+    assert_eq!(
+        fx.read("state/joins").lines().count(),
+        2,
+        "joined, then re-authenticated"
+    );
+    converged(&fx, &p, &hostname);
+    for c in &fx.canaries {
+        for text in [
+            &stdout,
+            &stderr,
+            &fx.read("commands.log"),
+            &fx.read("shim.log"),
+        ] {
+            assert!(!text.contains(c.as_str()), "a canary leaked");
+        }
+    }
+
+    // kill -9 right after the mint, and right after the node used the key:
+    // the next run finishes the job.
+    let joins = |fx: &HostFixture| fx.read("state/joins").lines().count();
+    for point in ["after mint", "after re-auth"] {
+        let base_joins = joins(&fx);
+        p.sim.sim.clear_request_log();
+        let mut child = rotate(&fx, &p, &[])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        loop {
+            let hit = match point {
+                "after mint" => p
+                    .sim
+                    .request_log()
+                    .iter()
+                    .any(|r| r.method == "POST" && r.path.ends_with("/keys")),
+                _ => joins(&fx) > base_joins,
+            };
+            if hit {
+                break;
+            }
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "rotate ended before {point}"
+            );
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "never reached {point}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let out = rotate(&fx, &p, &[]).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "re-run after a kill {point}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(r["rotated"]["backend_state"], "Running");
+        if point == "after mint" {
+            assert_eq!(
+                r["rotated"]["leftover_keys_revoked"]
+                    .as_array()
+                    .unwrap()
+                    .len(),
+                1,
+                "the killed run's unused key is revoked: {stdout}"
+            );
+        }
+        converged(&fx, &p, &hostname);
+    }
 }

@@ -7,6 +7,7 @@ mod host_progress;
 mod init;
 mod plan;
 mod render;
+mod rotate;
 mod secrets;
 pub mod sim;
 mod status;
@@ -31,6 +32,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Destroy(args) => destroy::run(args, &cli.global, &ui).await,
         Command::Status(args) => status::run(args, &cli.global, &ui).await,
         Command::Verify(args) => verify::run(args, &cli.global, &ui).await,
+        Command::Rotate(cmd) => rotate::run(cmd, &cli.global, &ui).await,
         Command::Sim(cmd) => sim::run(cmd, &ui).await,
     }
 }

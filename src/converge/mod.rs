@@ -5,8 +5,9 @@
 mod apply;
 mod error;
 mod progress;
-mod teardown;
+pub mod rotate;
 pub mod tailnet;
+mod teardown;
 
 pub use apply::{apply, Converged, ResourceRef, ServerView};
 pub use error::ConvergeError;

@@ -78,7 +78,11 @@ pub async fn delete_devices(
     ui: &Ui,
     report: &mut TailnetReport,
 ) -> Result<(), TailscaleError> {
-    for s in plan.steps.iter().filter(|s| s.op == TailnetOp::DeleteDevice) {
+    for s in plan
+        .steps
+        .iter()
+        .filter(|s| s.op == TailnetOp::DeleteDevice)
+    {
         let Some(id) = &s.id else { continue };
         let step = ui.step(&format!("{stack}: delete device {} #{id}", s.name));
         match ts.delete_device(id).await {
@@ -97,7 +101,7 @@ pub async fn delete_devices(
 
 /// A short random word for the key's description, so a create whose
 /// answer was lost can be recognised (see [`Tailscale::create_key`]).
-fn nonce() -> String {
+pub(crate) fn nonce() -> String {
     use rand::RngCore;
     let mut b = [0u8; 4];
     rand::rngs::OsRng.fill_bytes(&mut b);

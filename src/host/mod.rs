@@ -21,6 +21,7 @@ mod phase;
 pub mod plugins;
 pub mod probe;
 mod progress;
+pub mod reauth;
 mod serve;
 mod service;
 pub mod session;

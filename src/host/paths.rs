@@ -18,6 +18,9 @@ pub struct HostPaths {
     pub cloud_init_output_log: String,
     /// cloud-init's merged cloud-config of this boot (on tmpfs).
     pub combined_cloud_config: String,
+    /// Where `rotate tailscale-key` puts the new key for `tailscale up`
+    /// (root-only, on tmpfs, removed right after).
+    pub rotate_key: String,
 }
 
 impl Default for HostPaths {
@@ -36,6 +39,7 @@ impl HostPaths {
             cloud_instance_dir: format!("{root}/var/lib/cloud/instance"),
             cloud_init_output_log: format!("{root}/var/log/cloud-init-output.log"),
             combined_cloud_config: format!("{root}/run/cloud-init/combined-cloud-config.json"),
+            rotate_key: format!("{root}/run/clawprov-rotate.key"),
         }
     }
 }

@@ -82,6 +82,11 @@ case "$1 $2" in
 import json, os, sys, urllib.error, urllib.request
 state, args = sys.argv[1], sys.argv[3:]
 opt = dict(a[2:].split("=", 1) for a in args if a.startswith("--") and "=" in a)
+logged_in = os.path.exists(os.path.join(state, "joins"))
+if "--force-reauth" in args and "--accept-risk=lose-ssh" not in args and not sys.stdin.isatty():
+    sys.exit("aborted, no changes made")
+if logged_in and "--force-reauth" not in args:
+    sys.exit(0)  # a logged-in node ignores a new --auth-key
 key_ref = opt.get("auth-key", "")
 key = open(key_ref[5:]).read().strip() if key_ref.startswith("file:") else key_ref
 body = {"auth_key": key, "hostname": opt.get("hostname", ""),
@@ -532,6 +537,10 @@ impl HostFixture {
     /// at `control` (the simulator's base URL) as machine `machine`.
     pub fn tailscale_up(&self, control: &str, machine: &str, key: &str) -> std::process::Output {
         self.state("control", control);
+        if self.read("state/machine") != machine {
+            // Another server: its tailscaled has never logged in.
+            let _ = fs::remove_file(self.path("state/joins"));
+        }
         self.state("machine", machine);
         let key_file = self.path("authkey");
         write(&key_file, key, 0o600);
