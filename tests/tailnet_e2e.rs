@@ -202,6 +202,11 @@ async fn oauth_up_mints_one_key_keeps_one_device_and_destroy_removes_it() {
     let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let s = &out["stacks"][0];
     let tailnet = &s["tailnet"];
+    // BENCHMARKS.md quotes these.
+    eprintln!(
+        "up (new server, one stale device) requests: {}",
+        s["requests"]
+    );
 
     // The stale device went first, before the server was created.
     assert_eq!(tailnet["deleted"], serde_json::json!([stale.id]));
@@ -291,7 +296,14 @@ async fn oauth_up_mints_one_key_keeps_one_device_and_destroy_removes_it() {
     places.push(("second stdout", second.stdout.clone()));
 
     // destroy removes the device with the server.
+    p.sim.sim.clear_request_log();
     let out = command(&fx, &p, &["destroy", "--yes"]).output().unwrap();
+    let log = p.sim.request_log();
+    eprintln!(
+        "destroy requests: hetzner {}, tailscale {}",
+        log.iter().filter(|r| r.path.starts_with("/v1")).count(),
+        log.iter().filter(|r| r.path.starts_with("/api/v2")).count()
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -378,7 +390,17 @@ async fn rotate_tailscale_key_reauthenticates_in_place_and_a_killed_run_converge
 
     // A rotation: the node re-authenticates with a new key, stays the same
     // device, stays reachable; the new key is spent and revoked.
+    p.sim.sim.clear_request_log();
     let out = rotate(&fx, &p, &[]).output().unwrap();
+    let log = p.sim.request_log();
+    eprintln!(
+        "rotate requests: hetzner {}, tailscale {} ({} mutating)",
+        log.iter().filter(|r| r.path.starts_with("/v1")).count(),
+        log.iter().filter(|r| r.path.starts_with("/api/v2")).count(),
+        log.iter()
+            .filter(|r| r.path.starts_with("/api/v2") && r.method != "GET")
+            .count()
+    );
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(out.status.success(), "{stdout}\n{stderr}");

@@ -171,7 +171,7 @@ mod tests {
             v.set(k, Secret::new(format!("value-{i}"))).unwrap();
         }
         assert_eq!(v.len(), KNOWN_KEYS.len());
-        assert_eq!(v.get("gateway_token").unwrap().expose(), "value-6");
+        assert_eq!(v.get("gateway_token").unwrap().expose(), "value-7");
         let mut sorted: Vec<&str> = KNOWN_KEYS.to_vec();
         sorted.sort();
         assert_eq!(v.keys().collect::<Vec<_>>(), sorted);

@@ -60,8 +60,10 @@ tailscale:
   tailnet: {tailnet_q}   # your tailnet's MagicDNS suffix (admin console: DNS)
   hostname: {hostname_q}   # the node's name on the tailnet (one DNS label)
   tags: [tag:openclaw]      # ACL tags the node advertises (`tag:` + lowercase name)
-  auth: auth_key            # auth_key: vault key tailscale_auth_key
-                            # oauth: an OAuth client in the vault mints a one-off key
+  auth: oauth               # oauth: the vault's OAuth client (scopes auth_keys,
+                            # devices:core; owning these tags) mints a single-use
+                            # key per deploy and manages the node's device
+                            # auth_key: a key you made, vault key tailscale_auth_key
   # version: 1.90.8         # pin the Tailscale package the first boot installs
                             # (default: pkgs.tailscale.com's current stable);
                             # unattended-upgrades keeps it patched either way
