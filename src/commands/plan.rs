@@ -83,9 +83,13 @@ pub(super) async fn plan_all(
                 ),
                 None => None,
             };
-            let tailnet = tailnet::plan(&loaded.stack, &plan.steps, &observed.servers, seen.as_ref());
+            let tailnet =
+                tailnet::plan(&loaded.stack, &plan.steps, &observed.servers, seen.as_ref());
             if let Some(why) = &tailnet.refusal {
-                return Err(Error::bad_input(format!("stack {}: {why}", loaded.stack.name)));
+                return Err(Error::bad_input(format!(
+                    "stack {}: {why}",
+                    loaded.stack.name
+                )));
             }
             let plan = plan.with_tailnet(tailnet);
             Ok::<_, Error>(Planned {

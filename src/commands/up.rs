@@ -15,15 +15,15 @@ use super::host_progress::UiProgress;
 use super::plan::{plan_all, Planned, Plans};
 use super::target::{confirm, stack_paths, Endpoint, Loaded};
 use crate::cli::{GlobalArgs, UpArgs};
+use crate::converge::tailnet::TailnetReport;
 use crate::converge::{self, Converged};
 use crate::error::{Error, Kind, Result};
 use crate::hetzner::RequestCounts;
 use crate::host::{self, HostInputs, HostPaths, HostReport, Target};
-use crate::preflight::Outcome;
-use crate::ui::{Report, Ui};
-use crate::converge::tailnet::TailnetReport;
 use crate::plan::tailnet::CLOCK_SKEW;
+use crate::preflight::Outcome;
 use crate::tailscale::{Device, NewKey, Tailscale, TailscaleCounts, TailscaleError};
+use crate::ui::{Report, Ui};
 use crate::verify::{self, Vantage};
 
 /// How `up` runs the host phase, from its flags.
@@ -122,7 +122,11 @@ impl Report for UpReport {
                             d.name,
                             d.id,
                             d.addresses.join(", "),
-                            if o.tailnet.key_expiry_disabled { "off" } else { "on" }
+                            if o.tailnet.key_expiry_disabled {
+                                "off"
+                            } else {
+                                "on"
+                            }
                         ));
                     }
                     if let Some(k) = &o.tailnet.key {
@@ -342,7 +346,16 @@ async fn converge_stack(
             return fail(msg, e.kind(), tailnet);
         }
     };
-    let node = match tailnet_after_create(&p, options, ui, minted.as_ref(), before_create, &mut tailnet).await {
+    let node = match tailnet_after_create(
+        &p,
+        options,
+        ui,
+        minted.as_ref(),
+        before_create,
+        &mut tailnet,
+    )
+    .await
+    {
         Ok(n) => n,
         Err(e) => {
             let e = Error::from(e);
@@ -518,7 +531,11 @@ async fn tailnet_after_create(
         ui.info(&format!(
             "{}: --sim has no real node to join the tailnet{}; a real up waits here for the device",
             stack.name,
-            if minted.is_some() { " (the minted key was revoked unused)" } else { "" }
+            if minted.is_some() {
+                " (the minted key was revoked unused)"
+            } else {
+                ""
+            }
         ));
         return Ok(None);
     }

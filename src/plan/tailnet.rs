@@ -184,7 +184,8 @@ pub fn plan(
             op: TailnetOp::DisableKeyExpiry,
             id: None,
             name: ts.hostname.clone(),
-            reason: "a server must not drop off the tailnet when its node key expires (180 days)".into(),
+            reason: "a server must not drop off the tailnet when its node key expires (180 days)"
+                .into(),
         });
         if ts.auth == TailscaleAuth::Oauth {
             out.steps.push(TailnetStep {
@@ -330,7 +331,10 @@ pub fn teardown(observed: Option<&TailnetObserved>) -> TailnetPlan {
                 name: d.name.clone(),
                 reason: format!(
                     "device of the stack's node ({}, {})",
-                    d.addresses.first().map(String::as_str).unwrap_or("no address"),
+                    d.addresses
+                        .first()
+                        .map(String::as_str)
+                        .unwrap_or("no address"),
                     if d.online() { "online" } else { "offline" }
                 ),
             })

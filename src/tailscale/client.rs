@@ -146,7 +146,9 @@ impl Tailscale {
         };
         let parsed = reqwest::Url::parse(&base).map_err(|e| bad(&e.to_string()))?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-            return Err(bad("expected https://HOST/api/v2 (or http:// to a loopback address)"));
+            return Err(bad(
+                "expected https://HOST/api/v2 (or http:// to a loopback address)",
+            ));
         }
         let host = parsed.host_str().unwrap_or("").trim_matches(['[', ']']);
         let loopback = host == "localhost"
@@ -317,7 +319,10 @@ impl Tailscale {
             Attempt::Transport { sent, .. } => (!*sent || idempotent, false, None),
         };
         if rate_limited {
-            self.inner.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+            self.inner
+                .counters
+                .rate_limited
+                .fetch_add(1, Ordering::Relaxed);
         }
         let cap = if rate_limited {
             policy.max_attempts + policy.max_rate_limited
@@ -448,7 +453,11 @@ async fn status_failure(resp: reqwest::Response) -> Attempt {
     let text = resp.text().await.unwrap_or_default();
     let message = serde_json::from_str::<serde_json::Value>(&text)
         .ok()
-        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
+        .and_then(|v| {
+            v.get("message")
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| text.chars().take(200).collect());
     Attempt::Status {
         status,

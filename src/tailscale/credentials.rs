@@ -9,7 +9,10 @@ use crate::secrets::{Secret, Vault};
 /// an API access token. `Debug` shows which kind, never a value.
 #[derive(Clone)]
 pub enum Credentials {
-    OAuth { client_id: Secret, client_secret: Secret },
+    OAuth {
+        client_id: Secret,
+        client_secret: Secret,
+    },
     ApiToken(Secret),
 }
 

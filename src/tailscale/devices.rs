@@ -50,12 +50,19 @@ impl Device {
 
     /// The device's tailnet IPv4 address (100.64.0.0/10), else its first one.
     pub fn address(&self) -> Option<std::net::IpAddr> {
-        let parsed: Vec<std::net::IpAddr> =
-            self.addresses.iter().filter_map(|a| a.parse().ok()).collect();
+        let parsed: Vec<std::net::IpAddr> = self
+            .addresses
+            .iter()
+            .filter_map(|a| a.parse().ok())
+            .collect();
         parsed
             .iter()
             .find(|a| a.is_ipv4() && crate::host::address::is_tailnet(**a))
-            .or_else(|| parsed.iter().find(|a| crate::host::address::is_tailnet(**a)))
+            .or_else(|| {
+                parsed
+                    .iter()
+                    .find(|a| crate::host::address::is_tailnet(**a))
+            })
             .copied()
     }
 
@@ -75,7 +82,13 @@ impl Tailscale {
     pub async fn list_devices(&self) -> Result<Vec<Device>, TailscaleError> {
         let path = format!("/tailnet/{}/devices?fields=all", self.tailnet());
         let list: DeviceList = self
-            .json("list devices (GET /tailnet/-/devices)", Method::GET, &path, None, true)
+            .json(
+                "list devices (GET /tailnet/-/devices)",
+                Method::GET,
+                &path,
+                None,
+                true,
+            )
             .await?;
         Ok(list.devices)
     }

@@ -15,7 +15,10 @@ pub enum TailscaleError {
     BadEndpoint { endpoint: String, reason: String },
 
     /// The API answered with an error (after any retries).
-    #[error("Tailscale API: {call} failed after {attempts} attempt(s): HTTP {status}: {message}{}", fix_suffix(fix))]
+    #[error(
+        "Tailscale API: {call} failed after {attempts} attempt(s): HTTP {status}: {message}{}",
+        fix_suffix(fix)
+    )]
     Api {
         call: String,
         attempts: u32,
@@ -84,5 +87,15 @@ pub(crate) fn fix_for(status: u16, message: &str, credential: &str) -> Option<St
         ),
         429 => Some("Tailscale is rate limiting this client: wait a minute and run it again".into()),
         _ => None,
+    }
+}
+
+impl From<TailscaleError> for crate::error::Error {
+    fn from(e: TailscaleError) -> Self {
+        if e.is_bad_input() {
+            crate::error::Error::bad_input(e)
+        } else {
+            crate::error::Error::failed(e)
+        }
     }
 }

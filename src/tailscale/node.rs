@@ -61,14 +61,25 @@ mod tests {
         let tags = vec!["tag:openclaw".to_string()];
         let all = vec![
             dev("3", "gw", &["tag:openclaw"], "2026-12-01T10:00:00Z"),
-            dev("1", "gw", &["tag:openclaw", "tag:x"], "2026-11-01T10:00:00Z"),
+            dev(
+                "1",
+                "gw",
+                &["tag:openclaw", "tag:x"],
+                "2026-11-01T10:00:00Z",
+            ),
             dev("2", "gw", &[], "2026-11-02T10:00:00Z"),
             dev("4", "gw2", &["tag:openclaw"], "2026-11-02T10:00:00Z"),
             dev("5", "GW", &["tag:other"], "2026-11-02T10:00:00Z"),
         ];
-        let ids: Vec<&str> = of_stack(&all, "gw", &tags).iter().map(|d| d.id.as_str()).collect();
+        let ids: Vec<&str> = of_stack(&all, "gw", &tags)
+            .iter()
+            .map(|d| d.id.as_str())
+            .collect();
         assert_eq!(ids, ["1", "3"]);
-        assert!(of_stack(&all, "gw", &[]).is_empty(), "no tags: nothing is ours");
+        assert!(
+            of_stack(&all, "gw", &[]).is_empty(),
+            "no tags: nothing is ours"
+        );
     }
 
     #[test]
