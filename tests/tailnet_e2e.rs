@@ -281,6 +281,67 @@ async fn oauth_up_mints_one_key_keeps_one_device_and_destroy_removes_it() {
         }
     }
 
+    // up's verify ran the Tailscale API checks, and they passed.
+    let checks = s["verify"]["checks"].as_array().unwrap();
+    for id in ["api.tailnet.device", "api.tailnet.keys"] {
+        let c = checks
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("{id}"));
+        assert_eq!(c["status"], "pass", "{c}");
+    }
+    // Each fails on its own mutation: the node offline, then a valid key
+    // minted for the stack left over.
+    let verify = |p: &Project| {
+        let out = command(&fx, p, &["verify", "--only", "api"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let status = |id: &str| {
+            v["stacks"][0]["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["id"] == id)
+                .map(|c| c["status"].as_str().unwrap().to_string())
+                .unwrap()
+        };
+        (
+            out.status.code(),
+            status("api.tailnet.device"),
+            status("api.tailnet.keys"),
+        )
+    };
+    assert_eq!(verify(&p), (Some(0), "pass".into(), "pass".into()));
+    p.sim
+        .sim
+        .with(|w| w.tailscale.set_online(&node.id, false))
+        .unwrap();
+    assert_eq!(verify(&p), (Some(1), "fail".into(), "pass".into()));
+    p.sim
+        .sim
+        .with(|w| w.tailscale.set_online(&node.id, true))
+        .unwrap();
+    let client = clawprov::tailscale::Tailscale::new(
+        Some(p.sim.tailscale_endpoint()),
+        clawprov::tailscale::Credentials::OAuth {
+            client_id: Secret::new(CLIENT_ID),
+            client_secret: Secret::new(p.client_secret.as_str()),
+        },
+    )
+    .unwrap();
+    let left = client
+        .create_key(&clawprov::tailscale::KeySpec::single_use(
+            &["tag:openclaw".to_string()],
+            Duration::from_secs(600),
+            clawprov::tailscale::keys::description(&["clawprov", &fx.stack.name, "killed"]),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(verify(&p), (Some(1), "pass".into(), "fail".into()));
+    assert!(client.revoke_key(&left.id).await.unwrap());
+    assert_eq!(verify(&p), (Some(0), "pass".into(), "pass".into()));
+
     // A second up: nothing to change on either API.
     p.sim.sim.clear_request_log();
     let second = up_and_join(&fx, &p);

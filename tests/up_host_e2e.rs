@@ -138,10 +138,16 @@ async fn a_full_up_deploys_the_gateway_and_leaks_no_secret() {
     // up ended with verify, from the API here.
     assert_eq!(s["verify"]["passed"], true, "{}", s["verify"]);
     let checks = s["verify"]["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), 8, "{checks:?}");
-    assert!(checks
-        .iter()
-        .all(|c| c["vantage"] == "api" && c["status"] == "pass"));
+    // The Hetzner checks pass; the Tailscale API ones are skipped (this
+    // vault has no API credentials; tailnet_e2e.rs runs them).
+    assert_eq!(checks.len(), 10, "{checks:?}");
+    assert!(checks.iter().all(|c| c["vantage"] == "api"
+        && c["status"]
+            == if c["id"].as_str().unwrap().starts_with("api.tailnet.") {
+                "skip"
+            } else {
+                "pass"
+            }));
 
     // The host really has the gateway's secrets, private to the service user.
     let env = fx.service_home().join(".config/openclaw/gateway.env");

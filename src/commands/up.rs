@@ -390,6 +390,7 @@ async fn converge_stack(
                 let report = verify::verify(
                     verify::Inputs {
                         hetzner: &p.client,
+                        tailscale: p.tailscale.as_ref(),
                         desired: &p.desired,
                         vault: &p.loaded.vault,
                         host: host_inputs(&p.loaded, server_id, options),

@@ -102,15 +102,17 @@ pub async fn run(args: VerifyArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
         let l = Loaded::load(path, global, false, ui)?;
         let (desired, _user_data) = l.desired(global, false)?;
         let client = endpoint.client(Some(&l.vault))?;
-        loaded.push((l, desired, client));
+        let tailscale = endpoint.tailscale(&l.vault)?;
+        loaded.push((l, desired, client, tailscale));
     }
     let options = Options {
         only,
         timeout: Duration::from_secs(args.timeout.max(1)),
     };
-    let runs = loaded.iter().map(|(l, desired, client)| {
+    let runs = loaded.iter().map(|(l, desired, client, tailscale)| {
         let inputs = verify::Inputs {
             hetzner: client,
+            tailscale: tailscale.as_ref(),
             desired,
             vault: &l.vault,
             host: HostInputs {

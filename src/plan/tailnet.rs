@@ -342,3 +342,209 @@ pub fn teardown(observed: Option<&TailnetObserved>) -> TailnetPlan {
         ..TailnetPlan::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hetzner::{Protection, ServerStatus};
+    use crate::tailscale::Device;
+
+    fn stack(auth: &str) -> Stack {
+        let yaml = format!(
+            "name: t\ntailscale:\n  tailnet: tail1234.ts.net\n  hostname: gw\n  tags: [tag:openclaw]\n  auth: {auth}\n"
+        );
+        crate::stack::parse(yaml.as_bytes(), std::path::Path::new("t.yaml")).unwrap()
+    }
+
+    fn server(created: &str) -> Server {
+        Server {
+            id: 7,
+            name: "gw".into(),
+            status: ServerStatus::Running,
+            labels: Default::default(),
+            ipv4: None,
+            ipv6: None,
+            protection: Protection::default(),
+            firewall_ids: vec![],
+            firewalls_pending: vec![],
+            rescue_enabled: false,
+            iso: None,
+            server_type: "cx22".into(),
+            location: "nbg1".into(),
+            image: None,
+            created: created.into(),
+            backups_enabled: false,
+        }
+    }
+
+    fn device(id: &str, name: &str, created: &str, expiry_off: bool) -> Device {
+        Device {
+            id: id.into(),
+            name: format!("{name}.tail1234.ts.net"),
+            hostname: "gw".into(),
+            tags: vec!["tag:openclaw".into()],
+            created: created.into(),
+            key_expiry_disabled: expiry_off,
+            connected_to_control: Some(true),
+            addresses: vec!["100.64.0.9".into()],
+            ..Device::default()
+        }
+    }
+
+    fn server_step(op: Op) -> Vec<Step> {
+        vec![Step::new(Resource::Server, "gw", Some(7), op)]
+    }
+
+    fn ops(p: &TailnetPlan) -> Vec<(TailnetOp, Option<&str>)> {
+        p.steps.iter().map(|s| (s.op, s.id.as_deref())).collect()
+    }
+
+    #[test]
+    fn a_new_or_replaced_server_clears_every_device_of_the_stack_first() {
+        let seen = TailnetObserved {
+            devices: vec![
+                device("1", "gw", "2026-11-01T00:00:00Z", true),
+                device("2", "gw-1", "2026-11-02T00:00:00Z", false),
+            ],
+            ..TailnetObserved::default()
+        };
+        for op in [Op::Create, Op::Replace] {
+            let p = plan(
+                &stack("oauth"),
+                &server_step(op),
+                &[server("2026-11-01T00:00:00Z")],
+                Some(&seen),
+            );
+            assert_eq!(
+                ops(&p),
+                [
+                    (TailnetOp::DeleteDevice, Some("1")),
+                    (TailnetOp::DeleteDevice, Some("2")),
+                    (TailnetOp::MintKey, None),
+                    (TailnetOp::AwaitJoin, None),
+                    (TailnetOp::DisableKeyExpiry, None),
+                    (TailnetOp::RevokeKey, None),
+                ],
+                "{op:?}"
+            );
+            assert!(p.mints() && p.awaits_join() && p.refusal.is_none());
+        }
+        // A provided key: no mint, no revoke; the devices still go.
+        let p = plan(
+            &stack("auth_key"),
+            &server_step(Op::Create),
+            &[],
+            Some(&seen),
+        );
+        assert!(!p.mints());
+        assert_eq!(p.deletes(), ["1", "2"]);
+    }
+
+    #[test]
+    fn a_standing_server_keeps_its_node_and_loses_older_devices() {
+        let seen = TailnetObserved {
+            devices: vec![
+                device("old", "gw", "2026-11-30T00:00:00Z", true),
+                device("node", "gw-1", "2026-12-01T10:01:00Z", false),
+            ],
+            ..TailnetObserved::default()
+        };
+        let s = server("2026-12-01T10:00:00Z");
+        let p = plan(
+            &stack("oauth"),
+            &server_step(Op::NoOp),
+            &[s.clone()],
+            Some(&seen),
+        );
+        assert_eq!(
+            ops(&p),
+            [
+                (TailnetOp::DeleteDevice, Some("old")),
+                (TailnetOp::DisableKeyExpiry, Some("node")),
+            ]
+        );
+        assert_eq!(p.node.as_ref().unwrap().id, "node");
+        assert!(
+            p.warnings.iter().any(|w| w.contains("registered as gw-1")),
+            "{:?}",
+            p.warnings
+        );
+        // Nothing of the stack on the tailnet: a warning, no step.
+        let empty = TailnetObserved::default();
+        let p = plan(&stack("oauth"), &server_step(Op::NoOp), &[s], Some(&empty));
+        assert!(p.steps.is_empty() && p.node.is_none());
+        assert!(p.warnings[0].contains("has no device on the tailnet"));
+    }
+
+    #[test]
+    fn without_credentials_the_plan_only_warns() {
+        let p = plan(&stack("auth_key"), &server_step(Op::Create), &[], None);
+        assert!(!p.managed && p.steps.is_empty());
+        assert!(p.warnings[0].contains("no Tailscale API credentials"));
+        let t = teardown(None);
+        assert!(t.steps.is_empty() && !t.warnings.is_empty());
+    }
+
+    #[test]
+    fn provided_keys_ephemeral_or_spent_are_refused_reusable_or_long_lived_warned() {
+        let now = node::timestamp("2026-12-01T10:00:00Z");
+        let key = |caps: serde_json::Value, invalid: bool, expires: &str| TailnetObserved {
+            provided_key: Some(AuthKey {
+                id: "kX".into(),
+                invalid,
+                expires: Some(expires.into()),
+                capabilities: Some(serde_json::json!({"devices": {"create": caps}})),
+                ..AuthKey::default()
+            }),
+            at: now,
+            ..TailnetObserved::default()
+        };
+        let st = stack("auth_key");
+        let steps = server_step(Op::Create);
+        let soon = "2026-12-01T11:00:00Z";
+        let p = plan(
+            &st,
+            &steps,
+            &[],
+            Some(&key(serde_json::json!({"ephemeral": true}), false, soon)),
+        );
+        assert!(p.refusal.unwrap().contains("ephemeral"));
+        let p = plan(
+            &st,
+            &steps,
+            &[],
+            Some(&key(serde_json::json!({}), true, soon)),
+        );
+        assert!(p.refusal.unwrap().contains("invalid"));
+        let p = plan(
+            &st,
+            &steps,
+            &[],
+            Some(&key(
+                serde_json::json!({"reusable": true}),
+                false,
+                "2027-03-01T00:00:00Z",
+            )),
+        );
+        assert!(p.refusal.is_none());
+        assert_eq!(p.warnings.len(), 2, "{:?}", p.warnings);
+        let p = plan(
+            &st,
+            &steps,
+            &[],
+            Some(&key(
+                serde_json::json!({"preauthorized": true}),
+                false,
+                soon,
+            )),
+        );
+        assert!(
+            p.refusal.is_none() && p.warnings.is_empty(),
+            "{:?}",
+            p.warnings
+        );
+        // Unknown to the API: a warning.
+        let p = plan(&st, &steps, &[], Some(&TailnetObserved::default()));
+        assert!(p.warnings[0].contains("not known to the Tailscale API"));
+    }
+}

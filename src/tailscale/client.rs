@@ -115,6 +115,13 @@ impl fmt::Debug for Tailscale {
     }
 }
 
+/// Failed attempts of one request so far, by kind.
+#[derive(Default)]
+struct Tally {
+    faults: u32,
+    limited: u32,
+}
+
 /// One failed attempt, and whether another may follow.
 pub(crate) enum Attempt {
     /// An answer with an error status.
@@ -251,6 +258,7 @@ impl Tailscale {
         let call = "get an OAuth access token (POST /oauth/token)";
         let url = format!("{}/oauth/token", self.inner.base);
         let mut attempts = 0;
+        let mut tally = Tally::default();
         let answer = loop {
             attempts += 1;
             self.inner.counters.tokens.fetch_add(1, Ordering::Relaxed);
@@ -279,8 +287,8 @@ impl Tailscale {
                     sent: !e.is_connect(),
                 },
             };
-            if let Some(wait) = self.may_retry(&failure, attempts, true) {
-                self.sleep_before(attempts, wait).await;
+            if let Some(wait) = self.may_retry(&failure, &mut tally, true) {
+                self.sleep_before(tally.faults.max(1), wait).await;
                 continue;
             }
             return Err(self.give_up(call, attempts, failure, None));
@@ -301,10 +309,16 @@ impl Tailscale {
         *self.inner.cache.lock().await = None;
     }
 
-    /// `Some(wait)` if the failed attempt number `attempts` may be followed
-    /// by another (`wait`: the server's Retry-After, if any). `idempotent`:
-    /// repeating the request cannot do anything twice.
-    fn may_retry(&self, f: &Attempt, attempts: u32, idempotent: bool) -> Option<Option<Duration>> {
+    /// `Some(wait)` if the failed attempt may be followed by another
+    /// (`wait`: the server's Retry-After, if any). 429s and faults (5xx,
+    /// lost connections) have separate budgets, as in the Hetzner layer.
+    /// `idempotent`: repeating the request cannot do anything twice.
+    fn may_retry(
+        &self,
+        f: &Attempt,
+        tally: &mut Tally,
+        idempotent: bool,
+    ) -> Option<Option<Duration>> {
         let policy = &self.inner.options.retry;
         let (retryable, rate_limited, wait) = match f {
             Attempt::Status {
@@ -318,18 +332,18 @@ impl Tailscale {
             ),
             Attempt::Transport { sent, .. } => (!*sent || idempotent, false, None),
         };
-        if rate_limited {
+        let within = if rate_limited {
             self.inner
                 .counters
                 .rate_limited
                 .fetch_add(1, Ordering::Relaxed);
-        }
-        let cap = if rate_limited {
-            policy.max_attempts + policy.max_rate_limited
+            tally.limited += 1;
+            tally.limited <= policy.max_rate_limited
         } else {
-            policy.max_attempts
+            tally.faults += 1;
+            tally.faults < policy.max_attempts
         };
-        if retryable && attempts < cap {
+        if retryable && within {
             self.inner.counters.retries.fetch_add(1, Ordering::Relaxed);
             Some(wait)
         } else {
@@ -379,6 +393,7 @@ impl Tailscale {
     ) -> Result<String, TailscaleError> {
         let url = format!("{}{}", self.inner.base, path);
         let mut attempts = 0;
+        let mut tally = Tally::default();
         let mut reauthed = false;
         loop {
             attempts += 1;
@@ -417,8 +432,8 @@ impl Tailscale {
                     continue;
                 }
             }
-            if let Some(wait) = self.may_retry(&failure, attempts, idempotent) {
-                self.sleep_before(attempts, wait).await;
+            if let Some(wait) = self.may_retry(&failure, &mut tally, idempotent) {
+                self.sleep_before(tally.faults.max(1), wait).await;
                 continue;
             }
             return Err(self.give_up(call, attempts, failure, Some(&token)));

@@ -154,6 +154,16 @@ pub const CATALOG: &[Spec] = &[
         fix: "remove the extra targets from the firewall",
     },
     Spec {
+        id: "api.tailnet.device",
+        proves: "exactly one device of the stack (its hostname and tags) is on the tailnet: registered as exactly the hostname, created after the server, connected, key expiry off",
+        fix: "`clawprov plan` shows stale devices and `clawprov up` deletes them; `clawprov rotate tailscale-key` re-joins a node that dropped off",
+    },
+    Spec {
+        id: "api.tailnet.keys",
+        proves: "no auth key clawprov minted for the stack is still valid (the copy in user-data and the metadata service is worthless)",
+        fix: "`clawprov rotate tailscale-key` revokes leftovers first; or revoke the key named in the evidence in the admin console",
+    },
+    Spec {
         id: "outside.ipv4",
         proves: "TCP 22, 80, 443 and the gateway port on the public IPv4 time out from here (an RST means the cloud firewall is not in effect)",
         fix: "check api.firewall.*; run verify from a machine outside the server's network",

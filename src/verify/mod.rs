@@ -16,6 +16,7 @@ pub mod host;
 pub mod outside;
 mod ssh_login;
 pub mod tailnet;
+pub mod tailnet_api;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -71,17 +72,20 @@ impl Report {
 
 pub struct Inputs<'a> {
     pub hetzner: &'a Hetzner,
+    /// The Tailscale API (`None`: no credentials; its checks are skipped).
+    pub tailscale: Option<&'a crate::tailscale::Tailscale>,
     pub desired: &'a Desired,
     pub vault: &'a Vault,
     /// How to reach the server over SSH (the host phase's own inputs).
     pub host: HostInputs<'a>,
 }
 
-pub async fn verify(inputs: Inputs<'_>, options: &Options) -> Report {
+pub async fn verify(mut inputs: Inputs<'_>, options: &Options) -> Report {
     let stack = inputs.host.stack;
     let name = format!("{}.{}", stack.tailscale.hostname, stack.tailscale.tailnet);
     let wants = |v: Vantage| options.only.contains(&v);
     let mut checks = vec![];
+    let mut node_address = inputs.host.node_address;
 
     let api = if wants(Vantage::Api) || wants(Vantage::Outside) {
         Some(api::check(inputs.hetzner, inputs.desired).await)
@@ -91,7 +95,16 @@ pub async fn verify(inputs: Inputs<'_>, options: &Options) -> Report {
     let server = api.as_ref().and_then(|a| a.server.clone());
     if let Some(a) = api.filter(|_| wants(Vantage::Api)) {
         checks.extend(a.checks);
+        let t = tailnet_api::check(inputs.tailscale, stack, server.as_ref()).await;
+        checks.extend(t.checks);
+        // The host vantage goes to the device the API names, not to
+        // whatever the MagicDNS name resolves to.
+        if inputs.host.node_address.is_none() {
+            node_address = t.node.as_ref().and_then(|d| d.address());
+        }
     }
+    inputs.host.node_address = node_address;
+    let inputs = inputs;
     let outside = async {
         if wants(Vantage::Outside) {
             outside::check(server.as_ref(), &name, stack.openclaw.port, options.timeout).await
