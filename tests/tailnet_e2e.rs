@@ -342,6 +342,17 @@ async fn oauth_up_mints_one_key_keeps_one_device_and_destroy_removes_it() {
     assert!(client.revoke_key(&left.id).await.unwrap());
     assert_eq!(verify(&p), (Some(0), "pass".into(), "pass".into()));
 
+    // status shows the device.
+    let out = command(&fx, &p, &["status"]).output().unwrap();
+    let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let shown = &st["stacks"][0]["devices"];
+    assert_eq!(shown.as_array().map(Vec::len), Some(1), "{st}");
+    assert_eq!(shown[0]["id"], node.id.as_str());
+    assert_eq!(shown[0]["online"], true);
+    assert_eq!(shown[0]["key_expiry_disabled"], true);
+    assert_eq!(shown[0]["tags"], serde_json::json!(["tag:openclaw"]));
+    assert!(shown[0]["last_seen"].is_string());
+
     // A second up: nothing to change on either API.
     p.sim.sim.clear_request_log();
     let second = up_and_join(&fx, &p);

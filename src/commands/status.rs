@@ -8,13 +8,16 @@ use crate::cli::{GlobalArgs, StatusArgs};
 use crate::converge::ServerView;
 use crate::error::Result;
 use crate::hetzner::ServerStatus;
-use crate::plan::{observe, Observed, USER_DATA_LABEL};
+use crate::plan::{observe, tailnet, Observed, USER_DATA_LABEL};
+use crate::tailscale::Device;
 use crate::ui::{Report, Ui};
 
 struct StackStatus {
     stack: String,
     observed: Observed,
     tailnet_url: String,
+    /// The stack's devices (`None`: no Tailscale API credentials).
+    devices: Option<Vec<Device>>,
 }
 
 impl StackStatus {
@@ -55,6 +58,25 @@ impl Report for Statuses {
                 out.push_str(&format!("  ssh key  {} #{}\n", k.name, k.id));
             }
             out.push_str(&format!("  tailnet  {}\n", s.tailnet_url));
+            match &s.devices {
+                None => {
+                    out.push_str("  device   unknown (no Tailscale API credentials in the vault)\n")
+                }
+                Some(d) if d.is_empty() => out.push_str("  device   none on the tailnet\n"),
+                Some(devices) => {
+                    for d in devices {
+                        out.push_str(&format!(
+                            "  device   {} #{} {} last seen {}, tags {}, key expiry {}\n",
+                            d.name,
+                            d.id,
+                            if d.online() { "online" } else { "offline" },
+                            d.last_seen.as_deref().unwrap_or("never"),
+                            d.tags.join(","),
+                            if d.key_expiry_disabled { "off" } else { "on" }
+                        ));
+                    }
+                }
+            }
             out.push_str(&format!("  health   {}\n", s.health()));
         }
         out
@@ -78,6 +100,11 @@ impl Report for Statuses {
                     })).collect::<Vec<_>>(),
                     "ssh_keys": s.observed.ssh_keys.iter().map(|k| json!({"id": k.id, "name": k.name})).collect::<Vec<_>>(),
                     "tailnet_url": s.tailnet_url,
+                    "devices": s.devices.as_ref().map(|ds| ds.iter().map(|d| json!({
+                        "id": d.id, "name": d.name, "online": d.online(),
+                        "last_seen": d.last_seen, "tags": d.tags, "addresses": d.addresses,
+                        "key_expiry_disabled": d.key_expiry_disabled,
+                    })).collect::<Vec<_>>()),
                     "health": s.health(),
                 })
             })
@@ -93,11 +120,16 @@ pub async fn run(args: StatusArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
         let loaded = Loaded::load(path, global, args.sim, ui)?;
         let client = endpoint.client(Some(&loaded.vault))?;
         let observed = observe(&client, &loaded.stack.name).await?;
+        let devices = match endpoint.tailscale(&loaded.vault)? {
+            Some(ts) => Some(tailnet::observe(&ts, &loaded.stack, None).await?.devices),
+            None => None,
+        };
         let t = &loaded.stack.tailscale;
         out.push(StackStatus {
             stack: loaded.stack.name.clone(),
             observed,
             tailnet_url: format!("https://{}.{}/", t.hostname, t.tailnet),
+            devices,
         });
     }
     ui.emit(&Statuses(out));
