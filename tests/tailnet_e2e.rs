@@ -128,8 +128,12 @@ struct Run {
 /// `up`, with the fixture joining the tailnet once the server exists
 /// (as its cloud-init would), if one is created.
 fn up_and_join(fx: &HostFixture, p: &Project) -> Run {
+    up_and_join_with(fx, p, command(fx, p, &["up"]))
+}
+
+fn up_and_join_with(fx: &HostFixture, p: &Project, mut cmd: std::process::Command) -> Run {
     let known: Vec<i64> = p.sim.sim.with(|w| w.servers.keys().copied().collect());
-    let mut child = command(fx, p, &["up"])
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -394,6 +398,69 @@ async fn oauth_up_mints_one_key_keeps_one_device_and_destroy_removes_it() {
     let devices = devices_named(&p, &hostname);
     assert_eq!(devices.len(), 1);
     assert_eq!(devices[0].name, fqdn);
+    // A replace (a user-data change) deletes the old server's device
+    // before the new server exists: the exact name again, one device.
+    let text = fs::read_to_string(&p.stack).unwrap();
+    fs::write(
+        &p.stack,
+        text.replace(
+            "  service_user:",
+            "  reboot_time: \"05:00\"\n  service_user:",
+        ),
+    )
+    .unwrap();
+    let before = devices_named(&p, &hostname)[0].clone();
+    p.sim.sim.clear_request_log();
+    let mut cmd = command(&fx, &p, &["up"]);
+    cmd.arg("--replace");
+    let replaced = up_and_join_with(&fx, &p, cmd);
+    assert_eq!(replaced.code, 0, "{}\n{}", replaced.stdout, replaced.stderr);
+    let devices = devices_named(&p, &hostname);
+    assert_eq!(devices.len(), 1, "{devices:?}");
+    assert_ne!(devices[0].id, before.id);
+    assert_eq!(devices[0].name, fqdn);
+    let log = p.sim.request_log();
+    let at = |m: &str, path: &str| {
+        log.iter()
+            .position(|r| r.method == m && r.path.starts_with(path))
+            .unwrap()
+    };
+    assert!(at("DELETE", &format!("/api/v2/device/{}", before.id)) < at("POST", "/v1/servers"));
+
+    // Without --ssh-host the host phase goes to the address the API gives
+    // for this server's device, not to the MagicDNS name (which may still
+    // point at an older node). Nothing listens there from this machine, so
+    // it fails, naming where it went.
+    let out = support::clawprov(p.home.path())
+        .current_dir(p.home.path())
+        .arg("-s")
+        .arg(&p.stack)
+        .args(["--json", "--hcloud-endpoint", &p.sim.endpoint()])
+        .args(["--tailscale-endpoint", &p.sim.tailscale_endpoint()])
+        .args([
+            "up",
+            "--yes",
+            "--offline",
+            "--reach-timeout",
+            "2",
+            "--verify",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{text}");
+    let address = &devices[0].addresses[0];
+    assert!(
+        text.contains(&format!("{address}:22")),
+        "the node's tailnet address: {text}"
+    );
+    assert!(
+        !text.contains(&format!("{fqdn}:22")),
+        "not the MagicDNS name: {text}"
+    );
+
     for c in &fx.canaries {
         for (place, text) in places.iter().chain(
             [
