@@ -42,12 +42,8 @@ fn in_dir(home: &Path) -> Command {
     cmd
 }
 
-/// `init` writes `auth: oauth`; the tests of the provided-key path switch.
 fn use_provided_key(home: &Path, name: &str) {
-    let path = home.join(format!("stacks/{name}.yaml"));
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains("  auth: oauth "), "{text}");
-    std::fs::write(&path, text.replace("  auth: oauth ", "  auth: auth_key ")).unwrap();
+    support::use_provided_key(&home.join(format!("stacks/{name}.yaml")));
 }
 
 fn init(home: &Path, name: &str) {

@@ -66,6 +66,7 @@ fn project(home: &Path, dir: &Path) {
         None,
     );
     assert!(o.status.success(), "{}", text(&o));
+    support::use_provided_key(&dir.join("stacks/demo.yaml"));
     let o = run(
         home,
         dir,

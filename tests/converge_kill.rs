@@ -48,6 +48,7 @@ async fn twenty_sigkilled_ups_each_converge_on_the_next_run() {
             .output()
             .expect("init");
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        support::use_provided_key(&h.join("stacks/demo.yaml"));
         let mut set = support::clawprov(&h);
         set.current_dir(&h)
             .args(["secrets", "set", "tailscale_auth_key"])

@@ -145,3 +145,16 @@ pub fn checks_by_id(
         })
         .collect()
 }
+
+/// `init` writes `tailscale.auth: oauth`; tests of other layers that store
+/// a provided key (`secrets set tailscale_auth_key`) switch the stack to it.
+pub fn use_provided_key(stack_file: &Path) {
+    let text = std::fs::read_to_string(stack_file)
+        .unwrap_or_else(|e| panic!("{}: {e}", stack_file.display()));
+    assert!(text.contains("  auth: oauth "), "{text}");
+    std::fs::write(
+        stack_file,
+        text.replace("  auth: oauth ", "  auth: auth_key "),
+    )
+    .unwrap();
+}
