@@ -453,7 +453,7 @@ mod tests {
         let p = plan(
             &stack("oauth"),
             &server_step(Op::NoOp),
-            &[s.clone()],
+            std::slice::from_ref(&s),
             Some(&seen),
         );
         assert_eq!(
