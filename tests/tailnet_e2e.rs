@@ -569,10 +569,15 @@ async fn rotate_tailscale_key_reauthenticates_in_place_and_a_killed_run_converge
         }
     }
 
-    // kill -9 right after the mint, and right after the node used the key:
-    // the next run finishes the job.
+    // kill -9 at each step (after the mint, with the key on the host, after
+    // the re-auth, after the revoke): the next run finishes the job.
     let joins = |fx: &HostFixture| fx.read("state/joins").lines().count();
-    for point in ["after mint", "after re-auth"] {
+    for point in [
+        "after mint",
+        "key on the host",
+        "after re-auth",
+        "after the revoke",
+    ] {
         let base_joins = joins(&fx);
         p.sim.sim.clear_request_log();
         let mut child = rotate(&fx, &p, &[])
@@ -588,7 +593,13 @@ async fn rotate_tailscale_key_reauthenticates_in_place_and_a_killed_run_converge
                     .request_log()
                     .iter()
                     .any(|r| r.method == "POST" && r.path.ends_with("/keys")),
-                _ => joins(&fx) > base_joins,
+                "key on the host" => fx.path("fs/run/clawprov-rotate.key").exists(),
+                "after re-auth" => joins(&fx) > base_joins,
+                _ => p
+                    .sim
+                    .request_log()
+                    .iter()
+                    .any(|r| r.method == "DELETE" && r.path.contains("/keys/")),
             };
             if hit {
                 break;
