@@ -638,3 +638,75 @@ async fn rotate_tailscale_key_reauthenticates_in_place_and_a_killed_run_converge
         converged(&fx, &p, &hostname);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_up_killed_before_the_node_joined_is_finished_by_the_next_run() {
+    let mut fx = HostFixture::start();
+    let p = project(&mut fx).await;
+    let hostname = fx.stack.tailscale.hostname.clone();
+    // kill -9 once the server exists with its key, before the node joins.
+    let mut child = command(&fx, &p, &["up"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let (id, user_data) = loop {
+        let made = p.sim.sim.with(|w| {
+            w.servers
+                .iter()
+                .find_map(|(id, s)| s.user_data.clone().map(|u| (*id, u)))
+        });
+        if let Some(m) = made {
+            break m;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "no server");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let key = key_in(&user_data).unwrap();
+    let key_id = clawprov::tailscale::keys::key_id_of(&key)
+        .unwrap()
+        .to_string();
+
+    // The next run sees the server and its still-valid key, and waits for
+    // the node (which finishes booting and joins meanwhile).
+    let mut rerun = command(&fx, &p, &["up"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let joined = fx.tailscale_up(
+        &format!("http://{}", p.sim.addr),
+        &format!("server-{id}"),
+        &key,
+    );
+    assert!(
+        joined.status.success(),
+        "{}",
+        String::from_utf8_lossy(&joined.stderr)
+    );
+    let out = rerun.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let t = &v["stacks"][0]["tailnet"];
+    assert_eq!(
+        t["leftover_keys_revoked"],
+        serde_json::json!([key_id]),
+        "{t}"
+    );
+    let devices = devices_named(&p, &hostname);
+    assert_eq!(devices.len(), 1);
+    assert!(devices[0].key_expiry_disabled);
+    let k = p.sim.sim.with(|w| w.tailscale.key(&key_id)).unwrap();
+    assert!(k.revoked.is_some() && k.uses == 1, "{k:?}");
+    // And it was one server all along.
+    assert_eq!(p.sim.sim.with(|w| w.servers.len()), 1);
+}

@@ -108,6 +108,14 @@ pub async fn run(args: DestroyArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> 
             let mut report = TailnetReport::default();
             converge::tailnet::delete_devices(ts, &plan.stack, &plan.tailnet, ui, &mut report)
                 .await?;
+            converge::tailnet::revoke_leftovers(ts, &plan.stack, &plan.tailnet, ui, &mut report)
+                .await?;
+            torn.deleted.extend(
+                report
+                    .leftover_keys_revoked
+                    .iter()
+                    .map(|id| format!("tailnet key {id}")),
+            );
             torn.deleted.extend(
                 report
                     .deleted

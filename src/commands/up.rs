@@ -517,9 +517,11 @@ async fn tailnet_after_create(
     };
     let plan = &p.plan.tailnet;
     let stack = &p.loaded.stack;
+    let name = &stack.name;
     if !plan.awaits_join() {
         if let Some(node) = &plan.node {
             converge::tailnet::keep_node(ts, node, report).await?;
+            converge::tailnet::revoke_leftovers(ts, name, plan, ui, report).await?;
             report.device = Some(node.clone());
         }
         return Ok(plan.node.clone());
@@ -540,11 +542,23 @@ async fn tailnet_after_create(
         ));
         return Ok(None);
     }
-    let since = minted
-        .map(converge::tailnet::minted_at)
-        .unwrap_or(before_create);
+    // The node of the server this run created joins after the key was
+    // minted; one an earlier run created, after that server.
+    let standing = p
+        .observed
+        .servers
+        .first()
+        .and_then(|s| crate::tailscale::node::timestamp(&s.created));
+    let since = match (minted, standing) {
+        (Some(k), _) => converge::tailnet::minted_at(k),
+        (None, Some(created)) if !plan.mints() => created,
+        _ => before_create,
+    };
     let node = converge::tailnet::await_node(ts, stack, since, options.reach, ui).await?;
     converge::tailnet::keep_node(ts, &node, report).await?;
+    if !plan.mints() {
+        converge::tailnet::revoke_leftovers(ts, name, plan, ui, report).await?;
+    }
     if let Some(k) = minted {
         report.key = Some(converge::tailnet::retire_key(ts, k).await?);
     }

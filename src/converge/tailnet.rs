@@ -37,6 +37,8 @@ pub struct TailnetReport {
     pub device: Option<Device>,
     pub key_expiry_disabled: bool,
     pub key: Option<KeyOutcome>,
+    /// Keys earlier runs minted and left valid, revoked by this one.
+    pub leftover_keys_revoked: Vec<String>,
 }
 
 /// Before the Hetzner phase: delete the plan's stale devices (so the new
@@ -48,6 +50,10 @@ pub async fn prepare(
     ui: &Ui,
     report: &mut TailnetReport,
 ) -> Result<Option<NewKey>, TailscaleError> {
+    if plan.mints() {
+        // A new server: earlier runs' keys go first.
+        revoke_leftovers(ts, &stack.name, plan, ui, report).await?;
+    }
     delete_devices(ts, &stack.name, plan, ui, report).await?;
     if !plan.mints() {
         return Ok(None);
@@ -89,6 +95,30 @@ pub async fn delete_devices(
             Ok(gone_now) => {
                 step.done(if gone_now { "deleted" } else { "already gone" });
                 report.deleted.push(id.clone());
+            }
+            Err(e) => {
+                step.fail(&e.to_string());
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Revoke the earlier runs' keys the plan names (already gone is fine).
+pub async fn revoke_leftovers(
+    ts: &Tailscale,
+    stack: &str,
+    plan: &TailnetPlan,
+    ui: &Ui,
+    report: &mut TailnetReport,
+) -> Result<(), TailscaleError> {
+    for id in plan.leftover_revokes() {
+        let step = ui.step(&format!("{stack}: revoke key {id} of an earlier run"));
+        match ts.revoke_key(id).await {
+            Ok(now) => {
+                step.done(if now { "revoked" } else { "already gone" });
+                report.leftover_keys_revoked.push(id.to_string());
             }
             Err(e) => {
                 step.fail(&e.to_string());

@@ -33,6 +33,9 @@ pub struct TailnetObserved {
     /// `auth: auth_key`: the vault's key as the API describes it (`None`:
     /// not found, or not a `tskey-auth-` key).
     pub provided_key: Option<AuthKey>,
+    /// Still-valid keys this stack minted (description `clawprov <stack> ...`)
+    /// that an earlier run did not get to revoke.
+    pub leftover_keys: Vec<String>,
     /// When the API was asked (for expiry judgements).
     pub at: Option<OffsetDateTime>,
 }
@@ -87,7 +90,25 @@ pub struct TailnetPlan {
     pub refusal: Option<String>,
 }
 
+fn revoke_leftover(id: &str, why: &str) -> TailnetStep {
+    TailnetStep {
+        op: TailnetOp::RevokeKey,
+        id: Some(id.to_string()),
+        name: id.to_string(),
+        reason: why.to_string(),
+    }
+}
+
 impl TailnetPlan {
+    /// Ids of earlier runs' keys the plan revokes.
+    pub fn leftover_revokes(&self) -> Vec<&str> {
+        self.steps
+            .iter()
+            .filter(|s| s.op == TailnetOp::RevokeKey)
+            .filter_map(|s| s.id.as_deref())
+            .collect()
+    }
+
     /// The device ids the plan deletes.
     pub fn deletes(&self) -> Vec<&str> {
         self.steps
@@ -152,6 +173,12 @@ pub fn plan(
     };
     let devices: Vec<&Device> = observed.devices.iter().collect();
     if creating {
+        for id in &observed.leftover_keys {
+            out.steps.push(revoke_leftover(
+                id,
+                "minted for a server of an earlier run that did not finish; the new server gets its own",
+            ));
+        }
         for d in &devices {
             out.steps.push(delete(
                 d,
@@ -216,6 +243,12 @@ pub fn plan(
     }
     match current {
         Some(c) => {
+            for id in &observed.leftover_keys {
+                out.steps.push(revoke_leftover(
+                    id,
+                    "minted by an earlier run that did not get to revoke it; the node has joined",
+                ));
+            }
             if !c.key_expiry_disabled {
                 out.steps.push(TailnetStep {
                     op: TailnetOp::DisableKeyExpiry,
@@ -232,6 +265,28 @@ pub fn plan(
                 ));
             }
             out.node = Some(c.clone());
+        }
+        None if !observed.leftover_keys.is_empty() => {
+            // A run created the server and stopped before its node joined:
+            // the key in its user-data is still valid, so keep waiting.
+            out.steps.push(TailnetStep {
+                op: TailnetOp::AwaitJoin,
+                id: None,
+                name: ts.hostname.clone(),
+                reason: format!(
+                    "server #{} was created by a run that did not finish and its key is still valid: wait for the node",
+                    server.id
+                ),
+            });
+            out.steps.push(TailnetStep {
+                op: TailnetOp::DisableKeyExpiry,
+                id: None,
+                name: ts.hostname.clone(),
+                reason: "a server must not drop off the tailnet when its node key expires (180 days)".into(),
+            });
+            for id in &observed.leftover_keys {
+                out.steps.push(revoke_leftover(id, "once the node has joined"));
+            }
         }
         None => out.warnings.push(format!(
             "server #{} has no device on the tailnet (hostname {}, tags {}); the host phase cannot reach it. If it never joined, see `clawprov status`; `clawprov rotate tailscale-key` re-joins a node that can still be reached",
@@ -286,8 +341,8 @@ fn judge_provided_key(observed: &TailnetObserved, out: &mut TailnetPlan) {
     }
 }
 
-/// Ask the Tailscale API about a stack: its devices (one list request)
-/// and, for a provided key, that key (one more).
+/// Ask the Tailscale API about a stack: its devices and the keys it minted
+/// (two list requests) and, for a provided key, that key (one more).
 pub async fn observe(
     ts: &crate::tailscale::Tailscale,
     stack: &Stack,
@@ -305,9 +360,23 @@ pub async fn observe(
         Some(id) => ts.get_key(id).await?,
         None => None,
     };
+    let prefix = crate::tailscale::keys::description(&["clawprov", &stack.name, ""]);
+    let leftover_keys = ts
+        .list_keys()
+        .await?
+        .into_iter()
+        .filter(|k| {
+            !k.invalid
+                && k.description
+                    .as_deref()
+                    .is_some_and(|d| d.starts_with(&prefix))
+        })
+        .map(|k| k.id)
+        .collect();
     Ok(TailnetObserved {
         devices,
         provided_key,
+        leftover_keys,
         at: Some(OffsetDateTime::now_utc()),
     })
 }
@@ -320,7 +389,7 @@ pub fn teardown(observed: Option<&TailnetObserved>) -> TailnetPlan {
             ..TailnetPlan::default()
         };
     };
-    TailnetPlan {
+    let mut plan = TailnetPlan {
         managed: true,
         steps: observed
             .devices
@@ -340,7 +409,12 @@ pub fn teardown(observed: Option<&TailnetObserved>) -> TailnetPlan {
             })
             .collect(),
         ..TailnetPlan::default()
+    };
+    for id in &observed.leftover_keys {
+        plan.steps
+            .push(revoke_leftover(id, "minted for the stack and still valid"));
     }
+    plan
 }
 
 #[cfg(test)]
@@ -474,6 +548,50 @@ mod tests {
         let p = plan(&stack("oauth"), &server_step(Op::NoOp), &[s], Some(&empty));
         assert!(p.steps.is_empty() && p.node.is_none());
         assert!(p.warnings[0].contains("has no device on the tailnet"));
+    }
+
+    #[test]
+    fn keys_left_valid_by_an_earlier_run_are_revoked_or_waited_on() {
+        let s = server("2026-12-01T10:00:00Z");
+        let stale_key = TailnetObserved {
+            leftover_keys: vec!["kOld".into()],
+            ..TailnetObserved::default()
+        };
+        // The server stands and its node never joined: wait, then revoke.
+        let p = plan(
+            &stack("oauth"),
+            &server_step(Op::NoOp),
+            std::slice::from_ref(&s),
+            Some(&stale_key),
+        );
+        assert_eq!(
+            ops(&p),
+            [
+                (TailnetOp::AwaitJoin, None),
+                (TailnetOp::DisableKeyExpiry, None),
+                (TailnetOp::RevokeKey, Some("kOld")),
+            ]
+        );
+        assert!(p.awaits_join() && !p.mints() && p.warnings.is_empty());
+        // The node is there: just revoke.
+        let joined = TailnetObserved {
+            devices: vec![device("n", "gw", "2026-12-01T10:01:00Z", true)],
+            leftover_keys: vec!["kOld".into()],
+            ..TailnetObserved::default()
+        };
+        let p = plan(&stack("oauth"), &server_step(Op::NoOp), &[s], Some(&joined));
+        assert_eq!(ops(&p), [(TailnetOp::RevokeKey, Some("kOld"))]);
+        // A new server: revoked before the mint.
+        let p = plan(
+            &stack("oauth"),
+            &server_step(Op::Create),
+            &[],
+            Some(&stale_key),
+        );
+        assert_eq!(p.steps[0].op, TailnetOp::RevokeKey);
+        assert_eq!(p.leftover_revokes(), ["kOld"]);
+        // destroy revokes them too.
+        assert_eq!(teardown(Some(&stale_key)).leftover_revokes(), ["kOld"]);
     }
 
     #[test]
