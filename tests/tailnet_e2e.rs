@@ -672,7 +672,7 @@ async fn an_up_killed_before_the_node_joined_is_finished_by_the_next_run() {
 
     // The next run sees the server and its still-valid key, and waits for
     // the node (which finishes booting and joins meanwhile).
-    let mut rerun = command(&fx, &p, &["up"])
+    let rerun = command(&fx, &p, &["up"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
