@@ -109,7 +109,7 @@ pub enum Command {
     #[command(subcommand)]
     Rotate(RotateCommand),
 
-    /// The embedded Hetzner Cloud API simulator (an offline playground).
+    /// The embedded Hetzner Cloud and Tailscale API simulators (an offline playground).
     #[command(subcommand)]
     Sim(SimCommand),
 }
@@ -150,7 +150,9 @@ pub struct RotateKeyArgs {
 #[derive(Debug, Subcommand)]
 pub enum SimCommand {
     /// Serve a simulated Hetzner Cloud API on 127.0.0.1 until interrupted.
-    /// Point clients at it with HCLOUD_ENDPOINT=http://127.0.0.1:PORT/v1.
+    /// Point clients at it with HCLOUD_ENDPOINT=http://127.0.0.1:PORT/v1;
+    /// the same port serves a simulated Tailscale API under /api/v2
+    /// (TAILSCALE_ENDPOINT=http://127.0.0.1:PORT/api/v2).
     Serve(SimServeArgs),
 }
 
