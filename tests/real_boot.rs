@@ -42,7 +42,9 @@ const ADMIN: &str = "clawadmin";
 /// and the newer 1.92.0).
 fn stack_yaml(name: &str, tailscale_version: Option<&str>) -> String {
     let pin = tailscale_version.map_or(String::new(), |v| format!("  version: {v}\n"));
-    format!("name: {name}\ntailscale:\n  tailnet: tail1234.ts.net\n  hostname: {HOSTNAME}\n{pin}")
+    format!(
+        "name: {name}\ntailscale:\n  tailnet: tail1234.ts.net\n  hostname: {HOSTNAME}\n  tags: [tag:openclaw]\n  auth: oauth\n{pin}"
+    )
 }
 
 /// A project: the stack file, its vault sealed to a fresh identity, the
@@ -67,23 +69,31 @@ fn project(name: &str, tailscale_version: Option<&str>) -> Project {
             "claude_setup_token",
             "telegram_bot_token",
             "tailscale_auth_key",
+            "tailscale_oauth_client_id",
+            "tailscale_oauth_client_secret",
             "hcloud_token",
         ],
     );
+    // The Tailscale simulator knows the vault's OAuth client; the guest's
+    // tailscale stand-in joins through its control plane.
+    let mut config = SimConfig {
+        tokens: vec![format!("CANARYhcloudtoken{tag}")],
+        action_duration: Duration::from_millis(200),
+        ..SimConfig::default()
+    };
+    config.tailscale.oauth_clients = vec![sim::OAuthClient {
+        id: format!("CANARYtailscaleoauthclientid{tag}"),
+        secret: format!("CANARYtailscaleoauthclientsecret{tag}"),
+        scopes: vec!["auth_keys".into(), "devices:core".into()],
+        tags: vec!["tag:openclaw".into()],
+    }];
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();
     let sim = rt
-        .block_on(sim::serve(
-            SimConfig {
-                tokens: vec![format!("CANARYhcloudtoken{tag}")],
-                action_duration: Duration::from_millis(200),
-                ..SimConfig::default()
-            },
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-        ))
+        .block_on(sim::serve(config, SocketAddr::from(([127, 0, 0, 1], 0))))
         .expect("simulator");
     Project {
         home,
@@ -92,6 +102,23 @@ fn project(name: &str, tailscale_version: Option<&str>) -> Project {
         gateway_token: format!("CANARYgatewaytoken{tag}"),
         sim,
         _rt: rt,
+    }
+}
+
+impl Project {
+    /// The simulators' base URL (the control plane is under it).
+    fn sim_base(&self) -> String {
+        format!("http://{}", self.sim.addr)
+    }
+
+    /// The stack's devices in the Tailscale simulator.
+    fn devices(&self) -> Vec<sim::tailscale::devices::Device> {
+        self.sim
+            .sim
+            .with(|w| w.tailscale.devices())
+            .into_iter()
+            .filter(|d| d.hostname == HOSTNAME)
+            .collect()
     }
 }
 
@@ -121,6 +148,8 @@ impl Up {
                 "--json",
                 "--hcloud-endpoint",
                 &p.sim.endpoint(),
+                "--tailscale-endpoint",
+                &p.sim.tailscale_endpoint(),
                 "up",
                 "--yes",
             ])
@@ -191,11 +220,12 @@ fn user_data_sent(p: &Project, up: &mut Up) -> String {
     }
 }
 
+/// Mutating requests to either API (an OAuth token request changes nothing).
 fn mutations(p: &Project) -> Vec<String> {
     p.sim
         .request_log()
         .into_iter()
-        .filter(|r| r.method != "GET")
+        .filter(|r| r.method != "GET" && !r.path.starts_with("/api/v2/oauth/token"))
         .map(|r| format!("{} {}", r.method, r.path))
         .collect()
 }
@@ -711,7 +741,7 @@ fn full_up_second_up_outside_reboot() {
     let assets = assets();
     let dir = run_dir("full-up");
     let p = project("vmboot", Some("1.90.8"));
-    let standin = Standin::start(&assets, &dir, &[]);
+    let standin = Standin::start(&assets, &dir, &[], &p.sim_base());
     let ssh_port = free_port();
 
     // --- full up: the VM boots exactly what up sent to the simulator.
@@ -730,6 +760,37 @@ fn full_up_second_up_outside_reboot() {
     let v: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
     let s = &v["stacks"][0];
     ensure!(vm, "full up", s["ok"] == true, "not ok: {s}");
+    // The tailnet: the guest joined through the simulator's control plane
+    // with the key up minted; one device, the exact name, key expiry off,
+    // and the key in the user-data it booted is spent and revoked.
+    let devices = p.devices();
+    ensure!(
+        vm,
+        "full up",
+        devices.len() == 1
+            && devices[0].name == format!("{HOSTNAME}.tail1234.ts.net")
+            && devices[0].tags == ["tag:openclaw"]
+            && devices[0].key_expiry_disabled,
+        "devices: {devices:?}"
+    );
+    ensure!(
+        vm,
+        "full up",
+        s["tailnet"]["device"]["id"] == devices[0].id.as_str(),
+        "up's device: {}",
+        s["tailnet"]
+    );
+    let booted_key = support::auth_key_in(&user_data).expect("a key in the user-data");
+    let key_id = clawprov::tailscale::keys::key_id_of(&booted_key)
+        .unwrap()
+        .to_string();
+    let minted = p.sim.sim.with(|w| w.tailscale.key(&key_id)).unwrap();
+    ensure!(
+        vm,
+        "full up",
+        minted.uses == 1 && minted.revoked.is_some(),
+        "the booted key: {minted:?}"
+    );
     ensure!(
         vm,
         "full up",
@@ -777,7 +838,8 @@ fn full_up_second_up_outside_reboot() {
         vm,
         "full up",
         joined.contains(&format!(
-            "joined as {HOSTNAME}.tail1234.ts.net (tags tag:openclaw)"
+            "joined as {HOSTNAME}.tail1234.ts.net ({}, device {}, tags tag:openclaw)",
+            devices[0].addresses[0], devices[0].id
         )) && joined.contains("tailscale serve --bg"),
         "the node did not join and get Serve as expected:\n{joined}"
     );
@@ -843,6 +905,42 @@ fn full_up_second_up_outside_reboot() {
         "gateway.env was rewritten"
     );
 
+    // --- rotate tailscale-key on the real guest: the detached re-auth
+    // under systemd, the node still the same device and reachable.
+    let out = support::clawprov(p.home.path())
+        .current_dir(p.home.path())
+        .arg("-s")
+        .arg(&p.stack)
+        .args(["--json", "--hcloud-endpoint", &p.sim.endpoint()])
+        .args(["--tailscale-endpoint", &p.sim.tailscale_endpoint()])
+        .args(["rotate", "tailscale-key", "--reach-timeout", "120"])
+        .args(["--ssh-host", &format!("127.0.0.1:{ssh_port}")])
+        .output()
+        .unwrap();
+    let rotated = String::from_utf8_lossy(&out.stdout).to_string();
+    ensure!(
+        vm,
+        "rotate",
+        out.status.success(),
+        "rotate failed: {rotated}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_str(&rotated).unwrap();
+    ensure!(
+        vm,
+        "rotate",
+        r["rotated"]["backend_state"] == "Running"
+            && r["rotated"]["device_after"] == devices[0].id.as_str()
+            && p.devices().len() == 1,
+        "after rotate: {rotated}"
+    );
+    no_canary_in(&rotated, "rotate's stdout", &p.canaries);
+    no_canary_in(
+        &String::from_utf8_lossy(&out.stderr),
+        "rotate's stderr",
+        &p.canaries,
+    );
+
     // --- verify's host corpus: each mutation breaks one property on the
     // real guest; verify fails with that check's id and no other.
     host_corpus(&mut vm, &p, ssh_port);
@@ -894,7 +992,7 @@ fn broken_download() {
     let dir = run_dir("broken-download");
     let p = project("vmbroken", None);
     let tarball = "nodejs.org/dist/v24.22.3/node-v24.22.3-linux-x64.tar.xz";
-    let standin = Standin::start(&assets, &dir, &[tarball]);
+    let standin = Standin::start(&assets, &dir, &[tarball], &p.sim_base());
     let ssh_port = free_port();
     let started = Instant::now();
     let (mut vm, _, (code, stdout, stderr)) =

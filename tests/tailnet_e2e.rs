@@ -105,17 +105,6 @@ fn command(fx: &HostFixture, p: &Project, args: &[&str]) -> std::process::Comman
     cmd
 }
 
-/// The auth key in a user-data text (what the bootstrap would read).
-fn key_in(user_data: &str) -> Option<String> {
-    let at = user_data.find("tskey-auth-")?;
-    Some(
-        user_data[at..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .collect(),
-    )
-}
-
 struct Run {
     code: i32,
     stdout: String,
@@ -151,7 +140,7 @@ fn up_and_join_with(fx: &HostFixture, p: &Project, mut cmd: std::process::Comman
                 .and_then(|(id, s)| s.user_data.clone().map(|u| (*id, u)))
         });
         if let Some((id, text)) = fresh {
-            let key = key_in(&text).expect("a key in user-data");
+            let key = support::auth_key_in(&text).expect("a key in user-data");
             let out = fx.tailscale_up(
                 &format!("http://{}", p.sim.addr),
                 &format!("server-{id}"),
@@ -172,7 +161,7 @@ fn up_and_join_with(fx: &HostFixture, p: &Project, mut cmd: std::process::Comman
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        user_data_key: user_data.as_deref().and_then(key_in),
+        user_data_key: user_data.as_deref().and_then(support::auth_key_in),
         user_data,
     }
 }
@@ -665,7 +654,7 @@ async fn an_up_killed_before_the_node_joined_is_finished_by_the_next_run() {
     };
     child.kill().unwrap();
     child.wait().unwrap();
-    let key = key_in(&user_data).unwrap();
+    let key = support::auth_key_in(&user_data).unwrap();
     let key_id = clawprov::tailscale::keys::key_id_of(&key)
         .unwrap()
         .to_string();

@@ -90,17 +90,9 @@ pub async fn delete_devices(
         .filter(|s| s.op == TailnetOp::DeleteDevice)
     {
         let Some(id) = &s.id else { continue };
-        let step = ui.step(&format!("{stack}: delete device {} #{id}", s.name));
-        match ts.delete_device(id).await {
-            Ok(gone_now) => {
-                step.done(if gone_now { "deleted" } else { "already gone" });
-                report.deleted.push(id.clone());
-            }
-            Err(e) => {
-                step.fail(&e.to_string());
-                return Err(e);
-            }
-        }
+        let label = format!("{stack}: delete device {} #{id}", s.name);
+        removal(ui, &label, "deleted", ts.delete_device(id)).await?;
+        report.deleted.push(id.clone());
     }
     Ok(())
 }
@@ -114,19 +106,32 @@ pub async fn revoke_leftovers(
     report: &mut TailnetReport,
 ) -> Result<(), TailscaleError> {
     for id in plan.leftover_revokes() {
-        let step = ui.step(&format!("{stack}: revoke key {id} of an earlier run"));
-        match ts.revoke_key(id).await {
-            Ok(now) => {
-                step.done(if now { "revoked" } else { "already gone" });
-                report.leftover_keys_revoked.push(id.to_string());
-            }
-            Err(e) => {
-                step.fail(&e.to_string());
-                return Err(e);
-            }
-        }
+        let label = format!("{stack}: revoke key {id} of an earlier run");
+        removal(ui, &label, "revoked", ts.revoke_key(id)).await?;
+        report.leftover_keys_revoked.push(id.to_string());
     }
     Ok(())
+}
+
+/// One delete or revoke shown as a step line: `done` if this call removed
+/// it, "already gone" if the API no longer had it.
+async fn removal(
+    ui: &Ui,
+    label: &str,
+    done: &str,
+    work: impl std::future::Future<Output = Result<bool, TailscaleError>>,
+) -> Result<(), TailscaleError> {
+    let step = ui.step(label);
+    match work.await {
+        Ok(now) => {
+            step.done(if now { done } else { "already gone" });
+            Ok(())
+        }
+        Err(e) => {
+            step.fail(&e.to_string());
+            Err(e)
+        }
+    }
 }
 
 /// A short random word for the key's description, so a create whose

@@ -39,17 +39,20 @@ impl Clock {
     }
 }
 
-/// Hetzner's timestamp format, e.g. `2016-01-30T23:55:00+00:00`.
-pub fn rfc3339(t: SystemTime) -> String {
+/// `t` as a UTC date-time, whole seconds (before the epoch: the epoch).
+pub fn utc_seconds(t: SystemTime) -> time::OffsetDateTime {
     let secs = t
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let dt =
-        time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Hetzner's timestamp format, e.g. `2016-01-30T23:55:00+00:00`.
+pub fn rfc3339(t: SystemTime) -> String {
     let fmt =
         time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]+00:00");
-    dt.format(&fmt).unwrap_or_default()
+    utc_seconds(t).format(&fmt).unwrap_or_default()
 }
 
 /// Seconds since the UNIX epoch (for `RateLimit-Reset`).

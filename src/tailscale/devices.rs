@@ -5,6 +5,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::error::gone_is_fine;
 use super::keys::path_id;
 use super::{Tailscale, TailscaleError};
 
@@ -96,20 +97,16 @@ impl Tailscale {
     /// Delete a device. True if this call deleted it, false if it was gone.
     pub async fn delete_device(&self, id: &str) -> Result<bool, TailscaleError> {
         let id = path_id("device", id)?;
-        match self
-            .send(
+        gone_is_fine(
+            self.send(
                 &format!("delete device {id} (DELETE /device/{id})"),
                 Method::DELETE,
                 &format!("/device/{id}"),
                 None,
                 true,
             )
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if e.is_not_found() => Ok(false),
-            Err(e) => Err(e),
-        }
+            .await,
+        )
     }
 
     /// Turn node-key expiry off: a server must not drop off the tailnet

@@ -65,6 +65,16 @@ impl TailscaleError {
     }
 }
 
+/// For deletes and revokes, which are safe to repeat: `Ok(true)` if this
+/// call removed it, `Ok(false)` if the API answered 404 (already gone).
+pub(crate) fn gone_is_fine<T>(r: Result<T, TailscaleError>) -> Result<bool, TailscaleError> {
+    match r {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_not_found() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 fn fix_suffix(fix: &Option<String>) -> String {
     match fix {
         Some(f) => format!("; {f}"),

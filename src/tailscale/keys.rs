@@ -7,6 +7,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::error::gone_is_fine;
 use super::{Tailscale, TailscaleError};
 use crate::secrets::Secret;
 
@@ -232,20 +233,16 @@ impl Tailscale {
     pub async fn revoke_key(&self, id: &str) -> Result<bool, TailscaleError> {
         let id = path_id("key", id)?;
         let path = format!("/tailnet/{}/keys/{id}", self.tailnet());
-        match self
-            .send(
+        gone_is_fine(
+            self.send(
                 &format!("revoke auth key {id}"),
                 Method::DELETE,
                 &path,
                 None,
                 true,
             )
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if e.is_not_found() => Ok(false),
-            Err(e) => Err(e),
-        }
+            .await,
+        )
     }
 }
 

@@ -158,3 +158,14 @@ pub fn use_provided_key(stack_file: &Path) {
     )
     .unwrap();
 }
+
+/// The Tailscale auth key in a user-data text (what the bootstrap reads).
+pub fn auth_key_in(user_data: &str) -> Option<String> {
+    let at = user_data.find("tskey-auth-")?;
+    Some(
+        user_data[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect(),
+    )
+}

@@ -35,7 +35,7 @@ openclaw_version=${3:?$usage}
 nvm_version=${4:?$usage}
 suite=${5:?$usage}
 vendor="$here/../../../shared/vendor/nvm-v$nvm_version.tar.gz"
-hosts=(pkgs.tailscale.com raw.githubusercontent.com nodejs.org registry.npmjs.org)
+hosts=(pkgs.tailscale.com controlplane.tailscale.com raw.githubusercontent.com nodejs.org registry.npmjs.org)
 # The stand-in Tailscale package at an older and a newer version.
 TAILSCALE_VERSIONS=(1.90.8 1.92.0)
 

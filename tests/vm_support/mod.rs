@@ -93,8 +93,9 @@ pub struct Standin {
 
 impl Standin {
     /// Serve the stand-ins; requests under any of `fail` (`HOST/PATH`
-    /// prefixes) answer 404.
-    pub fn start(assets: &Assets, dir: &Path, fail: &[&str]) -> Standin {
+    /// prefixes) answer 404; the guest's joins go to `control` (the
+    /// Tailscale simulator's base URL).
+    pub fn start(assets: &Assets, dir: &Path, fail: &[&str], control: &str) -> Standin {
         let log = dir.join("standin-requests.log");
         fs::write(&log, "").unwrap();
         let mut cmd = Command::new("python3");
@@ -110,6 +111,7 @@ impl Standin {
         for prefix in fail {
             cmd.args(["--fail", prefix]);
         }
+        cmd.args(["--control", control]);
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

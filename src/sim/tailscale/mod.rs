@@ -151,14 +151,10 @@ impl TailscaleWorld {
 
 /// Tailscale's timestamp format, e.g. `2026-12-01T10:00:00Z`.
 pub fn timestamp(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let dt =
-        time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    dt.format(&fmt).unwrap_or_default()
+    super::clock::utc_seconds(t)
+        .format(&fmt)
+        .unwrap_or_default()
 }
 
 /// What the API shows for "never" (e.g. `expires` with key expiry disabled).
