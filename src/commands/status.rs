@@ -21,12 +21,12 @@ struct StackStatus {
 }
 
 impl StackStatus {
-    /// Until the host phase exists, health is what Hetzner knows.
+    /// What Hetzner knows (the host's own view is `clawprov verify`'s).
     fn health(&self) -> String {
         match self.observed.servers.first() {
             None => "not deployed (no server carries the stack's labels)".into(),
             Some(s) if s.status == ServerStatus::Running => {
-                "server running; host checks (cloud-init, gateway, Tailscale Serve) come with the host phase".into()
+                "server running; `clawprov verify` checks the host (cloud-init, gateway, Tailscale Serve) and the lock-down".into()
             }
             Some(s) => format!("server {:?}", s.status).to_lowercase(),
         }
