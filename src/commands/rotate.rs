@@ -117,7 +117,7 @@ async fn tailscale_key(args: RotateKeyArgs, global: &GlobalArgs, ui: &Ui) -> Res
     let plan = Planned {
         stack: stack.name.clone(),
         steps: vec![
-            format!("revoke any still-valid key named '{}*' (left by an interrupted run)", rotate::key_prefix(&stack.name)),
+            format!("revoke any still-valid key named '{}*' (left by an interrupted run)", crate::tailscale::keys::stack_prefix(&stack.name)),
             format!("mint a single-use, pre-authorized key with tags {}", stack.tailscale.tags.join(",")),
             format!("over SSH to {target}: put the key in a root-only file and run `tailscale up --force-reauth --accept-risk=lose-ssh` detached"),
             format!("wait until the API shows the key spent; confirm which device node #{} ({}) is now", node.id, node.name),

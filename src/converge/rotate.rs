@@ -65,11 +65,6 @@ impl From<RotateError> for crate::error::Error {
     }
 }
 
-/// The description prefix of every key this stack mints.
-pub fn key_prefix(stack: &str) -> String {
-    keys::description(&["clawprov", stack, ""])
-}
-
 /// Run the rotation. `node` is the stack's node as the plan found it.
 pub async fn rotate(
     ts: &Tailscale,
@@ -85,13 +80,8 @@ pub async fn rotate(
         ..Rotated::default()
     };
     // 1. Sweep.
-    let prefix = key_prefix(&stack.name);
     for k in ts.list_keys().await? {
-        let ours = k
-            .description
-            .as_deref()
-            .is_some_and(|d| d.starts_with(&prefix));
-        if ours && !k.invalid && ts.revoke_key(&k.id).await? {
+        if k.live_for(&stack.name) && ts.revoke_key(&k.id).await? {
             out.leftover_keys_revoked.push(k.id.clone());
         }
     }

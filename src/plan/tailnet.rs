@@ -360,17 +360,11 @@ pub async fn observe(
         Some(id) => ts.get_key(id).await?,
         None => None,
     };
-    let prefix = crate::tailscale::keys::description(&["clawprov", &stack.name, ""]);
     let leftover_keys = ts
         .list_keys()
         .await?
         .into_iter()
-        .filter(|k| {
-            !k.invalid
-                && k.description
-                    .as_deref()
-                    .is_some_and(|d| d.starts_with(&prefix))
-        })
+        .filter(|k| k.live_for(&stack.name))
         .map(|k| k.id)
         .collect();
     Ok(TailnetObserved {

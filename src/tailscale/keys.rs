@@ -99,7 +99,23 @@ pub struct AuthKey {
     pub capabilities: Option<serde_json::Value>,
 }
 
+/// The description prefix of every key clawprov mints for `stack`
+/// (`clawprov <stack> `): how later runs recognise them, as labels do
+/// Hetzner resources.
+pub fn stack_prefix(stack: &str) -> String {
+    description(&["clawprov", stack, ""])
+}
+
 impl AuthKey {
+    /// Minted by clawprov for `stack` and still usable.
+    pub fn live_for(&self, stack: &str) -> bool {
+        !self.invalid
+            && self
+                .description
+                .as_deref()
+                .is_some_and(|d| d.starts_with(&stack_prefix(stack)))
+    }
+
     /// The device-creation capabilities, if the answer carries them.
     pub fn create_caps(&self) -> Option<CreateCaps> {
         let c = self.capabilities.as_ref()?.get("devices")?.get("create")?;

@@ -42,15 +42,10 @@ pub async fn check(
             };
         }
     };
-    let prefix = crate::converge::rotate::key_prefix(&stack.name);
+    let prefix = crate::tailscale::keys::stack_prefix(&stack.name);
     let live: Vec<String> = keys
         .iter()
-        .filter(|k| {
-            !k.invalid
-                && k.description
-                    .as_deref()
-                    .is_some_and(|d| d.starts_with(&prefix))
-        })
+        .filter(|k| k.live_for(&stack.name))
         .map(|k| k.id.clone())
         .collect();
     let (node, device) = judge_device(&devices, stack, server);
