@@ -147,6 +147,28 @@ pub struct RotateKeyArgs {
     pub host_root: Option<String>,
 }
 
+/// How the day-two commands (`ssh`, `logs`, `openclaw`, `backup`,
+/// `restore`) reach the node: as `up` does, over the tailnet as the admin
+/// user, the host key checked against its pin.
+#[derive(Debug, Clone, Args)]
+pub struct NodeArgs {
+    /// Reach the node at HOST[:PORT] instead of its tailnet address (as `up`).
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub ssh_host: Option<String>,
+
+    /// Allow an SSH peer outside the tailnet ranges.
+    #[arg(long)]
+    pub allow_non_tailnet: bool,
+
+    /// How long to wait for the node's SSH port, in seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub reach_timeout: u64,
+
+    /// Prefix for every server path (integration tests against a stand-in host).
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub host_root: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum SimCommand {
     /// Serve a simulated Hetzner Cloud API on 127.0.0.1 until interrupted.

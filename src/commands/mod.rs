@@ -5,6 +5,7 @@ mod context;
 mod destroy;
 mod host_progress;
 mod init;
+mod node;
 mod plan;
 mod render;
 mod rotate;

@@ -40,4 +40,5 @@ pub use paths::{node_bin_dir, HostPaths, GATEWAY_UNIT};
 pub use phase::{login, route, run, HostInputs, HostKeyReport, HostReport};
 pub use progress::{HostStep, Progress, Silent};
 pub use service::ServiceAction;
+pub use session::{Output, Session};
 pub use target::{node_target, Target};

@@ -196,6 +196,83 @@ impl Session {
         .await
     }
 
+    /// Run `command` with its stdout streamed into `sink` as it arrives
+    /// (never held whole in memory) and, if given, `source` copied to its
+    /// stdin (then EOF) first; for archives and journals. `timeout` bounds
+    /// each single read or write. Returns the exit status and stderr (at
+    /// most the first 64 KiB of it).
+    ///
+    /// stdin is written before stdout is read: a command that answers
+    /// while it still reads (more than the channel's window of output
+    /// before its input ends) needs its output in a file instead.
+    pub async fn stream(
+        &self,
+        command: &RemoteCommand,
+        source: Option<Box<dyn std::io::Read + Send>>,
+        mut sink: Box<dyn std::io::Write + Send>,
+        timeout: Duration,
+    ) -> Result<(i32, String), HostError> {
+        let line = command.line()?;
+        let name = command.to_string();
+        let ssh = self.ssh.clone();
+        let target = self.target.clone();
+        blocking(move || {
+            let fail = |stage: &'static str| {
+                let target = target.clone();
+                let name = name.clone();
+                move |e: ssh2::Error| {
+                    if e.code() == ssh2::ErrorCode::Session(-9) {
+                        HostError::Timeout {
+                            what: format!("`{name}` on the server"),
+                            waited_s: timeout.as_secs(),
+                        }
+                    } else {
+                        HostError::Ssh {
+                            target,
+                            stage,
+                            detail: format!("`{name}`: {}", e.message()),
+                        }
+                    }
+                }
+            };
+            let io = |stage: &'static str| {
+                let target = target.clone();
+                let name = name.clone();
+                move |e: std::io::Error| HostError::Ssh {
+                    target,
+                    stage,
+                    detail: format!("`{name}`: {e}"),
+                }
+            };
+            ssh.set_timeout(timeout.as_millis().min(u32::MAX as u128) as u32);
+            let mut channel = ssh.channel_session().map_err(fail("open channel"))?;
+            channel.exec(&line).map_err(fail("exec"))?;
+            if let Some(mut input) = source {
+                std::io::copy(&mut input, &mut channel).map_err(io("stdin"))?;
+            }
+            channel.send_eof().map_err(fail("stdin"))?;
+            std::io::copy(&mut channel, &mut sink).map_err(io("stdout"))?;
+            sink.flush().map_err(io("stdout"))?;
+            let mut stderr = Vec::new();
+            (&mut channel.stderr())
+                .take(64 * 1024)
+                .read_to_end(&mut stderr)
+                .map_err(io("stderr"))?;
+            std::io::copy(&mut channel.stderr(), &mut std::io::sink()).map_err(io("stderr"))?;
+            channel.wait_close().map_err(fail("close"))?;
+            let status = channel.exit_status().map_err(fail("exit status"))?;
+            Ok((status, String::from_utf8_lossy(&stderr).into_owned()))
+        })
+        .await
+    }
+
+    /// The libssh2 session, for modules of the host layer that drive a
+    /// channel themselves (an interactive terminal).
+    #[allow(dead_code)] // the interactive terminal lands next
+    pub(crate) fn raw(&self) -> (&ssh2::Session, &str) {
+        (&self.ssh, &self.target)
+    }
+
     /// Run `command` and require exit 0.
     pub async fn check(
         &self,
