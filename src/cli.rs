@@ -112,6 +112,67 @@ pub enum Command {
     /// The embedded Hetzner Cloud and Tailscale API simulators (an offline playground).
     #[command(subcommand)]
     Sim(SimCommand),
+
+    /// A shell on the node as the admin user, over the pinned SSH
+    /// connection (needs a terminal), or one command: `clawprov ssh -- CMD ARGS...`
+    /// (exits with its status).
+    Ssh(SshArgs),
+
+    /// The gateway's journal on the node (`-f` to follow), or with
+    /// `--bootstrap` what is left of cloud-init's output. Vault values are
+    /// shown as [redacted:KEY].
+    Logs(LogsArgs),
+
+    /// The OpenClaw CLI on the node as the service user, with the gateway's
+    /// environment (token included) read from its env file on the node:
+    /// `clawprov openclaw -- devices list`.
+    Openclaw(OpenclawArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SshArgs {
+    #[command(flatten)]
+    pub node: NodeArgs,
+
+    /// The command and its arguments, each passed as one word (not a shell
+    /// line: give `sh -c '...'` for that). None: an interactive login shell.
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    #[command(flatten)]
+    pub node: NodeArgs,
+
+    /// Keep printing new lines until interrupted (Ctrl-C).
+    #[arg(short, long)]
+    pub follow: bool,
+
+    /// Lines since a journalctl time: "2026-12-01 10:00", "10:00",
+    /// "yesterday", "-1h", "30 min ago".
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Show the last N lines (default: 200 unless --since is given).
+    #[arg(short = 'n', long, value_name = "N")]
+    pub lines: Option<u32>,
+
+    /// Instead of the gateway's journal: cloud-init's output log, its
+    /// status, and the bootstrap log if `up` has not shredded it yet.
+    #[arg(long, conflicts_with_all = ["follow", "since", "lines"])]
+    pub bootstrap: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OpenclawArgs {
+    #[command(flatten)]
+    pub node: NodeArgs,
+
+    /// The OpenClaw CLI's arguments, e.g. `devices list`, `devices approve ID`,
+    /// `security audit`.
+    #[arg(last = true, required = true, value_name = "ARGS")]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

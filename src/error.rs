@@ -13,6 +13,9 @@ pub enum Kind {
     BadInput,
     /// The input was fine but the operation did not succeed: exit 1.
     Failed,
+    /// A program run on the node for the user (`clawprov ssh -- CMD`)
+    /// ended with this status, which becomes clawprov's own.
+    Remote(i32),
 }
 
 pub struct Error {
@@ -47,6 +50,7 @@ impl Error {
         match self.kind {
             Kind::BadInput => 2,
             Kind::Failed => 1,
+            Kind::Remote(status) => status,
         }
     }
 

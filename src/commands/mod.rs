@@ -5,12 +5,15 @@ mod context;
 mod destroy;
 mod host_progress;
 mod init;
+mod logs;
 mod node;
+mod openclaw;
 mod plan;
 mod render;
 mod rotate;
 mod secrets;
 pub mod sim;
+mod ssh;
 mod status;
 mod target;
 mod up;
@@ -35,5 +38,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Verify(args) => verify::run(args, &cli.global, &ui).await,
         Command::Rotate(cmd) => rotate::run(cmd, &cli.global, &ui).await,
         Command::Sim(cmd) => sim::run(cmd, &ui).await,
+        Command::Ssh(args) => ssh::run(args, &cli.global, &ui).await,
+        Command::Logs(args) => logs::run(args, &cli.global, &ui).await,
+        Command::Openclaw(args) => openclaw::run(args, &cli.global, &ui).await,
     }
 }

@@ -19,6 +19,10 @@ use crate::render::quote::sh_quote;
 /// Longest argument accepted: paths and flags, never file contents.
 const MAX_ARG: usize = 4096;
 
+/// The script [`RemoteCommand::with_env_file`] runs: export every
+/// assignment in the file named by `$0`, then exec the remaining words.
+const SOURCE_ENV_FILE: &str = r#"set -a && . "$0" && set +a && exec "$@""#;
+
 /// Who runs the program on the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Privilege {
@@ -84,6 +88,27 @@ impl RemoteCommand {
     /// sudo resets the environment, so it is passed through `env`).
     pub fn env(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.env.push((name, value.into()));
+        self
+    }
+
+    /// The same command with the variables of `env_file` (a `KEY='value'`
+    /// file on the server, such as the gateway's env file) exported into
+    /// its environment first. The file is read by a fixed `sh -c` script
+    /// on the server, so its values (the gateway token) never appear in any
+    /// argv: `sh -c SCRIPT ENV_FILE PROGRAM ARGS...` (`$0` is the file, the
+    /// rest is exec'd). The env file's values are single-quoted without a
+    /// `'` inside (`deliver::env_value`), so `.` reads them exactly as
+    /// systemd's `EnvironmentFile=` does.
+    pub fn with_env_file(mut self, env_file: impl Into<String>) -> Self {
+        let mut args = vec![
+            "-c".to_string(),
+            SOURCE_ENV_FILE.to_string(),
+            env_file.into(),
+            self.program.to_string(),
+        ];
+        args.append(&mut self.args);
+        self.program = "sh";
+        self.args = args;
         self
     }
 
@@ -253,6 +278,33 @@ mod tests {
         ] {
             assert!(bad.line().is_err(), "{bad:?} must be refused");
         }
+    }
+
+    #[test]
+    fn an_env_file_is_read_by_the_shell_not_passed_in_argv() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("gateway.env");
+        std::fs::write(&file, "# comment\nSECRET='s3cr3t value $HOME'\n").unwrap();
+        let cmd = RemoteCommand::new("printenv")
+            .arg("SECRET")
+            .with_env_file(file.display().to_string());
+        let line = cmd.line().unwrap();
+        assert!(!line.contains("s3cr3t"), "{line}");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&line)
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "s3cr3t value $HOME\n");
+        // A missing file stops the command instead of running it bare.
+        let missing = RemoteCommand::new("true").with_env_file("/nonexistent/gateway.env");
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(missing.line().unwrap())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(!status.success());
     }
 
     #[test]

@@ -51,6 +51,17 @@ pub fn openclaw(stack: &Stack, account: &Account) -> RemoteCommand {
         .arg(format!("{bin}/openclaw"))
 }
 
+/// `openclaw ARGS` as [`openclaw`] runs it, with the gateway's environment
+/// (its env file on the server, token included) exported first by the
+/// server's shell (`RemoteCommand::with_env_file`): what `clawprov openclaw
+/// -- ARGS` runs, so that the CLI reaches the gateway with no secret in any
+/// argv.
+pub fn with_gateway_env(stack: &Stack, account: &Account, args: &[String]) -> RemoteCommand {
+    openclaw(stack, account)
+        .args(args.iter())
+        .with_env_file(format!("{}/{}", account.home, super::ENV_FILE))
+}
+
 /// The command that installs `plugin` at the stack's OpenClaw version.
 pub fn install_command(stack: &Stack, account: &Account, plugin: &Plugin) -> RemoteCommand {
     openclaw(stack, account).args([

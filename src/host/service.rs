@@ -136,9 +136,8 @@ async fn unit_state(session: &Session, account: &Account) -> Result<UnitState, H
     Ok(UnitState::parse(&out.stdout))
 }
 
-/// The unit's last journal lines, every vault value replaced. Explicit
-/// field matches: `journalctl --user-unit` pairs the unit with the
-/// *caller's* uid, which under sudo is root's, and would find nothing.
+/// The unit's last journal lines, every vault value replaced (the matches
+/// are explained in `journal`).
 /// `systemctl --user start|restart`; when systemd refuses (a bad unit
 /// file, say), the error carries the journal's lines on the unit.
 async fn start(
@@ -172,23 +171,7 @@ async fn start(
 }
 
 async fn journal_tail(session: &Session, account: &Account, vault: &Vault) -> String {
-    // The unit's own output, or (`+`: OR) what the user manager said about
-    // it, such as "bad unit file setting" (USER_UNIT=, logged by systemd --user).
-    let unit = format!("_SYSTEMD_USER_UNIT={GATEWAY_UNIT}");
-    let manager = format!("USER_UNIT={GATEWAY_UNIT}");
-    let uid = format!("_UID={}", account.uid);
-    let cmd = RemoteCommand::root("journalctl").args([
-        unit.as_str(),
-        uid.as_str(),
-        "+",
-        manager.as_str(),
-        uid.as_str(),
-        "-n",
-        "15",
-        "--no-pager",
-        "-o",
-        "cat",
-    ]);
+    let cmd = super::journal::tail(account, 15);
     let text = match session.run(&cmd, None, TIMEOUT).await {
         Ok(out) if out.success() => out.stdout,
         Ok(out) => format!("(journalctl exit {}: {})", out.status, out.stderr.trim()),
