@@ -151,7 +151,7 @@ pub struct LogsArgs {
 
     /// Lines since a journalctl time: "2026-12-01 10:00", "10:00",
     /// "yesterday", "-1h", "30 min ago".
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub since: Option<String>,
 
     /// Show the last N lines (default: 200 unless --since is given).

@@ -639,6 +639,115 @@ fn bind_lan_is_caught() {
     );
 }
 
+/// Every process's argv right now, as `/proc/*/cmdline` has it.
+fn all_cmdlines() -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Ok(bytes) = fs::read(entry.path().join("cmdline")) {
+            out.push((pid, String::from_utf8_lossy(&bytes).replace('\0', " ")));
+        }
+    }
+    out
+}
+
+/// `clawprov openclaw -- devices list` is the exact command it builds
+/// (`plugins::with_gateway_env`: the pinned Node as the service user, the
+/// env file sourced by the server's shell), run here as sudo would run it
+/// (`RemoteCommand::argv`, clean environment) against the real gateway
+/// started with the delivered config. The real CLI finds the gateway from
+/// openclaw.json and authenticates with OPENCLAW_GATEWAY_TOKEN from the
+/// env file; while it runs, no process's argv holds the token (or any
+/// other canary), sampled from /proc every few milliseconds.
+#[test]
+fn clawprov_openclaw_devices_list_reaches_the_real_gateway_with_no_secret_in_argv() {
+    use clawprov::host::plugins;
+    let gw = Gateway::deploy(Mutation::None);
+    let mut stack = render_fixture::example();
+    stack.openclaw.port = gw.port;
+    // Where the bootstrap's nvm puts Node under the service user's home.
+    let nvm_node = gw
+        .home
+        .path()
+        .join(format!(".nvm/versions/node/v{}", stack.node.version));
+    fs::create_dir_all(nvm_node.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(node_dir(), &nvm_node).unwrap();
+    let account = Account {
+        name: stack.host.service_user.clone(),
+        uid: id("-u"),
+        gid: id("-g"),
+        home: gw.home.path().display().to_string(),
+    };
+    let run = |args: &[&str]| {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let cmd = plugins::with_gateway_env(&stack, &account, &args);
+        let argv = cmd.argv();
+        for c in &gw.canaries {
+            assert!(!argv.iter().any(|w| w.contains(c.as_str())), "{argv:?}");
+        }
+        let mut child = Command::new(&argv[0])
+            .args(&argv[1..])
+            .env_clear()
+            .current_dir(gw.home.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the openclaw command");
+        let mut samples = 0;
+        let mut leaks = Vec::new();
+        while child.try_wait().unwrap().is_none() {
+            for (pid, cmdline) in all_cmdlines() {
+                for c in &gw.canaries {
+                    if cmdline.contains(c.as_str()) {
+                        leaks.push(format!("pid {pid}: {cmdline}"));
+                    }
+                }
+            }
+            samples += 1;
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(leaks.is_empty(), "a secret in argv: {leaks:#?}");
+        assert!(
+            samples > 3,
+            "the scan ran while the CLI did ({samples} samples)"
+        );
+        out
+    };
+
+    let out = run(&["devices", "list", "--json"]);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "devices list: {stdout}{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout[stdout.find('{').expect("JSON")..])
+        .unwrap_or_else(|e| panic!("devices list --json: {e}: {stdout}"));
+    assert!(
+        v["pending"].is_array() && v["paired"].is_array(),
+        "the gateway's device list: {v}"
+    );
+    for c in &gw.canaries {
+        assert!(!stdout.contains(c.as_str()) && !stderr.contains(c.as_str()));
+    }
+
+    // With another token in the env file the gateway refuses the same CLI:
+    // the list above came from the gateway, authenticated by the env file.
+    let env_path = gw.home.path().join(ENV_FILE);
+    let text = fs::read_to_string(&env_path).unwrap();
+    let other = hex::encode(rand::random::<[u8; 32]>());
+    let changed = text.replace(gw.token.expose(), &other);
+    assert_ne!(changed, text, "the env file holds the vault token");
+    fs::write(&env_path, changed).unwrap();
+    let refused = run(&["devices", "list", "--json"]);
+    let said = String::from_utf8_lossy(&refused.stdout);
+    assert!(
+        !refused.status.success() && said.contains("token mismatch"),
+        "devices list with another token must be refused by the gateway: {said}"
+    );
+}
+
 /// With a Discord token in the vault, the host phase installs
 /// `@openclaw/discord` at the pinned version (its exact command, run here)
 /// and then delivers clawprov's openclaw.json: the real CLI lists the plugin

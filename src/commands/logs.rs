@@ -100,7 +100,9 @@ impl Report for BootstrapLogs {
         out.push_str(&format!("== {}\n", self.output_log_path));
         match &self.output_log {
             Some(text) => out.push_str(text),
-            None => out.push_str("(not there)\n"),
+            None => {
+                out.push_str("(not there: `up` shreds it when it holds the bootstrap's output)\n")
+            }
         }
         out.push_str(&format!("== {}\n", self.bootstrap_log_path));
         match &self.bootstrap_log {

@@ -215,6 +215,8 @@ http.server.HTTPServer((bind, port), Gateway).serve_forever()
 const SHIM_CLOUD_INIT: &str = r#"#!/bin/bash
 # Shim: no real cloud-init boot here. $STATE/cloud-init says done/error/degraded.
 printf 'cloud-init %s\n' "$*" >>"$SHIM_LOG"
+# `clawprov logs --bootstrap` reads the long status.
+[ "$*" = "status --long" ] && { printf 'status: %s\nerrors: []\n' "$(cat "$STATE/cloud-init")"; exit 0; }
 [ "$*" = "status --wait --format json" ] || { echo "cloud-init shim: unsupported: $*" >&2; exit 64; }
 case "$(cat "$STATE/cloud-init")" in
 done) echo '{"status":"done","errors":[]}' ;;
@@ -243,6 +245,14 @@ case "$1 $2" in
 "plugins install")
     name=${3#@openclaw/}
     mkdir -p "$STATE/plugins" && touch "$STATE/plugins/${name%@*}" ;;
+"devices list")
+    # As the real CLI (tests/openclaw_contract.rs): the gateway token comes
+    # from the environment; without the env file's token the gateway refuses.
+    want=$(sed -n "s/^OPENCLAW_GATEWAY_TOKEN='\(.*\)'$/\1/p" "$HOME/.config/openclaw/gateway.env")
+    if [ -z "${OPENCLAW_GATEWAY_TOKEN:-}" ] || [ "$OPENCLAW_GATEWAY_TOKEN" != "$want" ]; then
+        echo "unauthorized: gateway token mismatch" >&2; exit 1
+    fi
+    printf '{"pending":[],"paired":[]}\n' ;;
 *) echo "openclaw stand-in: unsupported: $*" >&2; exit 64 ;;
 esac
 "#;

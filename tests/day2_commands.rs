@@ -1,0 +1,352 @@
+//! The everyday commands `clawprov ssh`, `logs` and `openclaw`, as a user
+//! runs them after `up`: the real binary against the Hetzner simulator
+//! (the stack's server found by its labels), over SSH to the host fixture's
+//! real sshd as the admin user, the host key checked against the pin `up`
+//! recorded (tests/host_fixture: real users, sudo and files; shims for
+//! journalctl, cloud-init and the OpenClaw CLI — the contract test runs the
+//! real CLI).
+//!
+//! Canary: every secret in the vault is a unique marker; none may appear in
+//! anything the commands print, nor in any command line the host recorded
+//! (sshd's, sudo's, the shims').
+
+mod host_fixture;
+mod support;
+
+use std::fs;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::Duration;
+
+use clawprov::secrets::{self, identity, Lock, Recipient};
+use clawprov::sim::{self, SimConfig};
+use host_fixture::HostFixture;
+
+/// A deployed stack: the fixture after a full `up` against the simulator.
+struct Deployed {
+    fx: HostFixture,
+    sim: sim::SimServer,
+    home: tempfile::TempDir,
+    stack: PathBuf,
+}
+
+impl Deployed {
+    async fn start() -> Deployed {
+        let fx = HostFixture::start();
+        let hcloud_token = fx.vault.get("hcloud_token").unwrap().expose().to_string();
+        let sim = sim::serve(
+            SimConfig {
+                tokens: vec![hcloud_token],
+                action_duration: Duration::from_millis(200),
+                ..SimConfig::default()
+            },
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+        )
+        .await
+        .expect("simulator");
+        let home = tempfile::tempdir().unwrap();
+        let stacks = home.path().join("stacks");
+        fs::create_dir_all(&stacks).unwrap();
+        let stack = stacks.join(format!("{}.yaml", fx.stack.name));
+        let s = &fx.stack;
+        fs::write(
+            &stack,
+            format!(
+                "name: {}\ntailscale:\n  tailnet: {}\n  hostname: {}\n\
+                 openclaw:\n  port: {}\nhost:\n  admin_user: {}\n  service_user: {}\n",
+                s.name,
+                s.tailscale.tailnet,
+                s.tailscale.hostname,
+                s.openclaw.port,
+                s.host.admin_user,
+                s.host.service_user
+            ),
+        )
+        .unwrap();
+        let own = identity::create(&home.path().join(".config/clawprov/identity.txt")).unwrap();
+        secrets::write(
+            &stacks.join(format!("{}.secrets.age", fx.stack.name)),
+            &fx.vault,
+            &Lock::Recipients(&[Recipient::parse(&own).unwrap()]),
+        )
+        .unwrap();
+        let d = Deployed {
+            fx,
+            sim,
+            home,
+            stack,
+        };
+        let up = d.run_with(
+            &["up", "--yes", "--offline", "--verify", "none"],
+            &["--reach-timeout", "20", "--host-timeout", "30"],
+            None,
+        );
+        assert_eq!(
+            up.status.code(),
+            Some(0),
+            "up failed: {}{}",
+            String::from_utf8_lossy(&up.stdout),
+            String::from_utf8_lossy(&up.stderr)
+        );
+        d.fx.clear_logs();
+        d
+    }
+
+    /// `clawprov -s STACK ARGS... --ssh-host ... NODE_ARGS... [-- TAIL...]`.
+    fn run_with(&self, args: &[&str], extra: &[&str], stdin: Option<&str>) -> Output {
+        let (head, tail) = match args.iter().position(|a| *a == "--") {
+            Some(at) => (&args[..at], &args[at..]),
+            None => (args, &[][..]),
+        };
+        let mut cmd = support::clawprov(self.home.path());
+        cmd.current_dir(self.home.path())
+            .arg("-s")
+            .arg(&self.stack)
+            .args(["--hcloud-endpoint", &self.sim.endpoint()])
+            .args(head)
+            .args(["--ssh-host", &format!("127.0.0.1:{}", self.fx.ssh_port)])
+            .args(["--host-root", self.fx.path("fs").to_str().unwrap()])
+            .args(extra)
+            .args(tail);
+        support::output_with_stdin(&mut cmd, stdin)
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_with(args, &[], None)
+    }
+
+    /// No canary in `out` nor in any command line the host recorded.
+    fn assert_no_secret(&self, what: &str, out: &Output) {
+        let places = [
+            ("stdout", String::from_utf8_lossy(&out.stdout).to_string()),
+            ("stderr", String::from_utf8_lossy(&out.stderr).to_string()),
+            ("remote command log", self.fx.read("commands.log")),
+            ("sudo log", self.fx.read("sudo.log")),
+            ("shim argv log", self.fx.read("shim.log")),
+        ];
+        for canary in &self.fx.canaries {
+            for (place, text) in &places {
+                assert!(
+                    !text.contains(canary.as_str()),
+                    "{what}: a secret leaked into the {place}"
+                );
+            }
+        }
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_runs_the_words_as_given_and_exits_with_their_status() {
+    let d = Deployed::start().await;
+
+    // Each word stays one word: not re-parsed by the remote shell.
+    let out = d.run(&["ssh", "--", "printf", "[%s]", "a b", "$HOME", "it's"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "[a b][$HOME][it's]");
+    let log = d.fx.read("commands.log");
+    assert!(
+        log.contains("'env' '--' 'printf' '[%s]' 'a b' '$HOME' 'it'\\''s'"),
+        "{log}"
+    );
+
+    // stdout and stderr apart, as they come; the exit status is clawprov's.
+    let out = d.run(&["ssh", "--", "sh", "-c", "echo out; echo err >&2; exit 7"]);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "out\n");
+    assert!(
+        text(&out.stderr).starts_with("err\n"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // The admin user, and stdin forwarded.
+    let out = d.run_with(
+        &["ssh", "--", "sh", "-c", "id -un; cat"],
+        &[],
+        Some("hello\n"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), format!("{}\nhello\n", d.fx.admin));
+
+    // Off a terminal, a secret the node prints is redacted.
+    let token =
+        d.fx.vault
+            .get("gateway_token")
+            .unwrap()
+            .expose()
+            .to_string();
+    let env_file = d.fx.service_home().join(".config/openclaw/gateway.env");
+    let out = d.run(&["ssh", "--", "sudo", "-n", "cat", env_file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains(&token));
+    assert!(
+        text(&out.stdout).contains("OPENCLAW_GATEWAY_TOKEN='[redacted:gateway_token]'"),
+        "{}",
+        text(&out.stdout)
+    );
+    d.assert_no_secret("ssh", &out);
+
+    // No command and no terminal: refused before connecting.
+    d.fx.clear_logs();
+    let out = d.run(&["ssh"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("needs a terminal"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(d.fx.read("commands.log"), "", "nothing ran on the node");
+    // A word that cannot be one safe word: bad input.
+    let out = d.run(&["ssh", "--", "echo", "a\nb"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_read_the_service_users_unit_as_root_and_redact_secrets() {
+    let d = Deployed::start().await;
+    // The gateway printing its token, as a careless one might.
+    let token =
+        d.fx.vault
+            .get("gateway_token")
+            .unwrap()
+            .expose()
+            .to_string();
+    host_fixture::append(
+        &d.fx.path("state/gateway.log"),
+        &format!("gateway: started\ngateway: using token {token}\n"),
+    );
+
+    let out = d.run(&["logs", "-n", "20", "--since", "-1h"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("gateway: started"), "{shown}");
+    assert!(
+        shown.contains("gateway: using token [redacted:gateway_token]"),
+        "{shown}"
+    );
+    // As root (sudo), with the service user's uid in the matches.
+    let uid = host_fixture::uid_of(&d.fx.service);
+    let shims = d.fx.read("shim.log");
+    assert!(
+        shims.contains(&format!(
+            "journalctl _SYSTEMD_USER_UNIT=clawprov-gateway.service _UID={uid} + \
+             USER_UNIT=clawprov-gateway.service _UID={uid} --no-pager -o short-iso -n 20 --since=-1h"
+        )),
+        "{shims}"
+    );
+    assert!(d.fx.read("sudo.log").contains("journalctl"));
+    d.assert_no_secret("logs", &out);
+
+    // --json: journalctl's JSON lines.
+    d.fx.clear_logs();
+    let out = d.run(&["--json", "logs"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        d.fx.read("shim.log").contains("-o json -n 200"),
+        "{}",
+        d.fx.read("shim.log")
+    );
+
+    // A bad --since is bad input, caught before connecting.
+    d.fx.clear_logs();
+    let out = d.run(&["logs", "--since", "last tuesday"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--since \"last tuesday\""));
+    assert_eq!(d.fx.read("commands.log"), "");
+
+    // --bootstrap: cloud-init's status and output log; the bootstrap log
+    // is gone (up shredded it). up shredded cloud-init's output log too
+    // (it held the bootstrap's output): here cloud-init has written a new
+    // one since, as after a reboot, with a secret in it.
+    let out = d.run(&["logs", "--bootstrap"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("(not there: `up` shreds it"));
+    fs::write(
+        d.fx.path("fs/var/log/cloud-init-output.log"),
+        format!("Cloud-init v. 25.3 running 'modules:final'\nleaked {token}\n"),
+    )
+    .unwrap();
+    let out = d.run(&["logs", "--bootstrap"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("status: done"), "{shown}");
+    assert!(shown.contains("Cloud-init v. 25.3"), "{shown}");
+    assert!(shown.contains("(gone: `up` shreds it"), "{shown}");
+    let out = d.run(&["--json", "logs", "--bootstrap"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON value");
+    assert_eq!(v["bootstrap_log"]["text"], serde_json::Value::Null, "{v}");
+    assert!(v["cloud_init_output_log"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("leaked [redacted:gateway_token]"));
+    d.assert_no_secret("logs --bootstrap", &out);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openclaw_runs_the_cli_as_the_service_user_with_the_gateways_env() {
+    let d = Deployed::start().await;
+    let out = d.run(&["openclaw", "--", "devices", "list"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(text(&out.stdout), "{\"pending\":[],\"paired\":[]}\n");
+    // As the service user, the env file sourced on the node.
+    let shims = d.fx.read("shim.log");
+    assert!(
+        shims.contains(&format!("openclaw [{}] devices list", d.fx.service)),
+        "{shims}"
+    );
+    let log = d.fx.read("commands.log");
+    assert!(
+        log.contains(&format!(
+            "'{}/.config/openclaw/gateway.env'",
+            d.fx.service_home().display()
+        )),
+        "{log}"
+    );
+    d.assert_no_secret("openclaw -- devices list", &out);
+
+    // The CLI's failure is clawprov's, with its message.
+    let out = d.run(&["openclaw", "--", "gateway", "restart"]);
+    assert_eq!(out.status.code(), Some(64));
+    assert!(
+        text(&out.stderr).contains("unsupported"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Without the env file the CLI does not run at all (the shell stops).
+    fs::remove_file(d.fx.service_home().join(".config/openclaw/gateway.env")).unwrap();
+    d.fx.clear_logs();
+    let out = d.run(&["openclaw", "--", "devices", "list"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(!d.fx.read("shim.log").contains("openclaw ["));
+}
+
+/// Bad usage is refused by the argument parser, before anything runs.
+#[test]
+fn usage_errors_exit_2() {
+    let home = tempfile::tempdir().unwrap();
+    for args in [
+        &["openclaw"][..],
+        &["logs", "--bootstrap", "-f"][..],
+        &["logs", "-n", "many"][..],
+    ] {
+        let out = support::clawprov(home.path()).args(args).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
