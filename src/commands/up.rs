@@ -88,6 +88,20 @@ struct StackOutcome {
     failure: Option<Kind>,
 }
 
+/// How to open the gateway once it runs (token auth): the token is shown
+/// only on the user's terminal by `secrets get`, never typed as an argument
+/// (shell history), and a browser the gateway holds for pairing is approved
+/// with the day-two commands (README, "Day-two operations").
+fn how_to_open(url: &str) -> String {
+    format!(
+        "  open     {url} from a device on the tailnet, signing in with the gateway token:\n\
+         \x20          `clawprov secrets get gateway_token` prints it to this terminal only\n\
+         \x20          (paste it; it never goes into a command line or shell history)\n\
+         \x20 pairing  a browser left waiting for approval: `clawprov openclaw -- devices list`,\n\
+         \x20          then `clawprov openclaw -- devices approve REQUEST_ID`\n"
+    )
+}
+
 struct UpReport {
     outcomes: Vec<StackOutcome>,
     preflight: Outcome,
@@ -142,16 +156,19 @@ impl Report for UpReport {
                         ));
                     }
                     match &o.host {
-                        Some(HostOutcome::Ran(r)) => out.push_str(&format!(
-                            "  gateway  {} (host key {}, {})\n",
-                            r.url,
-                            r.host_key.fingerprint,
-                            if r.changed {
-                                "changed"
-                            } else {
-                                "nothing to change"
-                            }
-                        )),
+                        Some(HostOutcome::Ran(r)) => {
+                            out.push_str(&format!(
+                                "  gateway  {} (host key {}, {})\n",
+                                r.url,
+                                r.host_key.fingerprint,
+                                if r.changed {
+                                    "changed"
+                                } else {
+                                    "nothing to change"
+                                }
+                            ));
+                            out.push_str(&how_to_open(&r.url));
+                        }
                         Some(HostOutcome::NotRun(why)) => {
                             out.push_str(&format!(
                                 "  tailnet  {} (host phase not run)\n",
