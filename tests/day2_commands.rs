@@ -191,6 +191,23 @@ async fn ssh_runs_the_words_as_given_and_exits_with_their_status() {
     );
     d.assert_no_secret("ssh", &out);
 
+    // For BENCHMARKS.md (printed, never asserted): a whole `ssh -- true`,
+    // from process start to exit (stack and vault load, the server looked
+    // up in the simulator, SSH login with the pin checked, the command).
+    let mut walls: Vec<f64> = (0..5)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            let out = d.run(&["ssh", "--", "true"]);
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    walls.sort_by(f64::total_cmp);
+    eprintln!(
+        "bench: clawprov ssh -- true, 5 runs: median {:.3} s, max {:.3} s",
+        walls[2], walls[4]
+    );
+
     // No command and no terminal: refused before connecting.
     d.fx.clear_logs();
     let out = d.run(&["ssh"]);
@@ -330,6 +347,60 @@ async fn openclaw_runs_the_cli_as_the_service_user_with_the_gateways_env() {
     let out = d.run(&["openclaw", "--", "devices", "list"]);
     assert_ne!(out.status.code(), Some(0));
     assert!(!d.fx.read("shim.log").contains("openclaw ["));
+}
+
+/// On a terminal (a real PTY from util-linux `script`): the remote side
+/// gets a PTY too, keystrokes reach an interactive login shell, and the
+/// shell's exit status is clawprov's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_ssh_gets_a_pty_and_an_interactive_shell() {
+    let script = support::require_tool("script", "util-linux");
+    let d = Deployed::start().await;
+    let in_pty = |args: &[&str], stdin: &str| {
+        let mut argv = vec![
+            env!("CARGO_BIN_EXE_clawprov").to_string(),
+            "-s".into(),
+            d.stack.display().to_string(),
+            "--hcloud-endpoint".into(),
+            d.sim.endpoint(),
+        ];
+        let (head, tail) = match args.iter().position(|a| *a == "--") {
+            Some(at) => (&args[..at], &args[at..]),
+            None => (args, &[][..]),
+        };
+        argv.extend(head.iter().map(|a| a.to_string()));
+        argv.extend(["--ssh-host".into(), format!("127.0.0.1:{}", d.fx.ssh_port)]);
+        argv.extend(tail.iter().map(|a| a.to_string()));
+        let line = argv
+            .iter()
+            .map(|w| format!("'{}'", w.replace('\'', "'\\''")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut cmd = std::process::Command::new(&script);
+        cmd.args(["-qec", &line, "/dev/null"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", d.home.path())
+            .env("XDG_CONFIG_HOME", d.home.path().join(".config"))
+            .env("TERM", "xterm-256color")
+            .current_dir(d.home.path());
+        support::output_with_stdin(&mut cmd, Some(stdin))
+    };
+
+    let out = in_pty(&["ssh", "--", "sh", "-c", "tty; echo \"TERM=$TERM\""], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("/dev/pts/"), "a PTY on the node: {shown}");
+    assert!(shown.contains("TERM=xterm-256color"), "{shown}");
+
+    let out = in_pty(&["ssh"], "echo marker-$((6*7)); exit 3\n");
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("marker-42"),
+        "the shell ran what was typed: {shown}"
+    );
+    assert_eq!(out.status.code(), Some(3), "{shown}");
+    d.assert_no_secret("ssh on a terminal", &out);
 }
 
 /// Bad usage is refused by the argument parser, before anything runs.
