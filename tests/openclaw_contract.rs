@@ -425,7 +425,16 @@ impl Gateway {
     }
 
     fn ws(&self, url: &str, token: &str) -> serde_json::Value {
-        let script = support::repo_dir().join("tests/contract/openclaw_ws_probe.mjs");
+        self.ws_script("openclaw_ws_probe.mjs", url, token)
+    }
+
+    /// The handshake with a fresh device identity (openclaw_ws_device.mjs).
+    fn ws_device(&self, url: &str, token: &str) -> serde_json::Value {
+        self.ws_script("openclaw_ws_device.mjs", url, token)
+    }
+
+    fn ws_script(&self, name: &str, url: &str, token: &str) -> serde_json::Value {
+        let script = support::repo_dir().join("tests/contract").join(name);
         let mut child = Command::new(&self.node)
             .arg(script)
             .arg(url)
@@ -660,9 +669,12 @@ fn all_cmdlines() -> Vec<(u32, String)> {
 /// started with the delivered config. The real CLI finds the gateway from
 /// openclaw.json and authenticates with OPENCLAW_GATEWAY_TOKEN from the
 /// env file; while it runs, no process's argv holds the token (or any
-/// other canary), sampled from /proc every few milliseconds.
+/// other canary), sampled from /proc every few milliseconds. A new device
+/// connecting through a Serve-like proxy is held for pairing
+/// (`PAIRING_REQUIRED` with a requestId), and `devices list` / `devices
+/// approve ID` through the same command pair it.
 #[test]
-fn clawprov_openclaw_devices_list_reaches_the_real_gateway_with_no_secret_in_argv() {
+fn clawprov_openclaw_lists_and_approves_devices_on_the_real_gateway_with_no_secret_in_argv() {
     use clawprov::host::plugins;
     let gw = Gateway::deploy(Mutation::None);
     let mut stack = render_fixture::example();
@@ -731,6 +743,49 @@ fn clawprov_openclaw_devices_list_reaches_the_real_gateway_with_no_secret_in_arg
     for c in &gw.canaries {
         assert!(!stdout.contains(c.as_str()) && !stderr.contains(c.as_str()));
     }
+
+    // A new device connecting through Serve (a proxy adding its headers,
+    // so not a loopback client) is held for pairing; the CLI lists its
+    // request and approves it, after which the device is paired.
+    let proxy = serve_like_proxy(gw.port, &gw.fqdn);
+    let device = gw.ws_device(&format!("ws://127.0.0.1:{proxy}"), gw.token.expose());
+    assert_eq!(device["code"], "PAIRING_REQUIRED", "{device}");
+    let device_id = device["deviceId"].as_str().unwrap().to_string();
+    let request_id = device["details"]["requestId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a pairing request: {device}"))
+        .to_string();
+    let list = |out: &std::process::Output| -> serde_json::Value {
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(out.status.success(), "devices list: {stdout}");
+        serde_json::from_str(&stdout[stdout.find('{').expect("JSON")..]).unwrap()
+    };
+    let before = list(&run(&["devices", "list", "--json"]));
+    assert!(
+        before["pending"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["requestId"] == request_id.as_str() && p["deviceId"] == device_id.as_str()),
+        "the request is pending: {before}"
+    );
+    let approve = run(&["devices", "approve", &request_id, "--json"]);
+    assert!(
+        approve.status.success(),
+        "devices approve: {}{}",
+        String::from_utf8_lossy(&approve.stdout),
+        String::from_utf8_lossy(&approve.stderr)
+    );
+    let after = list(&run(&["devices", "list", "--json"]));
+    assert!(
+        after["pending"].as_array().unwrap().is_empty()
+            && after["paired"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["deviceId"] == device_id.as_str()),
+        "the device is paired: {after}"
+    );
 
     // With another token in the env file the gateway refuses the same CLI:
     // the list above came from the gateway, authenticated by the env file.
