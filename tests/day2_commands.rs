@@ -208,6 +208,23 @@ async fn ssh_runs_the_words_as_given_and_exits_with_their_status() {
         walls[2], walls[4]
     );
 
+    // Binary output passes unchanged (the scrubber works on bytes).
+    let out = d.run(&["ssh", "--", "printf", "\\377\\000\\001\\n\\200"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.stdout, [0xff, 0, 1, b'\n', 0x80]);
+    // For BENCHMARKS.md (printed, never asserted): 64 MB through the relay
+    // and the scrubber (one line with no end: the slow path).
+    let t = std::time::Instant::now();
+    let out = d.run(&["ssh", "--", "head", "-c", "64000000", "/dev/zero"]);
+    let wall = t.elapsed().as_secs_f64();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.stdout.len(), 64_000_000);
+    assert!(out.stdout.iter().all(|b| *b == 0));
+    eprintln!(
+        "bench: clawprov ssh -- head -c 64000000 /dev/zero: {wall:.2} s ({:.1} MB/s)",
+        64.0 / wall
+    );
+
     // No command and no terminal: refused before connecting.
     d.fx.clear_logs();
     let out = d.run(&["ssh"]);
