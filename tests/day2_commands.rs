@@ -29,6 +29,8 @@ struct Deployed {
     sim: sim::SimServer,
     home: tempfile::TempDir,
     stack: PathBuf,
+    /// What `up` printed (human form).
+    up_stdout: String,
 }
 
 impl Deployed {
@@ -71,11 +73,12 @@ impl Deployed {
             &Lock::Recipients(&[Recipient::parse(&own).unwrap()]),
         )
         .unwrap();
-        let d = Deployed {
+        let mut d = Deployed {
             fx,
             sim,
             home,
             stack,
+            up_stdout: String::new(),
         };
         let up = d.run_with(
             &["up", "--yes", "--offline", "--verify", "none"],
@@ -89,6 +92,7 @@ impl Deployed {
             String::from_utf8_lossy(&up.stdout),
             String::from_utf8_lossy(&up.stderr)
         );
+        d.up_stdout = text(&up.stdout);
         d.fx.clear_logs();
         d
     }
@@ -276,6 +280,57 @@ async fn logs_read_the_service_users_unit_as_root_and_redact_secrets() {
     assert!(d.fx.read("sudo.log").contains("journalctl"));
     d.assert_no_secret("logs", &out);
 
+    // -f: lines the gateway writes later arrive while it runs.
+    let mut follow = support::clawprov(d.home.path());
+    follow
+        .current_dir(d.home.path())
+        .arg("-s")
+        .arg(&d.stack)
+        .args(["--hcloud-endpoint", &d.sim.endpoint()])
+        .args(["logs", "-f", "-n", "5"])
+        .args(["--ssh-host", &format!("127.0.0.1:{}", d.fx.ssh_port)])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = follow.spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::Read as _;
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(text(&buf[..n])).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = String::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !seen.contains("gateway: started") && std::time::Instant::now() < deadline {
+        if let Ok(chunk) = rx.recv_timeout(Duration::from_millis(100)) {
+            seen.push_str(&chunk);
+        }
+    }
+    host_fixture::append(
+        &d.fx.path("state/gateway.log"),
+        &format!("gateway: later line, token {token}\n"),
+    );
+    while !seen.contains("later line") && std::time::Instant::now() < deadline {
+        if let Ok(chunk) = rx.recv_timeout(Duration::from_millis(100)) {
+            seen.push_str(&chunk);
+        }
+    }
+    let still_running = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(still_running, "logs -f keeps following");
+    assert!(
+        seen.contains("gateway: later line, token [redacted:gateway_token]"),
+        "a line written after start arrived, redacted: {seen}"
+    );
+    assert!(!seen.contains(&token));
+    assert!(d.fx.read("shim.log").contains("--follow"));
+
     // --json: journalctl's JSON lines.
     d.fx.clear_logs();
     let out = d.run(&["--json", "logs"]);
@@ -324,6 +379,15 @@ async fn logs_read_the_service_users_unit_as_root_and_redact_secrets() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openclaw_runs_the_cli_as_the_service_user_with_the_gateways_env() {
     let d = Deployed::start().await;
+    // up said how to open the gateway and pair a browser.
+    for hint in [
+        "clawprov secrets get gateway_token",
+        "clawprov openclaw -- devices list",
+        "clawprov openclaw -- devices approve REQUEST_ID",
+    ] {
+        assert!(d.up_stdout.contains(hint), "{hint}: {}", d.up_stdout);
+    }
+
     let out = d.run(&["openclaw", "--", "devices", "list"]);
     assert_eq!(
         out.status.code(),

@@ -27,7 +27,9 @@ pub struct JournalQuery {
     pub lines: Option<u32>,
     /// A journalctl time spec (`--since`), checked by [`TimeSpec::parse`].
     pub since: Option<TimeSpec>,
-    /// Keep printing new lines until interrupted (`-f`).
+    /// Keep printing new lines until interrupted (`-f`). After Ctrl-C the
+    /// remote journalctl, which has no terminal, ends at its next write
+    /// into the closed channel (EPIPE), as with `ssh host journalctl -f`.
     pub follow: bool,
     /// One JSON object per line (`-o json`) instead of the message text.
     pub json: bool,

@@ -260,6 +260,8 @@ esac
 const SHIM_JOURNALCTL: &str = r#"#!/bin/bash
 # Shim: no journald here. The stand-in gateway's output is its journal.
 printf 'journalctl %s\n' "$*" >>"$SHIM_LOG"
+# --follow: keep printing what the stand-in gateway adds, as journalctl -f does.
+case " $* " in *" --follow "*) exec tail -n 15 -f "$STATE/gateway.log" ;; esac
 tail -n 15 "$STATE/gateway.log" 2>/dev/null
 "#;
 
