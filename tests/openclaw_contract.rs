@@ -89,6 +89,8 @@ enum Mutation {
     NoTrustedProxies,
     OtherTokenInEnvFile,
     BindLan,
+    /// `gateway.auth.allowTailscale: true` (seed 004's Tailscale identity auth).
+    AllowTailscale,
 }
 
 /// One gateway, deployed as the host phase would, running until dropped.
@@ -226,6 +228,12 @@ impl Gateway {
                 let changed = text.replace(&token, &other);
                 assert_ne!(changed, text, "the env file holds the vault token");
                 fs::write(&env_path, changed).unwrap();
+            }
+            Mutation::AllowTailscale => {
+                let mut v: serde_json::Value =
+                    serde_json::from_slice(&fs::read(&config).unwrap()).unwrap();
+                v["gateway"]["auth"]["allowTailscale"] = serde_json::Value::Bool(true);
+                fs::write(&config, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
             }
             Mutation::None | Mutation::BindLan => {}
         }
@@ -457,10 +465,15 @@ impl Gateway {
 /// A loopback reverse proxy that adds what Tailscale Serve adds to every
 /// request (X-Forwarded-For/-Proto/-Host), one connection at a time.
 fn serve_like_proxy(upstream: u16, fqdn: &str) -> u16 {
+    proxy_adding(upstream, fqdn, "")
+}
+
+/// The same proxy, adding `extra` header lines too (each ending in CRLF).
+fn proxy_adding(upstream: u16, fqdn: &str, extra: &str) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let headers = format!(
-        "X-Forwarded-For: 100.101.102.103\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: {fqdn}\r\n"
+        "X-Forwarded-For: 100.101.102.103\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: {fqdn}\r\n{extra}"
     );
     std::thread::spawn(move || {
         for client in listener.incoming().flatten() {
@@ -801,6 +814,39 @@ fn clawprov_openclaw_lists_and_approves_devices_on_the_real_gateway_with_no_secr
         !refused.status.success() && said.contains("token mismatch"),
         "devices list with another token must be refused by the gateway: {said}"
     );
+}
+
+/// Why clawprov offers no `openclaw.auth: tailscale` on 2026.9.6 (README,
+/// "Day-two operations"): with `gateway.auth.allowTailscale: true`, a
+/// client coming through an externally configured Serve (a loopback proxy
+/// adding Serve's forwarding and identity headers, as clawprov's
+/// `tailscale serve --bg` would) and no token is still refused: identity
+/// headers count only on OpenClaw's own managed Serve listener. If a
+/// later OpenClaw takes them here, this test fails and the mode can be
+/// reconsidered.
+#[test]
+fn tailscale_identity_headers_through_an_external_serve_do_not_replace_the_token() {
+    let gw = Gateway::deploy(Mutation::AllowTailscale);
+    let validate = gw.openclaw(&["config", "validate", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&validate.stdout)
+        .unwrap_or_else(|e| panic!("config validate: {e}: {validate:?}"));
+    assert_eq!(v["valid"], true, "allowTailscale is a valid key: {v}");
+    let identity = "Tailscale-User-Login: alice@example.com\r\n\
+                    Tailscale-User-Name: Alice\r\n\
+                    Tailscale-User-Profile-Pic: https://example.com/a.png\r\n";
+    let proxy = proxy_adding(gw.port, &gw.fqdn, identity);
+    let url = format!("ws://127.0.0.1:{proxy}");
+    // A device with a Tailscale identity but no token: had the identity
+    // counted, the gateway would hold the device for pairing
+    // (PAIRING_REQUIRED, as with the token); it wants the token instead.
+    let device = gw.ws_device(&url, "");
+    assert_eq!(device["outcome"], "refused", "{device}");
+    assert_eq!(device["code"], "AUTH_TOKEN_MISSING", "{device}");
+    let bare = gw.ws(&url, "");
+    assert_eq!(bare["outcome"], "refused", "{bare}");
+    // The same path with the token works: the refusal was the auth's.
+    let with_token = gw.ws(&url, gw.token.expose());
+    assert_eq!(with_token["type"], "hello-ok", "{with_token}");
 }
 
 /// With a Discord token in the vault, the host phase installs

@@ -268,7 +268,6 @@ impl Session {
 
     /// The libssh2 session, for modules of the host layer that drive a
     /// channel themselves (an interactive terminal).
-    #[allow(dead_code)] // the interactive terminal lands next
     pub(crate) fn raw(&self) -> (&ssh2::Session, &str) {
         (&self.ssh, &self.target)
     }
