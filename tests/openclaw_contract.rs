@@ -690,6 +690,10 @@ fn all_cmdlines() -> Vec<(u32, String)> {
 fn clawprov_openclaw_lists_and_approves_devices_on_the_real_gateway_with_no_secret_in_argv() {
     use clawprov::host::plugins;
     let gw = Gateway::deploy(Mutation::None);
+    // Settled first, as the host phase's probes wait for it before `up`
+    // ends (while it starts the gateway answers 5xx and the CLI times out).
+    let faults = gw.faults();
+    assert!(faults.is_empty(), "{faults:#?}\n{}", gw.output_tail());
     let mut stack = render_fixture::example();
     stack.openclaw.port = gw.port;
     // Where the bootstrap's nvm puts Node under the service user's home.
@@ -827,6 +831,8 @@ fn clawprov_openclaw_lists_and_approves_devices_on_the_real_gateway_with_no_secr
 #[test]
 fn tailscale_identity_headers_through_an_external_serve_do_not_replace_the_token() {
     let gw = Gateway::deploy(Mutation::AllowTailscale);
+    let faults = gw.faults();
+    assert!(faults.is_empty(), "{faults:#?}\n{}", gw.output_tail());
     let validate = gw.openclaw(&["config", "validate", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&validate.stdout)
         .unwrap_or_else(|e| panic!("config validate: {e}: {validate:?}"));

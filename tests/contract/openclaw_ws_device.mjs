@@ -21,7 +21,8 @@ const done = (outcome) => {
   console.log(JSON.stringify({ deviceId, ...outcome }));
   process.exit(0);
 };
-setTimeout(() => done({ outcome: "timeout" }), 20000);
+// Generous: several real gateways may share two busy cores.
+setTimeout(() => done({ outcome: "timeout" }), 60000);
 ws.onerror = (e) => done({ outcome: "error", message: String(e.message ?? e) });
 ws.onclose = (e) => done({ outcome: "closed", code: e.code, reason: e.reason });
 ws.onmessage = (message) => {
