@@ -587,9 +587,9 @@ const HOST_MUTATIONS: &[(&[&str], &str, &str, &str)] = &[
       sed -i 's/Unattended-Upgrade \"1\"/Unattended-Upgrade \"0\"/' /etc/apt/apt.conf.d/20auto-upgrades",
      "mv /root/20auto /etc/apt/apt.conf.d/20auto-upgrades"),
     (&["host.versions"], "another OpenClaw version installed",
-     "f=/home/openclaw/.nvm/versions/node/v24.22.3/lib/node_modules/openclaw/package.json; \
+     "f=/home/openclaw/.local/lib/clawprov/openclaw-2026.9.6-node-24.22.3/lib/node_modules/openclaw/package.json; \
       sed -i 's/\"version\": \"2026.9.6\"/\"version\": \"2026.9.5\"/' $f",
-     "f=/home/openclaw/.nvm/versions/node/v24.22.3/lib/node_modules/openclaw/package.json; \
+     "f=/home/openclaw/.local/lib/clawprov/openclaw-2026.9.6-node-24.22.3/lib/node_modules/openclaw/package.json; \
       sed -i 's/\"version\": \"2026.9.5\"/\"version\": \"2026.9.6\"/' $f"),
     (&["host.tailscale"], "Tailscale SSH turned on",
      "tailscale set --ssh", "tailscale set --ssh=false"),
