@@ -414,7 +414,7 @@ async fn openclaw_runs_the_cli_as_the_service_user_with_the_gateways_env() {
     d.assert_no_secret("openclaw -- devices list", &out);
 
     // The CLI's failure is clawprov's, with its message.
-    let out = d.run(&["openclaw", "--", "gateway", "restart"]);
+    let out = d.run(&["openclaw", "--", "channels", "status"]);
     assert_eq!(out.status.code(), Some(64));
     assert!(
         text(&out.stderr).contains("unsupported"),

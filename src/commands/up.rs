@@ -40,10 +40,12 @@ struct HostOptions {
     verify: BTreeSet<Vantage>,
     /// The node's tailnet address from the Tailscale API (set per stack).
     node_address: Option<std::net::IpAddr>,
+    /// `--templates`: the host phase renders the unit from them too.
+    templates: crate::render::Templates,
 }
 
 impl HostOptions {
-    fn from_args(args: &UpArgs) -> Result<HostOptions> {
+    fn from_args(args: &UpArgs, global: &GlobalArgs) -> Result<HostOptions> {
         let ssh_host = args.ssh_host.as_deref().map(Target::parse).transpose()?;
         let verify = match &args.verify {
             Some(list) => super::verify::vantages(list, "--verify")?,
@@ -66,6 +68,7 @@ impl HostOptions {
                 .as_deref()
                 .map(HostPaths::under)
                 .unwrap_or_default(),
+            templates: super::target::templates(global),
         })
     }
 }
@@ -167,6 +170,13 @@ impl Report for UpReport {
                                     "nothing to change"
                                 }
                             ));
+                            out.push_str(&format!("  release  {}", r.release.running));
+                            if let Some(prev) = &r.release.previous {
+                                out.push_str(&format!(
+                                    " (upgraded in place from {prev}, which stays installed)"
+                                ));
+                            }
+                            out.push('\n');
                             out.push_str(&how_to_open(&r.url));
                         }
                         Some(HostOutcome::NotRun(why)) => {
@@ -221,7 +231,7 @@ impl Report for UpReport {
 }
 
 pub async fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
-    let host_options = HostOptions::from_args(&args)?;
+    let host_options = HostOptions::from_args(&args, global)?;
     // Before any request: globs count too.
     if host_options.ssh_host.is_some() && stack_paths(global)?.len() > 1 {
         return Err(Error::bad_input(
@@ -393,6 +403,20 @@ async fn converge_stack(
     match host_phase(&p.loaded, server_id, options, ui).await {
         Ok(outcome) => {
             let ran = matches!(outcome, HostOutcome::Ran(_));
+            if ran {
+                if let Err(e) = record_release(&p, server_id).await {
+                    let e = Error::from(e);
+                    return fail(
+                        format!(
+                            "{}: the host phase succeeded, but recording the release in the \
+                             server's labels failed: {e}; `clawprov up` again records it",
+                            stack.name
+                        ),
+                        e.kind(),
+                        tailnet,
+                    );
+                }
+            }
             let report = if ran && !options.verify.is_empty() {
                 let step = ui.step(&format!(
                     "{}: verify ({})",
@@ -465,6 +489,30 @@ async fn converge_stack(
     }
 }
 
+/// After a host phase that upgraded in place: the server's labels say
+/// which release runs now (what the next `plan` compares against). Only
+/// clawprov's labels change; any other label on the server stays.
+async fn record_release(
+    p: &Planned,
+    server_id: Option<i64>,
+) -> std::result::Result<(), crate::hetzner::HetznerError> {
+    if p.plan.host.is_empty() {
+        return Ok(());
+    }
+    let Some(id) = server_id else {
+        return Ok(());
+    };
+    let mut labels = p
+        .observed
+        .servers
+        .iter()
+        .find(|s| s.id == id)
+        .map(|s| s.labels.clone())
+        .unwrap_or_default();
+    labels.extend(p.desired.server_labels());
+    p.client.set_server_labels(id, &labels).await
+}
+
 async fn host_phase(
     loaded: &Loaded,
     server_id: Option<i64>,
@@ -515,6 +563,7 @@ fn host_inputs<'a>(
         reach_deadline: options.reach,
         step_deadline: options.step,
         paths: options.paths.clone(),
+        templates: options.templates.clone(),
     }
 }
 
