@@ -203,12 +203,18 @@ pub async fn ensure_installed(
         .await?;
     let npm = format!("{}/npm", release.node_bin_dir(home));
     let package = format!("openclaw@{}", release.openclaw);
+    // --prefix also moves npm's global config; keep it the Node install's
+    // own, as the bootstrap does (templates/bootstrap.sh.j2, step 7).
+    let node_prefix = release.node_bin_dir(home);
+    let globalconfig = format!("{}/etc/npmrc", node_prefix.trim_end_matches("/bin"));
     let install = as_service(account, release, "node").args([
         npm.as_str(),
         "install",
         "-g",
         "--prefix",
         partial.as_str(),
+        "--globalconfig",
+        globalconfig.as_str(),
         "--no-fund",
         "--no-audit",
         package.as_str(),
