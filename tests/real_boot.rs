@@ -1018,7 +1018,12 @@ fn upgrade_in_place(vm: &mut Vm, p: &Project, ssh_port: u16, dir: &Path) {
         ),
     );
     let before = state_listing(vm);
-    ensure!(vm, scenario, before.contains("blob.bin"), "planted: {before}");
+    ensure!(
+        vm,
+        scenario,
+        before.contains("blob.bin"),
+        "planted: {before}"
+    );
     let servers: Vec<i64> = p.sim.sim.with(|w| w.servers.keys().copied().collect());
     let text = fs::read_to_string(&p.stack).unwrap();
     let mut doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
@@ -1027,7 +1032,12 @@ fn upgrade_in_place(vm: &mut Vm, p: &Project, ssh_port: u16, dir: &Path) {
 
     let started = Instant::now();
     let (code, stdout, stderr) = Up::start(p, ssh_port, dir, 4).finish(Duration::from_secs(900));
-    ensure!(vm, scenario, code == 0, "up exited {code}\n{stdout}\n{stderr}");
+    ensure!(
+        vm,
+        scenario,
+        code == 0,
+        "up exited {code}\n{stdout}\n{stderr}"
+    );
     eprintln!(
         "real boot: the upgrade in place took {} s",
         started.elapsed().as_secs()
@@ -1043,7 +1053,12 @@ fn upgrade_in_place(vm: &mut Vm, p: &Project, ssh_port: u16, dir: &Path) {
         "release: {release}"
     );
     let now: Vec<i64> = p.sim.sim.with(|w| w.servers.keys().copied().collect());
-    ensure!(vm, scenario, now == servers, "servers {servers:?} -> {now:?}");
+    ensure!(
+        vm,
+        scenario,
+        now == servers,
+        "servers {servers:?} -> {now:?}"
+    );
     // The user manager runs the new release (from its own prefix), and it
     // is the one that answered up's probes.
     let exec = vm.check(
@@ -1053,7 +1068,10 @@ fn upgrade_in_place(vm: &mut Vm, p: &Project, ssh_port: u16, dir: &Path) {
              systemctl --user show -p ExecStart -p ActiveState clawprov-gateway.service"
         ),
     );
-    let dir_name = format!("openclaw-{next}-node-{}", clawprov::stack::DEFAULT_NODE_VERSION);
+    let dir_name = format!(
+        "openclaw-{next}-node-{}",
+        clawprov::stack::DEFAULT_NODE_VERSION
+    );
     ensure!(
         vm,
         scenario,
@@ -1064,15 +1082,31 @@ fn upgrade_in_place(vm: &mut Vm, p: &Project, ssh_port: u16, dir: &Path) {
         "log",
         &format!("tail -n 3 /home/{SERVICE}/.openclaw/logs/openclaw.log"),
     );
-    ensure!(vm, scenario, log.contains(&format!("stand-in {next}")), "log: {log}");
+    ensure!(
+        vm,
+        scenario,
+        log.contains(&format!("stand-in {next}")),
+        "log: {log}"
+    );
     let after = state_listing(vm);
-    ensure!(vm, scenario, before == after, "state changed:\n{before}\n->\n{after}");
+    ensure!(
+        vm,
+        scenario,
+        before == after,
+        "state changed:\n{before}\n->\n{after}"
+    );
     // Both releases are installed; the next up is a no-op again.
     let both = vm.run(&format!(
         "ls -d /home/{SERVICE}/.local/lib/clawprov/openclaw-{old}-node-* \
          /home/{SERVICE}/.local/lib/clawprov/{dir_name}"
     ));
-    ensure!(vm, scenario, both.out.lines().count() == 2, "releases: {}", both.out);
+    ensure!(
+        vm,
+        scenario,
+        both.out.lines().count() == 2,
+        "releases: {}",
+        both.out
+    );
     noop_up(vm, p, ssh_port, dir, 5, scenario);
 }
 

@@ -117,15 +117,28 @@ fn a_version_change_is_an_upgrade_in_place_on_the_same_server() {
     let c = &p.host.changes[0];
     assert_eq!(
         (c.field, c.from.as_deref(), c.to.as_str()),
-        ("openclaw.version", Some("2026.9.5"), d.server.openclaw_version.as_str())
+        (
+            "openclaw.version",
+            Some("2026.9.5"),
+            d.server.openclaw_version.as_str()
+        )
     );
-    assert!(c.reason.contains("roll back") && c.reason.contains("~/.openclaw"), "{}", c.reason);
+    assert!(
+        c.reason.contains("roll back") && c.reason.contains("~/.openclaw"),
+        "{}",
+        c.reason
+    );
     assert!(p.table().contains("upgrade"), "{}", p.table());
 
     // No label (a server from before they were written): said, not guessed.
     o.servers[0].labels.remove(NODE_LABEL);
     let p = Plan::converge(&d, &o);
-    let node = p.host.changes.iter().find(|c| c.field == "node.version").unwrap();
+    let node = p
+        .host
+        .changes
+        .iter()
+        .find(|c| c.field == "node.version")
+        .unwrap();
     assert_eq!(node.from, None);
     assert!(node.reason.contains("not known"), "{}", node.reason);
 
