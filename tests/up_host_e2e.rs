@@ -229,7 +229,7 @@ async fn render_shows_the_host_files_byte_for_byte_as_delivered() {
         .iter()
         .filter(|f| f["kind"] == "host file")
         .collect();
-    assert_eq!(host_files.len(), 2, "{shown}");
+    assert_eq!(host_files.len(), 3, "{shown}");
     for f in &host_files {
         let remote = f["path"].as_str().unwrap();
         let written = out_dir.join(remote.trim_start_matches('/'));

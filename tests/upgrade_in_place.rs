@@ -205,6 +205,8 @@ async fn an_upgrade_keeps_the_server_and_every_byte_of_the_state() {
         assert_eq!(report["release"]["running"]["openclaw"], release.0);
         assert_eq!(report["release"]["running"]["node"], release.1);
         assert!(report["release"]["previous"].is_object(), "{report}");
+        let pruned = report["release"]["pruned"].as_array().unwrap().len();
+        assert_eq!(pruned, usize::from(field == "node"), "{report}");
         assert_eq!(server_ids(&p), servers, "the server was not replaced");
         // The new release serves: the unit's ExecStart was switched and
         // loaded (daemon-reload) before the restart.
@@ -236,15 +238,22 @@ async fn an_upgrade_keeps_the_server_and_every_byte_of_the_state() {
         let again = plan(p.home.path(), &p.sim.endpoint(), &p.stack);
         assert_eq!(again["host"]["changes"], serde_json::json!([]), "{again}");
     }
-    // Every release stays installed beside the others (for going back).
+    // The running release and the one before it stay installed (for going
+    // back by hand); the first was removed after the second switch.
     let home = fx.service_home().display().to_string();
-    for (o, n) in [
-        (OLD, node_before),
-        ("2026.9.7", node_before),
-        ("2026.9.7", "24.23.0"),
+    for (o, n, kept) in [
+        (OLD, node_before, false),
+        ("2026.9.7", node_before, true),
+        ("2026.9.7", "24.23.0", true),
     ] {
         let dir = clawprov::host::release_dir(&home, o, n);
-        assert!(Path::new(&dir).join("bin/openclaw").exists(), "{dir}");
+        assert_eq!(Path::new(&dir).exists(), kept, "{dir}");
+    }
+    // Both Node versions stay (nvm's, not pruned).
+    for n in [node_before, "24.23.0"] {
+        assert!(Path::new(&clawprov::host::node_bin_dir(&home, n))
+            .join("node")
+            .exists());
     }
 }
 

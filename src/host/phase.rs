@@ -96,6 +96,8 @@ pub struct ReleaseReport {
     /// in place); it stays installed, for going back by hand.
     pub previous: Option<Release>,
     pub installed: Installed,
+    /// Older release directories removed after the switch.
+    pub pruned: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -161,7 +163,6 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
     let running = running_unit
         .as_deref()
         .and_then(|u| Release::from_unit(u, &account.home));
-    let switching = running_unit.as_deref() != Some(unit_text.as_str());
     let installed = release::ensure_installed(&session, &account, &release, progress)
         .await
         .map_err(|e| match e {
@@ -291,6 +292,15 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
              none or a wrong one refused"
         ),
     );
+    // A switch that came up: keep it and the one it replaced, no more.
+    let previous = running.clone().filter(|r| unit_delivered && *r != release);
+    let mut pruned = vec![];
+    if let Some(prev) = &previous {
+        pruned = release::prune(&session, &account, &[&release, prev]).await?;
+        for name in &pruned {
+            progress.detail(HostStep::Probe, &format!("removed the old release {name}"));
+        }
+    }
     progress.started(HostStep::Serve);
     let served = serve::ensure(&session, stack.openclaw.port).await?;
     progress.finished(HostStep::Serve, &format!("{} (funnel off)", served.url));
@@ -325,9 +335,10 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
         },
         cloud_init: cloud,
         release: ReleaseReport {
-            previous: running.filter(|r| switching && *r != release),
+            previous,
             running: release,
             installed,
+            pruned,
         },
         files,
         service,

@@ -203,12 +203,18 @@ pub async fn ensure_installed(
         .await?;
     let npm = format!("{}/npm", release.node_bin_dir(home));
     let package = format!("openclaw@{}", release.openclaw);
+    // --prefix also moves npm's global config; keep it the Node install's
+    // own, as the bootstrap does (templates/bootstrap.sh.j2, step 7).
+    let node_prefix = release.node_bin_dir(home);
+    let globalconfig = format!("{}/etc/npmrc", node_prefix.trim_end_matches("/bin"));
     let install = as_service(account, release, "node").args([
         npm.as_str(),
         "install",
         "-g",
         "--prefix",
         partial.as_str(),
+        "--globalconfig",
+        globalconfig.as_str(),
         "--no-fund",
         "--no-audit",
         package.as_str(),
@@ -233,6 +239,54 @@ pub async fn ensure_installed(
     ]);
     session.check(&rename, None, TIMEOUT).await?;
     Ok(Installed::Now { node: !node_there })
+}
+
+/// Remove every release directory (and any `.partial` left by an
+/// interrupted install) under `~/.local/lib/clawprov` except those of
+/// `keep` (the running release and the one before it, for going back by
+/// hand): an OpenClaw install is hundreds of MB, and a server lives through
+/// many upgrades. Node versions under nvm are left alone (smaller, and nvm
+/// may hold versions clawprov did not install). Returns the names removed.
+pub async fn prune(
+    session: &Session,
+    account: &Account,
+    keep: &[&Release],
+) -> Result<Vec<String>, HostError> {
+    let parent = format!("{}/.local/lib/clawprov", account.home);
+    let list = RemoteCommand::as_user(&account.name, "find").args([
+        parent.as_str(),
+        "-mindepth",
+        "1",
+        "-maxdepth",
+        "1",
+        "-printf",
+        "%f\\n",
+    ]);
+    let out = session.run(&list, None, TIMEOUT).await?;
+    if !out.success() {
+        return Ok(vec![]);
+    }
+    let kept: Vec<String> = keep
+        .iter()
+        .map(|r| {
+            r.dir(&account.home)
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    let mut removed = vec![];
+    for name in out.stdout.lines().map(str::trim) {
+        if name.is_empty() || !name.starts_with("openclaw-") || kept.iter().any(|k| k == name) {
+            continue;
+        }
+        let path = format!("{parent}/{name}");
+        let rm = RemoteCommand::as_user(&account.name, "rm").args(["-rf", "--", path.as_str()]);
+        session.check(&rm, None, TIMEOUT).await?;
+        removed.push(name.to_string());
+    }
+    Ok(removed)
 }
 
 /// `openclaw --version` prints `2026.9.6` (some builds `OpenClaw 2026.9.6

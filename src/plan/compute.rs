@@ -131,7 +131,7 @@ fn replace_reason(desired: &Desired, s: &Server) -> Option<String> {
     if have_fp != Some(want.user_data_fingerprint.as_str()) {
         let reason = format!(
             "user-data changed (fingerprint {} -> {}); user-data cannot change after creation \
-             (a new OpenClaw or Node version alone is an upgrade in place, not this)",
+             (a new OpenClaw or Node version alone would not be one: the host phase applies that in place)",
             have_fp.unwrap_or("none"),
             want.user_data_fingerprint
         );
