@@ -1,6 +1,7 @@
 //! One file per subcommand. Each is thin: it resolves inputs, calls the
 //! layers, and returns a [`crate::ui::Report`].
 
+mod backup;
 mod context;
 mod destroy;
 mod host_progress;
@@ -8,11 +9,13 @@ mod init;
 mod node;
 mod plan;
 mod render;
+mod restore;
 mod rotate;
 mod secrets;
 pub mod sim;
 mod status;
 mod target;
+mod transfer_progress;
 mod up;
 pub mod validate;
 mod verify;
@@ -34,6 +37,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Status(args) => status::run(args, &cli.global, &ui).await,
         Command::Verify(args) => verify::run(args, &cli.global, &ui).await,
         Command::Rotate(cmd) => rotate::run(cmd, &cli.global, &ui).await,
+        Command::Backup(args) => backup::run(args, &cli.global, &ui).await,
+        Command::Restore(args) => restore::run(args, &cli.global, &ui).await,
         Command::Sim(cmd) => sim::run(cmd, &ui).await,
     }
 }

@@ -39,6 +39,6 @@ pub use known_hosts::{HostKey, KnownHosts, Pin};
 pub use paths::{node_bin_dir, HostPaths, GATEWAY_UNIT};
 pub use phase::{login, route, run, HostInputs, HostKeyReport, HostReport};
 pub use progress::{HostStep, Progress, Silent};
-pub use service::ServiceAction;
+pub use service::{scrub, ServiceAction};
 pub use session::{Output, Session};
 pub use target::{node_target, Target};
