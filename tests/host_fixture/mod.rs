@@ -146,6 +146,7 @@ show)
     fi ;;
 start) active || start ;;
 restart) stop; start ;;
+stop) stop ;;
 *) echo "systemctl shim: unsupported: $*" >&2; exit 64 ;;
 esac
 "#;
