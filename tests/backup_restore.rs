@@ -671,3 +671,104 @@ async fn restore_refuses_an_altered_archive_before_touching_the_host() {
     assert_eq!(files_in(&fx.service_home()), home_before);
     assert_eq!(survey(&state_dir(&fx)), before);
 }
+
+/// Fill the state directory with `mb` MiB: four large files (half of it)
+/// and 10 KiB files for the rest, pseudo-random (no vault value in them).
+fn fill(fx: &HostFixture, tag: &str, mb: usize) {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ mb as u64;
+    let mut bytes = |n: usize| -> Vec<u8> {
+        let mut v = Vec::with_capacity(n);
+        while v.len() < n {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            v.extend_from_slice(&x.to_le_bytes());
+        }
+        v.truncate(n);
+        v
+    };
+    let large = mb * 1024 * 1024 / 2 / 4;
+    for i in 0..4 {
+        plant(
+            fx,
+            &format!("{tag}/workspace/large-{i}.bin"),
+            &bytes(large),
+            0o600,
+        );
+    }
+    let small = 10 * 1024;
+    for i in 0..(mb * 1024 * 1024 / 2 / small) {
+        plant(
+            fx,
+            &format!("{tag}/sessions/{}/s{i}.jsonl", i % 50),
+            &bytes(small),
+            0o600,
+        );
+    }
+}
+
+/// `clawprov backup` under `/usr/bin/time -v`: (content bytes/s as
+/// backup measured it, bytes, peak RSS in KiB).
+fn measured_backup(fx: &HostFixture, d: &Deployed) -> (u64, u64, u64) {
+    let time = support::require_tool("time", "time");
+    let out = Command::new(time)
+        .arg("-v")
+        .arg(env!("CARGO_BIN_EXE_clawprov"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", d.home.path())
+        .env("XDG_CONFIG_HOME", d.home.path().join(".config"))
+        .current_dir(d.home.path())
+        .arg("-s")
+        .arg(&d.stack)
+        .args(["--json", "--hcloud-endpoint", &d.sim.endpoint(), "backup"])
+        .args(["--ssh-host", &format!("127.0.0.1:{}", fx.ssh_port)])
+        .arg("--allow-non-tailnet")
+        .args(["--host-root", fx.path("fs").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let rss = stderr
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no peak RSS from time -v: {stderr}"));
+    (
+        report["bytes_per_second"].as_u64().unwrap(),
+        report["manifest"]["bytes"].as_u64().unwrap(),
+        rss,
+    )
+}
+
+/// Memory stays flat: the peak RSS of a 100 MiB backup is under twice
+/// that of a 10 MiB one (the archive streams; nothing holds a file). The
+/// numbers it prints go to BENCHMARKS.md; no timing is asserted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_memory_stays_flat_from_10_to_100_mib() {
+    let fx = HostFixture::start();
+    let d = deployed(&fx).await;
+    fill(&fx, "a", 10);
+    let (rate10, bytes10, rss10) = measured_backup(&fx, &d);
+    fill(&fx, "b", 90);
+    let (rate100, bytes100, rss100) = measured_backup(&fx, &d);
+    eprintln!(
+        "backup 10 MiB: {bytes10} bytes, {rate10} bytes/s, peak RSS {rss10} KiB; \
+         100 MiB: {bytes100} bytes, {rate100} bytes/s, peak RSS {rss100} KiB; \
+         RSS ratio {:.2}, size ratio {:.2}",
+        rss100 as f64 / rss10 as f64,
+        bytes100 as f64 / bytes10 as f64
+    );
+    assert!(bytes100 >= 100 * 1024 * 1024 && bytes10 >= 10 * 1024 * 1024);
+    assert!(
+        rss100 < 2 * rss10,
+        "peak RSS grew with the state: {rss10} KiB for 10 MiB, {rss100} KiB for 100 MiB"
+    );
+}
