@@ -358,6 +358,12 @@ pub struct UpArgs {
     #[arg(long)]
     pub replace: bool,
 
+    /// Replace without carrying the gateway's state over. By default a
+    /// replace first takes a backup of the old server's state directory and
+    /// restores it into the new server (asked on a terminal; `--yes` does both).
+    #[arg(long)]
+    pub no_backup: bool,
+
     /// How many stacks to converge at the same time.
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub parallel: usize,

@@ -373,7 +373,8 @@ async fn a_backup_survives_a_replace_and_restores_the_same_manifest() {
         ),
     )
     .unwrap();
-    let (code, up_out, up_err) = up(&fx, &d, &["--replace"]);
+    // (The backup was taken by hand, so up need not carry it.)
+    let (code, up_out, up_err) = up(&fx, &d, &["--replace", "--no-backup"]);
     assert_eq!(code, 0, "replace failed:\n{up_out}\n{up_err}");
     let replaced: serde_json::Value = serde_json::from_str(&up_out).unwrap();
     assert!(
@@ -770,5 +771,103 @@ async fn backup_memory_stays_flat_from_10_to_100_mib() {
     assert!(
         rss100 < 2 * rss10,
         "peak RSS grew with the state: {rss10} KiB for 10 MiB, {rss100} KiB for 100 MiB"
+    );
+}
+
+fn server_ids(d: &Deployed) -> Vec<i64> {
+    d.sim.sim.with(|w| w.servers.keys().copied().collect())
+}
+
+/// `up` on a replace: off a terminal without --yes it refuses and says
+/// how; a backup that fails (a planted link) stops the replace before
+/// anything is deleted; with --yes the old server's state is backed up,
+/// and restored into the new server after its host phase.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_carries_the_state_across_a_replace_or_does_not_replace() {
+    let fx = HostFixture::start();
+    let d = deployed(&fx).await;
+    populate(&fx);
+    let text = fs::read_to_string(&d.stack).unwrap();
+    fs::write(
+        &d.stack,
+        text.replace(
+            "  service_user:",
+            "  reboot_time: \"05:00\"\n  service_user:",
+        ),
+    )
+    .unwrap();
+    let first = server_ids(&d);
+    assert_eq!(first.len(), 1);
+
+    // Off a terminal, no --yes: refused, with the way out.
+    let out = support::clawprov(d.home.path())
+        .current_dir(d.home.path())
+        .arg("-s")
+        .arg(&d.stack)
+        .args([
+            "--hcloud-endpoint",
+            &d.sim.endpoint(),
+            "up",
+            "--replace",
+            "--offline",
+        ])
+        .args(["--ssh-host", &format!("127.0.0.1:{}", fx.ssh_port)])
+        .output()
+        .unwrap();
+    let (code, _, stderr) = outcome(out);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("--yes also takes a backup") && stderr.contains("clawprov backup"),
+        "{stderr}"
+    );
+
+    // A backup that fails stops the replace: the old server stays.
+    let state = state_dir(&fx);
+    std::os::unix::fs::symlink("/etc/shadow", state.join("evil")).unwrap();
+    chown(&fx, &state);
+    let (code, stdout, stderr) = up(&fx, &d, &["--replace"]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("backup of the old server before the replace")
+            && stdout.contains("is a symbolic link")
+            && stdout.contains("Nothing was deleted"),
+        "{stdout}"
+    );
+    assert_eq!(server_ids(&d), first);
+    assert!(files_in(&backups(&d, &fx)).is_empty());
+    fs::remove_file(state.join("evil")).unwrap();
+
+    // --yes: backed up, replaced, restored.
+    let before = survey(&state);
+    fx.clear_logs();
+    let (code, stdout, stderr) = up(&fx, &d, &["--replace"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let carried = &doc["stacks"][0]["carried"];
+    assert_eq!(carried["restored"], true, "{stdout}");
+    let files = before.values().filter(|e| e.0 == 'f').count() as u64;
+    assert_eq!(carried["files"], files, "{stdout}");
+    let archive = PathBuf::from(carried["archive"].as_str().unwrap());
+    assert_eq!(files_in(&backups(&d, &fx)), vec![archive]);
+    let now = server_ids(&d);
+    assert_eq!(now.len(), 1);
+    assert_ne!(now, first);
+    // The new server's state before the restore is kept beside it, and
+    // the state is the old server's, file for file.
+    assert!(Path::new(carried["previous"].as_str().expect("previous")).is_dir());
+    assert_eq!(survey(&state), before);
+    let shim = fx.read("shim.log");
+    assert!(
+        shim.contains("--user stop clawprov-gateway.service"),
+        "{shim}"
+    );
+    assert_no_canary(
+        &fx,
+        &[
+            ("up stdout", stdout.as_bytes()),
+            ("up stderr", stderr.as_bytes()),
+            ("remote command log", fx.read("commands.log").as_bytes()),
+            ("sudo log", fx.read("sudo.log").as_bytes()),
+        ],
     );
 }

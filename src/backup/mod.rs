@@ -26,5 +26,5 @@ pub mod take;
 pub use archive::{Progress, Quiet, Seal};
 pub use error::BackupError;
 pub use manifest::Manifest;
-pub use restore::{restore, Opener, Restored};
+pub use restore::{check, restore, Checked, Opener, Restored};
 pub use take::{take, Taken};

@@ -56,25 +56,37 @@ pub struct Restored {
     pub previous: Option<String>,
 }
 
-/// Check `archive` locally (the whole of it), against its manifest.
-pub async fn check(archive_path: &Path, opener: &Opener) -> Result<Manifest, BackupError> {
-    let path = archive_path.to_path_buf();
-    let opener = opener.clone();
-    tokio::task::spawn_blocking(move || archive::check(&path, &opener.unlock()?))
-        .await
-        .map_err(|e| BackupError::Stream(format!("the archive reader stopped: {e}")))?
+/// An archive whose every entry was checked against its manifest; the only
+/// way into [`restore`], so nothing reaches the host unchecked.
+pub struct Checked {
+    path: PathBuf,
+    pub manifest: Manifest,
 }
 
-/// Restore `archive` into the state directory of `account` (see the module
-/// docs). The gateway is left stopped.
+/// Check `archive` locally (the whole of it), against its manifest.
+pub async fn check(archive_path: &Path, opener: &Opener) -> Result<Checked, BackupError> {
+    let path = archive_path.to_path_buf();
+    let opener = opener.clone();
+    let manifest = tokio::task::spawn_blocking(move || archive::check(&path, &opener.unlock()?))
+        .await
+        .map_err(|e| BackupError::Stream(format!("the archive reader stopped: {e}")))??;
+    Ok(Checked {
+        path: archive_path.to_path_buf(),
+        manifest,
+    })
+}
+
+/// Restore a checked archive into the state directory of `account` (see
+/// the module docs). The gateway is left stopped.
 pub async fn restore(
     session: &Session,
     account: &Account,
-    archive_path: &Path,
+    checked: &Checked,
     opener: &Opener,
     progress: Arc<dyn Progress>,
 ) -> Result<Restored, BackupError> {
-    let manifest = check(archive_path, opener).await?;
+    let archive_path = checked.path.as_path();
+    let manifest = checked.manifest.clone();
     let state_dir = remote::state_dir(account);
     let existed = match remote::kind_of(session, account, &state_dir)
         .await?

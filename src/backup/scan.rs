@@ -79,7 +79,7 @@ impl FileScan<'_> {
         window.extend_from_slice(&self.tail);
         window.extend_from_slice(chunk);
         for (key, needle) in &self.scan.needles {
-            if window.windows(needle.len()).any(|w| w == needle.as_slice()) {
+            if contains(&window, needle) {
                 self.found = Some(key.clone());
                 return;
             }
@@ -92,6 +92,29 @@ impl FileScan<'_> {
     pub fn found(&self) -> Option<&str> {
         self.found.as_deref()
     }
+}
+
+/// Whether `needle` (non-empty) occurs in `hay`: candidates by the first
+/// byte (a fast scan), then a compare; in content that is not the value,
+/// the first byte rarely matches.
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    let Some(last) = hay.len().checked_sub(needle.len()) else {
+        return false;
+    };
+    let mut from = 0;
+    while from <= last {
+        match hay[from..=last].iter().position(|&b| b == needle[0]) {
+            None => return false,
+            Some(p) => {
+                let at = from + p;
+                if &hay[at..at + needle.len()] == needle {
+                    return true;
+                }
+                from = at + 1;
+            }
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -115,6 +138,15 @@ mod tests {
         clean.feed(b"tok-0123456789abcde");
         clean.feed(b"X tok-0123456789abcdeX");
         assert_eq!(clean.found(), None);
+    }
+
+    #[test]
+    fn contains_finds_at_every_position() {
+        assert!(contains(b"abc", b"abc"));
+        assert!(contains(b"xabc", b"abc"));
+        assert!(contains(b"aababc", b"abc"));
+        assert!(!contains(b"ab", b"abc"));
+        assert!(!contains(b"abdabd", b"abc"));
     }
 
     #[test]

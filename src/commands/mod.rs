@@ -2,6 +2,7 @@
 //! layers, and returns a [`crate::ui::Report`].
 
 mod backup;
+mod carry_over;
 mod context;
 mod destroy;
 mod host_progress;

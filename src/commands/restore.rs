@@ -71,13 +71,14 @@ pub async fn run(args: RestoreArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> 
         "{name}: check {} against its manifest",
         shown(&archive)
     ));
-    let manifest = match backup::restore::check(&archive, &opener).await {
-        Ok(m) => m,
+    let checked = match backup::check(&archive, &opener).await {
+        Ok(c) => c,
         Err(e) => {
             check.fail("refused");
             return Err(e.into());
         }
     };
+    let manifest = &checked.manifest;
     check.done(&format!(
         "{} files, {} bytes",
         manifest.files, manifest.bytes
@@ -93,7 +94,7 @@ pub async fn run(args: RestoreArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> 
     let restored = backup::restore(
         &node.session,
         &node.account,
-        &archive,
+        &checked,
         &opener,
         progress.clone(),
     )
@@ -133,7 +134,7 @@ fn newest(dir: &Path, name: &str) -> Result<PathBuf> {
 
 /// The vault's way of opening, for the archive: the identity file, or the
 /// passphrase (asked again, or `$CLAWPROV_PASSPHRASE`).
-fn opener_of(stack_file: &Path, global: &GlobalArgs) -> Result<Opener> {
+pub fn opener_of(stack_file: &Path, global: &GlobalArgs) -> Result<Opener> {
     let ctx = context_of(stack_file, global)?;
     if ctx.uses_passphrase() {
         return Ok(Opener::Passphrase(secrets::passphrase(false)?));
