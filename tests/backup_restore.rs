@@ -845,6 +845,7 @@ async fn up_carries_the_state_across_a_replace_or_does_not_replace() {
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let carried = &doc["stacks"][0]["carried"];
     assert_eq!(carried["restored"], true, "{stdout}");
+    assert_eq!(carried["gateway"], "started", "{stdout}");
     let files = before.values().filter(|e| e.0 == 'f').count() as u64;
     assert_eq!(carried["files"], files, "{stdout}");
     let archive = PathBuf::from(carried["archive"].as_str().unwrap());

@@ -18,7 +18,7 @@ use super::transfer_progress::TransferProgress;
 use crate::backup::{self, Manifest};
 use crate::cli::GlobalArgs;
 use crate::error::{Error, Result};
-use crate::host::{self, Account, HostInputs, HostReport, Silent};
+use crate::host::{self, Account, HostInputs, ServiceAction, Silent};
 use crate::ui::Ui;
 
 /// What was carried over.
@@ -33,6 +33,9 @@ pub struct Carried {
     pub restored: bool,
     /// Where the new server's state from before the restore was kept.
     pub previous: Option<String>,
+    /// What the host phase after the restore did with the gateway (it was
+    /// stopped for the swap, so: started).
+    pub gateway: Option<ServiceAction>,
 }
 
 /// Back up the old server's state directory (`inputs` point at it).
@@ -77,18 +80,21 @@ pub async fn take(
         sha256: m.sha256.clone(),
         restored: false,
         previous: None,
+        gateway: None,
     })
 }
 
 /// Restore `carried` into the new server (`inputs` point at it), then run
-/// the host phase again: it re-delivers the files and starts the gateway.
+/// the host phase again: it re-delivers the files and starts the gateway
+/// (the new server's own host phase report stays `up`'s: it is the one
+/// that pinned the new host key).
 pub async fn restore(
     inputs: HostInputs<'_>,
     loaded: &Loaded,
     carried: &mut Carried,
     global: &GlobalArgs,
     ui: &Ui,
-) -> Result<HostReport> {
+) -> Result<()> {
     let name = &loaded.stack.name;
     let (session, account) = login(&inputs, loaded).await?;
     let opener = opener_of(&loaded.path, global)?;
@@ -105,7 +111,9 @@ pub async fn restore(
     progress.finish(restored.manifest.bytes, "checked on the server, swapped in");
     carried.restored = true;
     carried.previous = restored.previous;
-    Ok(host::run(inputs, &UiProgress::new(ui, name)).await?)
+    let report = host::run(inputs, &UiProgress::new(ui, name)).await?;
+    carried.gateway = Some(report.service);
+    Ok(())
 }
 
 async fn login(inputs: &HostInputs<'_>, loaded: &Loaded) -> Result<(host::Session, Account)> {

@@ -461,11 +461,11 @@ async fn converge_stack(
     let requests = p.client.requests();
     let server_id = converged.server.as_ref().map(|s| s.id);
     match host_phase(&p.loaded, server_id, options, ui).await {
-        Ok(mut outcome) => {
+        Ok(outcome) => {
             if let (Some(c), HostOutcome::Ran(_)) = (carried.as_mut(), &outcome) {
                 let inputs = host_inputs(&p.loaded, server_id, options);
                 match carry_over::restore(inputs, &p.loaded, c, global, ui).await {
-                    Ok(report) => outcome = HostOutcome::Ran(Box::new(report)),
+                    Ok(()) => {}
                     Err(e) => {
                         let archive = c.archive.display().to_string();
                         return StackOutcome {
