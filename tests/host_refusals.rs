@@ -77,6 +77,7 @@ async fn an_unreachable_node_times_out_saying_what_was_seen() {
         reach_deadline: Duration::from_secs(2),
         step_deadline: Duration::from_secs(2),
         paths: host::HostPaths::default(),
+        templates: Default::default(),
     };
 
     let progress = Recorder::default();
@@ -137,6 +138,7 @@ async fn a_peer_outside_the_tailnet_is_refused_unless_overridden() {
         reach_deadline: Duration::from_secs(1),
         step_deadline: Duration::from_secs(1),
         paths: host::HostPaths::default(),
+        templates: Default::default(),
     };
     let err = host::run(inputs(false), &Silent)
         .await

@@ -233,7 +233,12 @@ impl Gateway {
         // The unit, with the server's nvm directory mapped onto the cache.
         let (mut exec, unit_env, env_file) = unit_lines(&stack);
         let server_node_dir = format!("/home/{service}/.nvm/versions/node/v{}", stack.node.version);
-        let map = |s: &str| s.replace(&server_node_dir, &node_dir.display().to_string());
+        let server_release = clawprov::host::Release::of(&stack).dir(&format!("/home/{service}"));
+        let release = node_dir.parent().unwrap().join("release");
+        let map = |s: &str| {
+            s.replace(&server_node_dir, &node_dir.display().to_string())
+                .replace(&server_release, &release.display().to_string())
+        };
         exec = exec.iter().map(|w| map(w)).collect();
         if mutation == Mutation::BindLan {
             let at = exec.iter().position(|w| w == "--bind").expect("--bind") + 1;
@@ -660,6 +665,14 @@ fn the_discord_plugin_installs_at_the_pinned_version_and_the_config_loads_it() {
         .join(format!(".nvm/versions/node/v{}", stack.node.version));
     fs::create_dir_all(nvm_node.parent().unwrap()).unwrap();
     std::os::unix::fs::symlink(node_dir, &nvm_node).unwrap();
+    // and where it installs the release's OpenClaw.
+    let release = home.path().join(
+        clawprov::host::Release::of(&stack)
+            .dir("")
+            .trim_start_matches('/'),
+    );
+    fs::create_dir_all(release.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(node_dir.parent().unwrap().join("release"), &release).unwrap();
     let account = Account {
         name: String::from_utf8_lossy(&Command::new("id").arg("-un").output().unwrap().stdout)
             .trim()

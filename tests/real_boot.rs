@@ -587,9 +587,9 @@ const HOST_MUTATIONS: &[(&[&str], &str, &str, &str)] = &[
       sed -i 's/Unattended-Upgrade \"1\"/Unattended-Upgrade \"0\"/' /etc/apt/apt.conf.d/20auto-upgrades",
      "mv /root/20auto /etc/apt/apt.conf.d/20auto-upgrades"),
     (&["host.versions"], "another OpenClaw version installed",
-     "f=/home/openclaw/.nvm/versions/node/v24.22.3/lib/node_modules/openclaw/package.json; \
+     "f=/home/openclaw/.local/lib/clawprov/openclaw-2026.9.6-node-24.22.3/lib/node_modules/openclaw/package.json; \
       sed -i 's/\"version\": \"2026.9.6\"/\"version\": \"2026.9.5\"/' $f",
-     "f=/home/openclaw/.nvm/versions/node/v24.22.3/lib/node_modules/openclaw/package.json; \
+     "f=/home/openclaw/.local/lib/clawprov/openclaw-2026.9.6-node-24.22.3/lib/node_modules/openclaw/package.json; \
       sed -i 's/\"version\": \"2026.9.5\"/\"version\": \"2026.9.6\"/' $f"),
     (&["host.tailscale"], "Tailscale SSH turned on",
      "tailscale set --ssh", "tailscale set --ssh=false"),
@@ -983,6 +983,131 @@ fn full_up_second_up_outside_reboot() {
     host_holds(&mut vm, "reboot", &p.canaries);
     outside_is_closed(&mut vm, "reboot");
     noop_up(&mut vm, &p, ssh_port, &dir, 3, "reboot");
+
+    // --- upgrade: a new openclaw.version is installed beside the running
+    // release by the guest's real npm, the unit switched under the real
+    // user manager, on the same server, the state directory untouched.
+    upgrade_in_place(&mut vm, &p, ssh_port, &dir);
+}
+
+/// The state directory as the guest has it: mode, sha256 and path of every
+/// file, except the gateway's own log (it appends a line at every start).
+fn state_listing(vm: &mut Vm) -> String {
+    vm.check(
+        "state listing",
+        &format!(
+            "cd /home/{SERVICE}/.openclaw && find . -path ./logs -prune -o -type f -print0 | \
+             sort -z | xargs -0 -r stat -c '%a %n' && \
+             find . -path ./logs -prune -o -type f -print0 | sort -z | xargs -0 -r sha256sum"
+        ),
+    )
+}
+
+fn upgrade_in_place(vm: &mut Vm, p: &Project, ssh_port: u16, dir: &Path) {
+    let scenario = "upgrade";
+    let next = vm_support::OPENCLAW_NEXT;
+    let old = clawprov::stack::DEFAULT_OPENCLAW_VERSION;
+    vm.check(
+        "plant state",
+        &format!(
+            "cd /home/{SERVICE}/.openclaw && mkdir -p devices agents/main/sessions workspace && \
+             echo '{{\"devices\":[{{\"id\":\"d1\"}}]}}' >devices/paired.json && \
+             head -c 300000 /dev/urandom >workspace/blob.bin && chmod 0640 workspace/blob.bin && \
+             printf 'a\\nb\\n' >agents/main/sessions/s1.jsonl && \
+             chown -R {SERVICE}:{SERVICE} . && chmod 0600 devices/paired.json"
+        ),
+    );
+    let before = state_listing(vm);
+    ensure!(
+        vm,
+        scenario,
+        before.contains("blob.bin"),
+        "planted: {before}"
+    );
+    let servers: Vec<i64> = p.sim.sim.with(|w| w.servers.keys().copied().collect());
+    let text = fs::read_to_string(&p.stack).unwrap();
+    let mut doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    doc["openclaw"]["version"] = next.into();
+    fs::write(&p.stack, serde_yaml::to_string(&doc).unwrap()).unwrap();
+
+    let started = Instant::now();
+    let (code, stdout, stderr) = Up::start(p, ssh_port, dir, 4).finish(Duration::from_secs(900));
+    ensure!(
+        vm,
+        scenario,
+        code == 0,
+        "up exited {code}\n{stdout}\n{stderr}"
+    );
+    eprintln!(
+        "real boot: the upgrade in place took {} s",
+        started.elapsed().as_secs()
+    );
+    no_canary_in(&stdout, "upgrade's stdout", &p.canaries);
+    no_canary_in(&stderr, "upgrade's stderr", &p.canaries);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let release = &v["stacks"][0]["host"]["report"]["release"];
+    ensure!(
+        vm,
+        scenario,
+        release["running"]["openclaw"] == next && release["previous"]["openclaw"] == old,
+        "release: {release}"
+    );
+    let now: Vec<i64> = p.sim.sim.with(|w| w.servers.keys().copied().collect());
+    ensure!(
+        vm,
+        scenario,
+        now == servers,
+        "servers {servers:?} -> {now:?}"
+    );
+    // The user manager runs the new release (from its own prefix), and it
+    // is the one that answered up's probes.
+    let exec = vm.check(
+        "unit",
+        &format!(
+            "runuser -u {SERVICE} -- env XDG_RUNTIME_DIR=/run/user/$(id -u {SERVICE}) \
+             systemctl --user show -p ExecStart -p ActiveState clawprov-gateway.service"
+        ),
+    );
+    let dir_name = format!(
+        "openclaw-{next}-node-{}",
+        clawprov::stack::DEFAULT_NODE_VERSION
+    );
+    ensure!(
+        vm,
+        scenario,
+        exec.contains(&dir_name) && exec.contains("ActiveState=active"),
+        "unit: {exec}"
+    );
+    let log = vm.check(
+        "log",
+        &format!("tail -n 3 /home/{SERVICE}/.openclaw/logs/openclaw.log"),
+    );
+    ensure!(
+        vm,
+        scenario,
+        log.contains(&format!("stand-in {next}")),
+        "log: {log}"
+    );
+    let after = state_listing(vm);
+    ensure!(
+        vm,
+        scenario,
+        before == after,
+        "state changed:\n{before}\n->\n{after}"
+    );
+    // Both releases are installed; the next up is a no-op again.
+    let both = vm.run(&format!(
+        "ls -d /home/{SERVICE}/.local/lib/clawprov/openclaw-{old}-node-* \
+         /home/{SERVICE}/.local/lib/clawprov/{dir_name}"
+    ));
+    ensure!(
+        vm,
+        scenario,
+        both.out.lines().count() == 2,
+        "releases: {}",
+        both.out
+    );
+    noop_up(vm, p, ssh_port, dir, 5, scenario);
 }
 
 #[test]

@@ -67,8 +67,8 @@ fn the_gateway_binds_loopback_and_never_all_interfaces() {
         let home = format!("/home/{}", stack.host.service_user);
         let node = format!("{home}/.nvm/versions/node/v{}/bin/node", stack.node.version);
         let expected = format!(
-            "ExecStart={node} {home}/.nvm/versions/node/v{}/bin/openclaw gateway --bind loopback --port {port}",
-            stack.node.version
+            "ExecStart={node} {home}/.local/lib/clawprov/openclaw-{}-node-{}/bin/openclaw gateway --bind loopback --port {port}",
+            stack.openclaw.version, stack.node.version
         );
         assert_eq!(exec[0], expected, "{name}");
 

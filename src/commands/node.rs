@@ -38,6 +38,7 @@ pub struct Node {
     pub ssh_host: Option<Target>,
     pub allow_non_tailnet: bool,
     pub reach_deadline: Duration,
+    pub templates: crate::render::Templates,
 }
 
 /// The tailnet address of the node of the server created at `created`
@@ -116,6 +117,7 @@ impl Node {
                 reach_deadline,
                 step_deadline: reach_deadline,
                 paths: paths.clone(),
+                templates: super::target::templates(global),
             };
             let target = host::route(&inputs).0.to_string();
             let (_addr, session, _opened) = host::login(&inputs, &key, &Silent).await?;
@@ -136,6 +138,7 @@ impl Node {
             ssh_host,
             allow_non_tailnet: args.allow_non_tailnet,
             reach_deadline,
+            templates: super::target::templates(global),
         })
     }
 
@@ -153,6 +156,7 @@ impl Node {
             reach_deadline: self.reach_deadline,
             step_deadline: self.reach_deadline,
             paths: self.paths.clone(),
+            templates: self.templates.clone(),
         }
     }
 }

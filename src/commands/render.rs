@@ -13,7 +13,7 @@ use super::context::shown;
 use super::target::Loaded;
 use crate::cli::{GlobalArgs, RenderArgs};
 use crate::error::{Error, Result};
-use crate::host::{desired_files, Account};
+use crate::host::{desired_files, Account, DesiredFile};
 use crate::ui::{Report, Ui};
 
 /// Where the user-data lands under `--out`.
@@ -140,7 +140,10 @@ pub fn run(args: RenderArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
     } else {
         loaded.vault.placeholders()
     };
-    for file in desired_files(stack, &vault, &account)? {
+    let unit = crate::render::gateway_unit(&super::target::templates(global), stack)?;
+    let mut host_files = desired_files(stack, &vault, &account)?;
+    host_files.push(DesiredFile::unit(&account, &unit));
+    for file in host_files {
         files.push(RenderedFile {
             path: file.path.clone(),
             kind: "host file",

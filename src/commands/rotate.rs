@@ -157,6 +157,7 @@ async fn tailscale_key(args: RotateKeyArgs, global: &GlobalArgs, ui: &Ui) -> Res
             .as_deref()
             .map(HostPaths::under)
             .unwrap_or_default(),
+        templates: super::target::templates(global),
     };
     let progress = UiProgress::new(ui, &stack.name);
     let rotated = rotate::rotate(&ts, inputs, node, ui, &progress).await?;

@@ -172,6 +172,14 @@ fn wildcard(pattern: &str, name: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
+/// `--templates DIR`, or the embedded templates.
+pub fn templates(global: &GlobalArgs) -> Templates {
+    match &global.templates {
+        Some(dir) => Templates::Dir(dir.clone()),
+        None => Templates::Embedded,
+    }
+}
+
 /// One stack, loaded, with its vault (or, with `--sim` and no vault, a
 /// throwaway one in memory).
 pub struct Loaded {
@@ -244,10 +252,7 @@ impl Loaded {
         let operator = self.operator_key()?;
         let mut operator_keys = vec![operator];
         operator_keys.extend(self.stack.host.authorized_keys.iter().cloned());
-        let templates = match &global.templates {
-            Some(dir) => Templates::Dir(dir.clone()),
-            None => Templates::Embedded,
-        };
+        let templates = templates(global);
         Ok(render::render(
             &templates,
             &RenderInputs {

@@ -47,10 +47,12 @@ struct HostOptions {
     /// On a server replace, back up the old server's state first and
     /// restore it into the new one (see `carry_over`).
     carry: bool,
+    /// `--templates`: the host phase renders the unit from them too.
+    templates: crate::render::Templates,
 }
 
 impl HostOptions {
-    fn from_args(args: &UpArgs) -> Result<HostOptions> {
+    fn from_args(args: &UpArgs, global: &GlobalArgs) -> Result<HostOptions> {
         let ssh_host = args.ssh_host.as_deref().map(Target::parse).transpose()?;
         let verify = match &args.verify {
             Some(list) => super::verify::vantages(list, "--verify")?,
@@ -74,6 +76,7 @@ impl HostOptions {
                 .as_deref()
                 .map(HostPaths::under)
                 .unwrap_or_default(),
+            templates: super::target::templates(global),
         })
     }
 }
@@ -152,16 +155,25 @@ impl Report for UpReport {
                         ));
                     }
                     match &o.host {
-                        Some(HostOutcome::Ran(r)) => out.push_str(&format!(
-                            "  gateway  {} (host key {}, {})\n",
-                            r.url,
-                            r.host_key.fingerprint,
-                            if r.changed {
-                                "changed"
-                            } else {
-                                "nothing to change"
+                        Some(HostOutcome::Ran(r)) => {
+                            out.push_str(&format!(
+                                "  gateway  {} (host key {}, {})\n",
+                                r.url,
+                                r.host_key.fingerprint,
+                                if r.changed {
+                                    "changed"
+                                } else {
+                                    "nothing to change"
+                                }
+                            ));
+                            out.push_str(&format!("  release  {}", r.release.running));
+                            if let Some(prev) = &r.release.previous {
+                                out.push_str(&format!(
+                                    " (upgraded in place from {prev}, which stays installed)"
+                                ));
                             }
-                        )),
+                            out.push('\n');
+                        }
                         Some(HostOutcome::NotRun(why)) => {
                             out.push_str(&format!(
                                 "  tailnet  {} (host phase not run)\n",
@@ -230,7 +242,7 @@ impl Report for UpReport {
 }
 
 pub async fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
-    let mut host_options = HostOptions::from_args(&args)?;
+    let mut host_options = HostOptions::from_args(&args, global)?;
     // Before any request: globs count too.
     if host_options.ssh_host.is_some() && stack_paths(global)?.len() > 1 {
         return Err(Error::bad_input(
@@ -486,6 +498,20 @@ async fn converge_stack(
                 }
             }
             let ran = matches!(outcome, HostOutcome::Ran(_));
+            if ran {
+                if let Err(e) = record_release(&p, server_id).await {
+                    let e = Error::from(e);
+                    return fail(
+                        format!(
+                            "{}: the host phase succeeded, but recording the release in the \
+                             server's labels failed: {e}; `clawprov up` again records it",
+                            stack.name
+                        ),
+                        e.kind(),
+                        tailnet,
+                    );
+                }
+            }
             let report = if ran && !options.verify.is_empty() {
                 let step = ui.step(&format!(
                     "{}: verify ({})",
@@ -560,6 +586,30 @@ async fn converge_stack(
     }
 }
 
+/// After a host phase that upgraded in place: the server's labels say
+/// which release runs now (what the next `plan` compares against). Only
+/// clawprov's labels change; any other label on the server stays.
+async fn record_release(
+    p: &Planned,
+    server_id: Option<i64>,
+) -> std::result::Result<(), crate::hetzner::HetznerError> {
+    if p.plan.host.is_empty() {
+        return Ok(());
+    }
+    let Some(id) = server_id else {
+        return Ok(());
+    };
+    let mut labels = p
+        .observed
+        .servers
+        .iter()
+        .find(|s| s.id == id)
+        .map(|s| s.labels.clone())
+        .unwrap_or_default();
+    labels.extend(p.desired.server_labels());
+    p.client.set_server_labels(id, &labels).await
+}
+
 async fn host_phase(
     loaded: &Loaded,
     server_id: Option<i64>,
@@ -610,6 +660,7 @@ fn host_inputs<'a>(
         reach_deadline: options.reach,
         step_deadline: options.step,
         paths: options.paths.clone(),
+        templates: options.templates.clone(),
     }
 }
 

@@ -126,6 +126,7 @@ pub async fn run(args: VerifyArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
                 reach_deadline: Duration::from_secs(args.reach_timeout),
                 step_deadline: Duration::from_secs(args.reach_timeout),
                 paths: HostPaths::default(),
+                templates: super::target::templates(global),
             },
         };
         verify::verify(inputs, &options)

@@ -206,6 +206,7 @@ async fn reauth_and_confirm(
         reach_deadline: inputs.reach_deadline,
         step_deadline: inputs.step_deadline,
         paths: inputs.paths.clone(),
+        templates: inputs.templates.clone(),
     };
     let (_, session, _) = host::login(&inputs, &login_key, progress).await?;
     let status = session

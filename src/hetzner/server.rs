@@ -291,6 +291,24 @@ impl Hetzner {
         }
     }
 
+    /// Replace the server's labels with `labels` (`PUT /servers/{id}`: a
+    /// synchronous update, no action to wait for).
+    pub async fn set_server_labels(
+        &self,
+        id: i64,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), HetznerError> {
+        let operation = format!("set the labels of server {id}");
+        let call = Call::new(
+            Method::PUT,
+            &operation,
+            format!("/servers/{id}"),
+            Some(json!({ "labels": labels })),
+        );
+        let _: hcloud::models::ReplaceServerResponse = self.request(&call).await?;
+        Ok(())
+    }
+
     /// Set delete/rebuild protection and wait for it to apply.
     pub async fn set_server_protection(
         &self,

@@ -80,6 +80,50 @@ impl DesiredFile {
     }
 }
 
+impl DesiredFile {
+    /// The gateway's unit file with `text` (it holds no secret: the unit
+    /// reads them from the env file).
+    pub fn unit(account: &Account, text: &str) -> DesiredFile {
+        let home = &account.home;
+        DesiredFile {
+            path: format!("{home}/{}", super::paths::UNIT_FILE),
+            dirs: vec![
+                format!("{home}/.config"),
+                format!("{home}/.config/systemd"),
+                format!("{home}/.config/systemd/user"),
+            ],
+            content: Zeroizing::new(text.as_bytes().to_vec()),
+        }
+    }
+
+    /// The same path with other content: what stood there before, to put
+    /// back when an upgrade rolls back.
+    pub fn with_content(&self, content: &[u8]) -> DesiredFile {
+        DesiredFile {
+            path: self.path.clone(),
+            dirs: self.dirs.clone(),
+            content: Zeroizing::new(content.to_vec()),
+        }
+    }
+}
+
+/// The content of a regular file of the service user's, read as that user
+/// (`None` when there is none). Only for files that hold no secret (the
+/// unit, openclaw.json): what is read is kept to be written back.
+pub async fn read(
+    session: &Session,
+    account: &Account,
+    path: &str,
+) -> Result<Option<String>, HostError> {
+    match inspect(session, account, path).await? {
+        None => return Ok(None),
+        Some(f) if f.kind == "regular file" && f.uid == account.uid => {}
+        Some(f) => return Err(unsafe_path(account, path, &f, "regular file")),
+    }
+    let cat = RemoteCommand::as_user(&account.name, "cat").args(["--", path]);
+    Ok(Some(session.check(&cat, None, TIMEOUT).await?.stdout))
+}
+
 /// What delivery did to one file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileOutcome {

@@ -160,6 +160,36 @@ pub enum HostError {
     #[error("shredding left {0} on the server")]
     NotShredded(String),
 
+    /// Installing the stack's release (Node, OpenClaw) did not complete.
+    #[error("installing the release: {0}")]
+    Release(String),
+
+    /// The new release did not come up (or failed its probes); the running
+    /// release was put back and answers again.
+    #[error(
+        "the upgrade from {from} to {to} failed, so the gateway was rolled back to {from}, \
+         which runs and passes its probes again; nothing in the state directory was touched. \
+         Why the new release failed: {cause}"
+    )]
+    RolledBack {
+        from: String,
+        to: String,
+        cause: Box<HostError>,
+    },
+
+    /// The new release failed and so did going back.
+    #[error(
+        "the upgrade from {from} to {to} failed ({cause}), and rolling back to {from} failed \
+         too ({rollback}); the gateway may be down: `clawprov logs` shows its journal, and \
+         `clawprov up` tries again"
+    )]
+    RollbackFailed {
+        from: String,
+        to: String,
+        cause: Box<HostError>,
+        rollback: Box<HostError>,
+    },
+
     /// A step took longer than its deadline.
     #[error("{what} did not finish within {waited_s} s")]
     Timeout { what: String, waited_s: u64 },

@@ -51,5 +51,19 @@ pub fn node_bin_dir(home: &str, node_version: &str) -> String {
     format!("{home}/.nvm/versions/node/v{node_version}/bin")
 }
 
+/// Where one OpenClaw release is installed under a user's home: the npm
+/// prefix (`npm install -g --prefix`) of OpenClaw `openclaw` installed by
+/// Node `node`'s npm, `HOME/.local/lib/clawprov/openclaw-W-node-V`. One
+/// directory per (OpenClaw, Node) pair, because an upgrade installs the new
+/// release beside the running one and switches only when it is complete
+/// (and OpenClaw's native modules are built for one Node ABI). Outside the
+/// state directory (`~/.openclaw`): a backup never carries code.
+pub fn release_dir(home: &str, openclaw_version: &str, node_version: &str) -> String {
+    format!("{home}/.local/lib/clawprov/openclaw-{openclaw_version}-node-{node_version}")
+}
+
 /// The gateway's user unit, as the bootstrap installs it.
 pub const GATEWAY_UNIT: &str = "clawprov-gateway.service";
+
+/// Where the unit file is, relative to the service user's home.
+pub const UNIT_FILE: &str = ".config/systemd/user/clawprov-gateway.service";

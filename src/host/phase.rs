@@ -14,10 +14,11 @@ use serde::Serialize;
 use super::account::Account;
 use super::address::PeerPolicy;
 use super::connect::{self, Login};
-use super::deliver::{self, FileOutcome};
+use super::deliver::{self, DesiredFile, FileOutcome};
 use super::known_hosts::Pin;
-use super::paths::HostPaths;
+use super::paths::{HostPaths, UNIT_FILE};
 use super::progress::{HostStep, Progress};
+use super::release::{self, Installed, Release};
 use super::service::{self, ServiceAction};
 use super::session::{Opened, Session};
 use super::target::{self, Target};
@@ -50,6 +51,9 @@ pub struct HostInputs<'a> {
     pub step_deadline: Duration,
     /// Server paths (real ones by default).
     pub paths: HostPaths,
+    /// The templates the user-data was rendered with: the host phase
+    /// renders the gateway's unit from the same ones.
+    pub templates: crate::render::Templates,
 }
 
 impl HostInputs<'_> {
@@ -70,6 +74,8 @@ pub struct HostReport {
     pub address: String,
     pub host_key: HostKeyReport,
     pub cloud_init: String,
+    /// The release the gateway runs now, and the one it replaced.
+    pub release: ReleaseReport,
     pub files: Vec<FileOutcome>,
     pub service: ServiceAction,
     pub serve_configured: bool,
@@ -81,6 +87,17 @@ pub struct HostReport {
     pub shredded: Vec<String>,
     /// True when anything on the server was written or started.
     pub changed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseReport {
+    pub running: Release,
+    /// The release that ran before this run switched the unit (an upgrade
+    /// in place); it stays installed, for going back by hand.
+    pub previous: Option<Release>,
+    pub installed: Installed,
+    /// Older release directories removed after the switch.
+    pub pruned: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -134,9 +151,37 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
         &format!("cloud-init {cloud}, bootstrap complete"),
     );
 
-    progress.started(HostStep::Deliver);
     let account = Account::lookup(&session, &stack.host.service_user).await?;
     let home_fixed = account.ensure_home_mode(&session).await?;
+
+    progress.started(HostStep::Release);
+    let release = Release::of(stack);
+    let unit_text = crate::render::gateway_unit(&inputs.templates, stack)
+        .map_err(|e| HostError::Release(format!("rendering the gateway's unit: {e}")))?;
+    let unit = DesiredFile::unit(&account, &unit_text);
+    let running_unit = deliver::read(&session, &account, &unit.path).await?;
+    let running = running_unit
+        .as_deref()
+        .and_then(|u| Release::from_unit(u, &account.home));
+    let installed = release::ensure_installed(&session, &account, &release, progress)
+        .await
+        .map_err(|e| match e {
+            HostError::Release(_) => e,
+            other => HostError::Release(format!("{other} (the running gateway was not touched)")),
+        })?;
+    progress.finished(
+        HostStep::Release,
+        &match (&installed, &running) {
+            (Installed::Present, Some(r)) if *r == release => format!("{release}, running"),
+            (Installed::Present, _) => format!("{release}, installed"),
+            (Installed::Now { .. }, Some(r)) => {
+                format!("{release} installed beside {r}, which still runs")
+            }
+            (Installed::Now { .. }, None) => format!("{release} installed"),
+        },
+    );
+
+    progress.started(HostStep::Deliver);
     if home_fixed {
         progress.detail(HostStep::Deliver, &format!("{} made 0750", account.home));
     }
@@ -150,13 +195,39 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
             ),
         );
     }
-    let desired = deliver::desired_files(stack, inputs.vault, &account)?;
+    let mut desired = deliver::desired_files(stack, inputs.vault, &account)?;
     let config = desired
         .iter()
         .find(|f| f.path.ends_with(deliver::CONFIG_FILE))
         .map(|f| (f.path.clone(), f.sha256_hex()));
+    // What runs now, kept to be put back if the new files do not come up.
+    let was_active = service::is_active(&session, &account).await?;
+    let mut previous = Vec::new();
+    if was_active {
+        if let Some(text) = &running_unit {
+            previous.push(unit.with_content(text.as_bytes()));
+        }
+        if let Some((path, _)) = &config {
+            if let Some(text) = deliver::read(&session, &account, path).await? {
+                let file = desired.iter().find(|f| &f.path == path);
+                if let Some(f) = file {
+                    previous.push(f.with_content(text.as_bytes()));
+                }
+            }
+        }
+    }
+    desired.push(unit);
     let files = deliver::deliver(&session, &account, desired).await?;
     let delivered = files.iter().filter(|f| f.delivered).count();
+    let unit_delivered = files
+        .iter()
+        .any(|f| f.delivered && f.path.ends_with(UNIT_FILE));
+    let config_delivered = files
+        .iter()
+        .any(|f| f.delivered && f.path.ends_with(deliver::CONFIG_FILE));
+    if unit_delivered {
+        service::daemon_reload(&session, &account).await?;
+    }
     progress.finished(
         HostStep::Deliver,
         &if delivered == 0 {
@@ -166,12 +237,138 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
         },
     );
 
-    progress.started(HostStep::Service);
-    let service = service::ensure_running(
+    let token = required(inputs.vault, "gateway_token", "the gateway's shared token")?;
+    let checked = start_and_probe(
         &session,
         &account,
-        stack.openclaw.port,
+        &inputs,
+        token,
         delivered > 0,
+        &config,
+        progress,
+    )
+    .await;
+    let (service, probes, config_rewritten) = match checked {
+        Ok(done) => done,
+        Err(cause) if was_active && (unit_delivered || config_delivered) => {
+            let from = running
+                .as_ref()
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "the release that ran before".into());
+            let to = if unit_delivered {
+                release.to_string()
+            } else {
+                "the new openclaw.json".into()
+            };
+            let back: Vec<_> = previous
+                .into_iter()
+                .filter(|f| files.iter().any(|o| o.delivered && o.path == f.path))
+                .collect();
+            progress.detail(
+                HostStep::Probe,
+                &format!("the new files did not come up; rolling back to {from}"),
+            );
+            let rolled = roll_back(&session, &account, &inputs, token, back, progress).await;
+            return Err(match rolled {
+                Ok(()) => HostError::RolledBack {
+                    from,
+                    to,
+                    cause: Box::new(cause),
+                },
+                Err(rollback) => HostError::RollbackFailed {
+                    from,
+                    to,
+                    cause: Box::new(cause),
+                    rollback: Box::new(rollback),
+                },
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    progress.finished(
+        HostStep::Probe,
+        &format!(
+            "{probes} probes: the vault's token accepted (also through Serve's headers), \
+             none or a wrong one refused"
+        ),
+    );
+    // A switch that came up: keep it and the one it replaced, no more.
+    let previous = running.clone().filter(|r| unit_delivered && *r != release);
+    let mut pruned = vec![];
+    if let Some(prev) = &previous {
+        pruned = release::prune(&session, &account, &[&release, prev]).await?;
+        for name in &pruned {
+            progress.detail(HostStep::Probe, &format!("removed the old release {name}"));
+        }
+    }
+    progress.started(HostStep::Serve);
+    let served = serve::ensure(&session, stack.openclaw.port).await?;
+    progress.finished(HostStep::Serve, &format!("{} (funnel off)", served.url));
+
+    progress.started(HostStep::Shred);
+    let shredded = shred::shred(&session, &inputs.paths).await?;
+    progress.finished(
+        HostStep::Shred,
+        &if shredded.is_empty() {
+            "nothing left to shred".to_string()
+        } else {
+            format!("shredded {} files, confirmed gone", shredded.len())
+        },
+    );
+
+    let changed = home_fixed
+        || installed != Installed::Present
+        || !plugins_installed.is_empty()
+        || delivered > 0
+        || service != ServiceAction::AlreadyRunning
+        || served.configured
+        || !shredded.is_empty()
+        || opened.pin != Pin::Matched;
+    Ok(HostReport {
+        url: served.url,
+        target: target.to_string(),
+        address: addr.to_string(),
+        host_key: HostKeyReport {
+            fingerprint,
+            pin: opened.pin,
+            known_hosts: inputs.known_hosts.clone(),
+        },
+        cloud_init: cloud,
+        release: ReleaseReport {
+            previous,
+            running: release,
+            installed,
+            pruned,
+        },
+        files,
+        service,
+        serve_configured: served.configured,
+        config_rewritten,
+        plugins_installed: plugins_installed.clone(),
+        shredded,
+        changed,
+    })
+}
+
+/// Start (or restart) the gateway, wait until it listens on loopback only,
+/// and prove its auth; then check it kept its config secret-free. The
+/// number of probes passed, and whether OpenClaw rewrote openclaw.json.
+async fn start_and_probe(
+    session: &Session,
+    account: &Account,
+    inputs: &HostInputs<'_>,
+    token: &Secret,
+    reload: bool,
+    config: &Option<(String, String)>,
+    progress: &dyn Progress,
+) -> Result<(ServiceAction, usize, bool), HostError> {
+    let stack = inputs.stack;
+    progress.started(HostStep::Service);
+    let service = service::ensure_running(
+        session,
+        account,
+        stack.openclaw.port,
+        reload,
         inputs.step_deadline,
         inputs.vault,
         progress,
@@ -191,15 +388,14 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
     );
 
     progress.started(HostStep::Probe);
-    let token = required(inputs.vault, "gateway_token", "the gateway's shared token")?;
     let fqdn = format!("{}.{}", stack.tailscale.hostname, stack.tailscale.tailnet);
-    let probes = probe::check(&session, stack.openclaw.port, &fqdn, token).await?;
+    let probes = probe::check(session, stack.openclaw.port, &fqdn, token).await?;
     // Now that it is fully up: whatever else it opened is on loopback too,
     // and its config is still the one delivered (or at least secret-free).
-    service::loopback_only(&session, &account, stack.openclaw.port).await?;
+    service::loopback_only(session, account, stack.openclaw.port).await?;
     let mut config_rewritten = false;
-    if let Some((path, sha)) = &config {
-        config_rewritten = write_back::check(&session, &account, path, sha, inputs.vault).await?;
+    if let Some((path, sha)) = config {
+        config_rewritten = write_back::check(session, account, path, sha, inputs.vault).await?;
         if config_rewritten {
             progress.detail(
                 HostStep::Probe,
@@ -210,54 +406,23 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
             );
         }
     }
-    progress.finished(
-        HostStep::Probe,
-        &format!(
-            "{probes} probes: the vault's token accepted (also through Serve's headers), \
-             none or a wrong one refused"
-        ),
-    );
+    Ok((service, probes, config_rewritten))
+}
 
-    progress.started(HostStep::Serve);
-    let served = serve::ensure(&session, stack.openclaw.port).await?;
-    progress.finished(HostStep::Serve, &format!("{} (funnel off)", served.url));
-
-    progress.started(HostStep::Shred);
-    let shredded = shred::shred(&session, &inputs.paths).await?;
-    progress.finished(
-        HostStep::Shred,
-        &if shredded.is_empty() {
-            "nothing left to shred".to_string()
-        } else {
-            format!("shredded {} files, confirmed gone", shredded.len())
-        },
-    );
-
-    let changed = home_fixed
-        || !plugins_installed.is_empty()
-        || delivered > 0
-        || service != ServiceAction::AlreadyRunning
-        || served.configured
-        || !shredded.is_empty()
-        || opened.pin != Pin::Matched;
-    Ok(HostReport {
-        url: served.url,
-        target: target.to_string(),
-        address: addr.to_string(),
-        host_key: HostKeyReport {
-            fingerprint,
-            pin: opened.pin,
-            known_hosts: inputs.known_hosts.clone(),
-        },
-        cloud_init: cloud,
-        files,
-        service,
-        serve_configured: served.configured,
-        config_rewritten,
-        plugins_installed: plugins_installed.clone(),
-        shredded,
-        changed,
-    })
+/// Put `files` (what ran before) back, reload the user manager, restart
+/// and probe again: the upgrade's way back.
+async fn roll_back(
+    session: &Session,
+    account: &Account,
+    inputs: &HostInputs<'_>,
+    token: &Secret,
+    files: Vec<DesiredFile>,
+    progress: &dyn Progress,
+) -> Result<(), HostError> {
+    deliver::deliver(session, account, files).await?;
+    service::daemon_reload(session, account).await?;
+    start_and_probe(session, account, inputs, token, true, &None, progress).await?;
+    Ok(())
 }
 
 /// Reach the node (the `--ssh-host` override or its MagicDNS name, with the

@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use super::account::Account;
 use super::command::RemoteCommand;
-use super::paths::node_bin_dir;
 use super::session::Session;
 use super::HostError;
 use crate::secrets::Vault;
@@ -42,13 +41,9 @@ pub fn wanted(vault: &Vault) -> impl Iterator<Item = &'static Plugin> + '_ {
     PLUGINS.iter().filter(|p| vault.get(p.vault_key).is_some())
 }
 
-/// `openclaw ARGS` as the service user, with the pinned Node.
+/// `openclaw ARGS` as the service user, with the stack's release.
 pub fn openclaw(stack: &Stack, account: &Account) -> RemoteCommand {
-    let bin = node_bin_dir(&account.home, &stack.node.version);
-    RemoteCommand::as_user(&account.name, "node")
-        .env("HOME", account.home.clone())
-        .env("PATH", format!("{bin}:/usr/local/bin:/usr/bin:/bin"))
-        .arg(format!("{bin}/openclaw"))
+    super::Release::of(stack).openclaw(account)
 }
 
 /// The command that installs `plugin` at the stack's OpenClaw version.

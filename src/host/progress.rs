@@ -16,7 +16,10 @@ pub enum HostStep {
     Connect,
     /// Wait for cloud-init and the bootstrap to finish.
     CloudInit,
-    /// Deliver the gateway's env file and openclaw.json.
+    /// Make sure the stack's release (Node and OpenClaw) is installed,
+    /// beside the running one when it is an upgrade.
+    Release,
+    /// Deliver the gateway's env file, openclaw.json and unit.
     Deliver,
     /// Start the gateway and wait until it listens on loopback.
     Service,
@@ -35,6 +38,7 @@ impl fmt::Display for HostStep {
             HostStep::Reach => "reach the node",
             HostStep::Connect => "connect over SSH",
             HostStep::CloudInit => "wait for cloud-init",
+            HostStep::Release => "install the release",
             HostStep::Deliver => "deliver secrets",
             HostStep::Service => "start the gateway",
             HostStep::Probe => "prove the gateway's auth",

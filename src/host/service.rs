@@ -76,6 +76,24 @@ pub async fn ensure_running(
     Ok(action)
 }
 
+/// Whether the gateway's unit is active right now.
+pub async fn is_active(session: &Session, account: &Account) -> Result<bool, HostError> {
+    Ok(session
+        .run(&user_systemctl(account, "is-active"), None, TIMEOUT)
+        .await?
+        .success())
+}
+
+/// `systemctl --user daemon-reload`: after the unit file changed, the user
+/// manager must read it again before a restart uses it.
+pub async fn daemon_reload(session: &Session, account: &Account) -> Result<(), HostError> {
+    let reload = RemoteCommand::as_user(&account.name, "systemctl")
+        .env("XDG_RUNTIME_DIR", account.runtime_dir())
+        .args(["--user", "daemon-reload"]);
+    session.check(&reload, None, TIMEOUT).await?;
+    Ok(())
+}
+
 /// What systemd says about the gateway's unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnitState {

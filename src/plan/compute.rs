@@ -3,7 +3,7 @@
 
 use crate::hetzner::{Direction, Firewall, FirewallRule, Server, ServerStatus, SshKey};
 
-use super::desired::{Desired, NODE_LABEL, OPENCLAW_LABEL, USER_DATA_LABEL};
+use super::desired::{Desired, USER_DATA_LABEL};
 use super::observed::Observed;
 use super::step::{Change, Op, Resource, Step};
 
@@ -129,29 +129,12 @@ fn replace_reason(desired: &Desired, s: &Server) -> Option<String> {
     let want = &desired.server;
     let have_fp = s.labels.get(USER_DATA_LABEL).map(String::as_str);
     if have_fp != Some(want.user_data_fingerprint.as_str()) {
-        let mut reason = format!(
-            "user-data changed (fingerprint {} -> {}); user-data cannot change after creation",
+        let reason = format!(
+            "user-data changed (fingerprint {} -> {}); user-data cannot change after creation \
+             (a new OpenClaw or Node version alone would not be one: the host phase applies that in place)",
             have_fp.unwrap_or("none"),
             want.user_data_fingerprint
         );
-        let upgrades: Vec<String> = [
-            ("openclaw.version", OPENCLAW_LABEL, &want.openclaw_version),
-            ("node.version", NODE_LABEL, &want.node_version),
-        ]
-        .into_iter()
-        .filter_map(|(field, label, wanted)| {
-            let had = s.labels.get(label)?;
-            (had != wanted).then(|| format!("{field} {had} -> {wanted}"))
-        })
-        .collect();
-        if !upgrades.is_empty() {
-            reason.push_str(&format!(
-                "; an upgrade ({}) is a new server today: the gateway's state in the \
-                 service user's ~/.openclaw (paired devices, sessions, memory) does not move \
-                 to it",
-                upgrades.join(", ")
-            ));
-        }
         return Some(reason);
     }
     if s.server_type != want.server_type {

@@ -9,6 +9,7 @@
 
 mod compute;
 mod desired;
+pub mod host;
 mod observed;
 mod step;
 mod table;
@@ -23,6 +24,7 @@ pub use desired::{
     base_labels, resource_name, selector, Desired, DesiredFirewall, DesiredServer, DesiredSshKey,
     MANAGED_LABEL, NODE_LABEL, OPENCLAW_LABEL, STACK_LABEL, USER_DATA_LABEL,
 };
+pub use host::{HostChange, HostPlan};
 pub use observed::{observe, Observed};
 pub use step::{Change, Op, Resource, Step};
 pub use tailnet::{TailnetObserved, TailnetOp, TailnetPlan, TailnetStep};
@@ -71,15 +73,20 @@ pub struct Plan {
     /// The tailnet side: stale devices, the key minted for a new server,
     /// what happens once the node joins.
     pub tailnet: TailnetPlan,
+    /// What the host phase changes in place on a server that stays (an
+    /// upgrade of the release).
+    pub host: HostPlan,
 }
 
 impl Plan {
     /// The plan that takes `observed` to `desired`.
     pub fn converge(desired: &Desired, observed: &Observed) -> Plan {
+        let steps = steps(desired, observed);
         Plan {
             stack: desired.stack.clone(),
             purpose: Purpose::Converge,
-            steps: steps(desired, observed),
+            host: host::plan(desired, observed, &steps),
+            steps,
             cost: None,
             desired: Some(desired.clone()),
             tailnet: TailnetPlan::default(),
@@ -95,6 +102,7 @@ impl Plan {
             cost: None,
             desired: None,
             tailnet: TailnetPlan::default(),
+            host: HostPlan::default(),
         }
     }
 
@@ -108,9 +116,12 @@ impl Plan {
         self
     }
 
-    /// True when executing the plan sends no mutating request.
+    /// True when executing the plan changes nothing: no mutating request,
+    /// nothing on the tailnet, nothing on the host.
     pub fn is_noop(&self) -> bool {
-        !self.steps.iter().any(|s| s.op.mutates()) && self.tailnet.steps.is_empty()
+        !self.steps.iter().any(|s| s.op.mutates())
+            && self.tailnet.steps.is_empty()
+            && self.host.is_empty()
     }
 
     /// Steps that remove something that exists (ask first, or `--yes`).

@@ -2,6 +2,11 @@
 
 use super::{Op, Plan, Purpose, TailnetOp};
 
+/// `openclaw.version` -> `openclaw`.
+fn short(field: &str) -> &str {
+    field.split('.').next().unwrap_or(field)
+}
+
 pub(super) fn render(plan: &Plan) -> String {
     let mut out = format!(
         "stack {} ({}):\n",
@@ -32,6 +37,23 @@ pub(super) fn render(plan: &Plan) -> String {
             s.name,
             id,
             s.reason
+        ));
+    }
+    for c in &plan.host.changes {
+        let id = plan
+            .host
+            .server
+            .map(|i| format!("#{i}"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  ~ {:<13} {:<16} {} {}\n",
+            "upgrade",
+            match &c.from {
+                Some(from) => format!("{} {from} -> {}", short(c.field), c.to),
+                None => format!("{} ? -> {}", short(c.field), c.to),
+            },
+            id,
+            c.reason
         ));
     }
     let t = &plan.tailnet;

@@ -102,22 +102,55 @@ fn a_changed_user_data_fingerprint_replaces_the_server() {
 }
 
 #[test]
-fn a_version_change_is_a_replace_that_says_it_is_an_upgrade_and_what_is_lost() {
+fn a_version_change_is_an_upgrade_in_place_on_the_same_server() {
     let d = desired();
     let mut o = matching(&d);
-    let s = &mut o.servers[0];
-    s.labels.insert(
+    o.servers[0]
+        .labels
+        .insert(OPENCLAW_LABEL.into(), "2026.9.5".into());
+    let p = Plan::converge(&d, &o);
+    assert!(p.replaces().is_empty(), "{}", p.table());
+    assert!(p.steps.iter().all(|s| s.op == Op::NoOp), "{}", p.table());
+    assert!(!p.is_noop(), "the host change is something to do");
+    assert_eq!(p.host.server, Some(3));
+    assert_eq!(p.host.changes.len(), 1, "{:?}", p.host);
+    let c = &p.host.changes[0];
+    assert_eq!(
+        (c.field, c.from.as_deref(), c.to.as_str()),
+        (
+            "openclaw.version",
+            Some("2026.9.5"),
+            d.server.openclaw_version.as_str()
+        )
+    );
+    assert!(
+        c.reason.contains("roll back") && c.reason.contains("~/.openclaw"),
+        "{}",
+        c.reason
+    );
+    assert!(p.table().contains("upgrade"), "{}", p.table());
+
+    // No label (a server from before they were written): said, not guessed.
+    o.servers[0].labels.remove(NODE_LABEL);
+    let p = Plan::converge(&d, &o);
+    let node = p
+        .host
+        .changes
+        .iter()
+        .find(|c| c.field == "node.version")
+        .unwrap();
+    assert_eq!(node.from, None);
+    assert!(node.reason.contains("not known"), "{}", node.reason);
+
+    // A new or replaced server boots with the pins: nothing for the host.
+    o.servers[0].labels.insert(
         USER_DATA_LABEL.into(),
         "ffffffffffffffffffffffffffffffff".into(),
     );
-    s.labels.insert(OPENCLAW_LABEL.into(), "2026.9.5".into());
     let p = Plan::converge(&d, &o);
-    let r = p.replaces();
-    assert_eq!(r.len(), 1);
-    let want = format!("openclaw.version 2026.9.5 -> {}", d.server.openclaw_version);
-    assert!(r[0].reason.contains(&want), "{}", r[0].reason);
-    assert!(r[0].reason.contains("~/.openclaw"), "{}", r[0].reason);
-    assert!(!r[0].reason.contains("node.version"), "{}", r[0].reason);
+    assert_eq!(p.replaces().len(), 1);
+    assert!(p.host.is_empty(), "{:?}", p.host);
+    assert!(Plan::converge(&d, &Observed::default()).host.is_empty());
 }
 
 #[test]

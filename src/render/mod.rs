@@ -37,27 +37,33 @@ pub struct RenderInputs<'a> {
 }
 
 /// Paths on the server that depend on the stack, computed once here so the
-/// templates do not build paths from pieces.
+/// templates do not build paths from pieces (the host phase uses the same
+/// [`crate::host::Release`] to install and switch releases).
 #[derive(Serialize)]
 struct ServicePaths {
     home: String,
     nvm_dir: String,
     node_bin_dir: String,
     node_bin: String,
+    /// The npm prefix OpenClaw is installed into.
+    openclaw_dir: String,
     openclaw_bin: String,
+    /// The gateway's `PATH`: the release's Node, then its OpenClaw.
+    path: String,
 }
 
 impl ServicePaths {
     fn new(stack: &Stack) -> Self {
         let home = format!("/home/{}", stack.host.service_user);
-        let nvm_dir = format!("{home}/.nvm");
-        let node_bin_dir = crate::host::node_bin_dir(&home, &stack.node.version);
+        let release = crate::host::Release::of(stack);
         ServicePaths {
-            node_bin: format!("{node_bin_dir}/node"),
-            openclaw_bin: format!("{node_bin_dir}/openclaw"),
+            nvm_dir: format!("{home}/.nvm"),
+            node_bin_dir: release.node_bin_dir(&home),
+            node_bin: release.node_bin(&home),
+            openclaw_dir: release.dir(&home),
+            openclaw_bin: release.openclaw_bin(&home),
+            path: release.path_env(&home),
             home,
-            nvm_dir,
-            node_bin_dir,
         }
     }
 }
@@ -81,6 +87,13 @@ struct CloudConfigContext<'a> {
     tailscale_auth_key: &'a str,
 }
 
+/// What the host phase owns once the server runs, held fixed in the
+/// rendering the fingerprint is taken over: the Node and OpenClaw versions
+/// (and so every path and unit line derived from them). The bootstrap
+/// installs the pinned release at first boot; after that an upgrade is the
+/// host phase's, in place, so it must not make `plan` replace the server.
+pub const HOST_OWNED: &str = "host-owned";
+
 /// Render the user-data for `inputs` with `templates`.
 pub fn render(templates: &Templates, inputs: &RenderInputs) -> Result<UserData, RenderError> {
     if inputs.operator_keys.is_empty() {
@@ -89,12 +102,37 @@ pub fn render(templates: &Templates, inputs: &RenderInputs) -> Result<UserData, 
     let sources = templates.sources()?;
     let from_override = sources.iter().any(|s| s.path.is_some());
     let env = environment::environment(&sources)?;
-    let fail = |e: minijinja::Error| environment::template_error(&e, &sources);
+    let key = inputs.tailscale_auth_key.expose();
+    let text = render_text(&env, &sources, inputs.stack, inputs, key)?;
+    let redacted = render_text(&env, &sources, inputs.stack, inputs, REDACTED)?;
+    let mut boot_only = inputs.stack.clone();
+    boot_only.node.version = HOST_OWNED.into();
+    boot_only.openclaw.version = HOST_OWNED.into();
+    let basis = render_text(&env, &sources, &boot_only, inputs, REDACTED)?;
 
+    check_cloud_config(&text, from_override)?;
+    if text.len() > MAX_USER_DATA {
+        return Err(RenderError::TooLarge {
+            size: text.len(),
+            limit: MAX_USER_DATA,
+        });
+    }
+    Ok(UserData::new(text, redacted, &basis))
+}
+
+/// The cloud-config text for `stack` with `auth_key` in it.
+fn render_text(
+    env: &minijinja::Environment<'static>,
+    sources: &[templates::Source],
+    stack: &Stack,
+    inputs: &RenderInputs,
+    auth_key: &str,
+) -> Result<String, RenderError> {
+    let fail = |e: minijinja::Error| environment::template_error(&e, sources);
     let base = FileContext {
-        stack: inputs.stack,
+        stack,
         operator_keys: inputs.operator_keys,
-        service: ServicePaths::new(inputs.stack),
+        service: ServicePaths::new(stack),
     };
     let mut files = std::collections::BTreeMap::new();
     for (name, _) in EMBEDDED.iter().filter(|(n, _)| *n != CLOUD_CONFIG) {
@@ -104,29 +142,35 @@ pub fn render(templates: &Templates, inputs: &RenderInputs) -> Result<UserData, 
             .map_err(fail)?;
         files.insert(file_key(name), text);
     }
-
-    let cloud_config = env.get_template(CLOUD_CONFIG).map_err(fail)?;
-    let render_with = |key: &str| {
-        cloud_config
-            .render(CloudConfigContext {
+    env.get_template(CLOUD_CONFIG)
+        .and_then(|t| {
+            t.render(CloudConfigContext {
                 base: &base,
                 files: &files,
-                tailscale_auth_key: key,
+                tailscale_auth_key: auth_key,
             })
-            .map_err(fail)
-    };
-    let text = render_with(inputs.tailscale_auth_key.expose())?;
-    let redacted = render_with(REDACTED)?;
-
-    check_cloud_config(&text, from_override)?;
-    if text.len() > MAX_USER_DATA {
-        return Err(RenderError::TooLarge {
-            size: text.len(),
-            limit: MAX_USER_DATA,
-        });
-    }
-    Ok(UserData::new(text, redacted))
+        })
+        .map_err(fail)
 }
+
+/// The gateway's systemd user unit for `stack`, byte for byte what the
+/// bootstrap installs from the user-data: the host phase delivers it too,
+/// so that changing the release is an in-place switch of this file.
+pub fn gateway_unit(templates: &Templates, stack: &Stack) -> Result<String, RenderError> {
+    let sources = templates.sources()?;
+    let env = environment::environment(&sources)?;
+    let base = FileContext {
+        stack,
+        operator_keys: &[],
+        service: ServicePaths::new(stack),
+    };
+    env.get_template(GATEWAY_UNIT_TEMPLATE)
+        .and_then(|t| t.render(&base))
+        .map_err(|e| environment::template_error(&e, &sources))
+}
+
+/// The template of the gateway's unit.
+const GATEWAY_UNIT_TEMPLATE: &str = "clawprov-gateway.service.j2";
 
 /// `bootstrap.sh.j2` -> `bootstrap_sh`: how the cloud-config template
 /// refers to a rendered file (`files.bootstrap_sh`).

@@ -20,15 +20,22 @@ pub const FINGERPRINT_HEX_LEN: usize = 32;
 pub struct UserData {
     text: Zeroizing<String>,
     redacted: String,
+    fingerprint: String,
 }
 
 impl UserData {
     /// `redacted` must be the same rendering with the auth key replaced by
-    /// [`REDACTED`]; [`super::render`] produces both from one template set.
-    pub(crate) fn new(text: String, redacted: String) -> Self {
+    /// [`REDACTED`], `basis` the redacted rendering with what the host
+    /// phase owns held fixed ([`super::HOST_OWNED`]); [`super::render`]
+    /// produces all three from one template set.
+    pub(crate) fn new(text: String, redacted: String, basis: &str) -> Self {
+        let digest = Sha256::digest(basis.as_bytes());
+        let mut fingerprint = hex::encode(digest);
+        fingerprint.truncate(FINGERPRINT_HEX_LEN);
         UserData {
             text: Zeroizing::new(text),
             redacted,
+            fingerprint,
         }
     }
 
@@ -44,16 +51,16 @@ impl UserData {
         self.redacted.clone()
     }
 
-    /// Lowercase hex of the first 128 bits of sha256(`redacted()`).
+    /// Lowercase hex of the first 128 bits of sha256 of the redacted text
+    /// rendered with the Node and OpenClaw versions held fixed.
     ///
-    /// It changes with every stack or template change that alters the
-    /// server, and stays the same when only the auth key is rotated (a new
-    /// key alone is no reason to replace a server). Fit for a Hetzner label.
+    /// It changes with every stack or template change that only a new
+    /// server can apply, and stays the same when only the auth key is
+    /// rotated (a new key alone is no reason to replace a server) or the
+    /// release changes (the host phase upgrades in place). Fit for a
+    /// Hetzner label.
     pub fn fingerprint(&self) -> String {
-        let digest = Sha256::digest(self.redacted.as_bytes());
-        let mut hex = hex::encode(digest);
-        hex.truncate(FINGERPRINT_HEX_LEN);
-        hex
+        self.fingerprint.clone()
     }
 
     /// Size in bytes of the full text (what counts against Hetzner's limit).

@@ -24,6 +24,8 @@ pub struct Expected<'a> {
     pub stack: &'a Stack,
     pub home: String,
     pub node_bin_dir: String,
+    /// The npm prefix of the stack's OpenClaw release.
+    pub openclaw_dir: String,
     /// The admin's authorized keys as declared (vault key + stack's list).
     pub authorized_keys: Vec<String>,
     /// sha256 of the openclaw.json clawprov delivers.
@@ -56,6 +58,7 @@ fn script(expected: &Expected, vault: &Vault) -> Zeroizing<Vec<u8>> {
         ("SVC", h.service_user.as_str()),
         ("HOME_DIR", expected.home.as_str()),
         ("NODE_BIN_DIR", expected.node_bin_dir.as_str()),
+        ("OPENCLAW_DIR", expected.openclaw_dir.as_str()),
     ] {
         text.push_str(&format!("{name}={}\n", sh_quote(value)));
     }
@@ -676,6 +679,7 @@ mod tests {
             stack,
             home: "/home/openclaw".into(),
             node_bin_dir: "/x".into(),
+            openclaw_dir: "/y".into(),
             authorized_keys: vec![],
             config_sha256: "abc".into(),
         }

@@ -69,9 +69,9 @@ tailscale debug prefs 2>&1
 sec audit
 # As the gateway runs: the service user, the env file loaded into the
 # environment (never onto a command line).
-runuser -u "$SVC" -- env -i HOME="$HOME_DIR" PATH="$NODE_BIN_DIR:/usr/local/bin:/usr/bin:/bin" \
+runuser -u "$SVC" -- env -i HOME="$HOME_DIR" PATH="$NODE_BIN_DIR:$OPENCLAW_DIR/bin:/usr/local/bin:/usr/bin:/bin" \
     bash -c 'set -a; . "$1"; set +a; exec "$2" "$3" security audit --json' audit \
-    "$HOME_DIR/.config/openclaw/gateway.env" "$NODE_BIN_DIR/node" "$NODE_BIN_DIR/openclaw" 2>/dev/null
+    "$HOME_DIR/.config/openclaw/gateway.env" "$NODE_BIN_DIR/node" "$OPENCLAW_DIR/bin/openclaw" 2>/dev/null
 audit_exit=$?
 echo
 echo "exit=$audit_exit"
@@ -91,7 +91,7 @@ apt-config dump 2>/dev/null | grep -E '^(APT::Periodic::Unattended-Upgrade|APT::
 sec versions
 echo "node=$(runuser -u "$SVC" -- "$NODE_BIN_DIR/node" --version 2>&1)"
 echo "openclaw=$(runuser -u "$SVC" -- "$NODE_BIN_DIR/node" -p \
-    "require('$NODE_BIN_DIR/../lib/node_modules/openclaw/package.json').version" 2>&1)"
+    "require('$OPENCLAW_DIR/lib/node_modules/openclaw/package.json').version" 2>&1)"
 echo "tailscale=$(dpkg-query -W -f='${Version}' tailscale 2>&1)"
 }
 probe </dev/null

@@ -170,6 +170,7 @@ async fn host_checks(inputs: &Inputs<'_>) -> Vec<CheckResult> {
     let expected = host::Expected {
         stack,
         node_bin_dir: crate::host::node_bin_dir(&account.home, &stack.node.version),
+        openclaw_dir: crate::host::Release::of(stack).dir(&account.home),
         home: account.home.clone(),
         authorized_keys,
         config_sha256,

@@ -8,7 +8,8 @@
 #   tests/contract/openclaw-setup.sh NODE_VERSION OPENCLAW_VERSION
 #
 # Prints the node directory (the stand-in for
-# ~/.nvm/versions/node/vNODE_VERSION) on its last line. Idempotent and
+# ~/.nvm/versions/node/vNODE_VERSION) on its last line; OpenClaw is in
+# `release` beside it (the stand-in for ~/.local/lib/clawprov/openclaw-W-node-V). Idempotent and
 # cached: ${CLAWPROV_TEST_CACHE:-~/.cache/clawprov-test}/openclaw/<versions>;
 # a finished tree carries a .complete marker, a half-built one is rebuilt.
 #
@@ -21,8 +22,11 @@ set -euo pipefail
 node_version=${1:?usage: openclaw-setup.sh NODE_VERSION OPENCLAW_VERSION}
 openclaw_version=${2:?usage: openclaw-setup.sh NODE_VERSION OPENCLAW_VERSION}
 cache=${CLAWPROV_TEST_CACHE:-"$HOME/.cache/clawprov-test"}/openclaw
-tree="$cache/node-v$node_version-openclaw-$openclaw_version"
+tree="$cache/release-node-v$node_version-openclaw-$openclaw_version"
 prefix="$tree/v$node_version"
+# The release's own npm prefix, as the bootstrap's OPENCLAW_DIR
+# (~/.local/lib/clawprov/openclaw-W-node-V): beside the node directory.
+release="$tree/release"
 
 if [ -f "$tree/.complete" ]; then
     echo "$prefix"
@@ -68,13 +72,13 @@ printf '%s\n' "$npm_version" >"$tree/npm-version"
 # by that node, in a clean environment, with the same flags. This machine's
 # registry traffic passes a TLS proxy whose CA is in the system store, which
 # Node's own CA list lacks: NODE_EXTRA_CA_CERTS adds it (no effect elsewhere).
-echo "openclaw-setup: npm install -g openclaw@$openclaw_version" >&2
+echo "openclaw-setup: npm install -g --prefix $release openclaw@$openclaw_version" >&2
 extra_ca=()
 [ -f /etc/ssl/certs/ca-certificates.crt ] && extra_ca=(NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt)
 env -i HOME="$tree/home" PATH="$prefix/bin:/usr/local/bin:/usr/bin:/bin" "${extra_ca[@]}" \
-    "$prefix/bin/npm" install -g --no-fund --no-audit "openclaw@$openclaw_version" >&2
+    "$prefix/bin/npm" install -g --prefix "$release" --no-fund --no-audit "openclaw@$openclaw_version" >&2
 env -i HOME="$tree/home" PATH="$prefix/bin:/usr/bin:/bin" \
-    "$prefix/bin/node" "$prefix/bin/openclaw" --version >&2
+    "$prefix/bin/node" "$release/bin/openclaw" --version >&2
 
 rm -rf -- "${tree:?}/pack" "${tree:?}/home"
 touch "$tree/.complete"

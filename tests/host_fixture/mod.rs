@@ -8,6 +8,8 @@
 //! "enabled" (the systemctl shim starts a real listener on loopback).
 #![allow(dead_code)]
 
+pub mod project;
+
 use std::fs;
 use std::io::Write as _;
 use std::os::unix::fs::{symlink, PermissionsExt};
@@ -128,8 +130,14 @@ start() {
     home=$(getent passwd "$(id -un)" | cut -d: -f6)
     # ConditionPathExists + EnvironmentFile: the unit needs its env file, readable by its user.
     [ -r "$home/.config/openclaw/gateway.env" ] || { echo "gateway.env missing or unreadable" >&2; exit 1; }
-    setsid /usr/bin/python3 "$(dirname "$0")/gateway-standin" "$(cat "$STATE/bind")" \
-        "$(cat "$STATE/port")" "$home" "$STATE" >>"$STATE/gateway.log" 2>&1 </dev/null &
+    # What the user manager loaded (at the last daemon-reload), not the file
+    # on disk: a unit changed without a reload still starts the old command.
+    unit="$STATE/loaded-unit"
+    [ -f "$unit" ] || cp "$home/.config/systemd/user/clawprov-gateway.service" "$unit"
+    exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
+    [ -n "$exec_start" ] || { echo "clawprov-gateway.service has a bad unit file setting" >&2; exit 1; }
+    # shellcheck disable=SC2086 # the unit's words hold no spaces
+    HOME="$home" setsid $exec_start >>"$STATE/gateway.log" 2>&1 </dev/null &
     echo $! >"$pidfile"
 }
 stop() { active && kill "$(cat "$pidfile")"; rm -f "$pidfile"; sleep 0.2; }
@@ -147,6 +155,9 @@ show)
 start) active || start ;;
 restart) stop; start ;;
 stop) stop ;;
+daemon-reload)
+    home=$(getent passwd "$(id -un)" | cut -d: -f6)
+    cp "$home/.config/systemd/user/clawprov-gateway.service" "$STATE/loaded-unit" ;;
 *) echo "systemctl shim: unsupported: $*" >&2; exit 64 ;;
 esac
 "#;
@@ -169,6 +180,12 @@ with open(os.path.join(home, ".config/openclaw/gateway.env")) as f:
 with open(os.path.join(home, ".openclaw/openclaw.json")) as f:
     trusted = json.load(f).get("gateway", {}).get("trustedProxies", [])
 token = env.get("OPENCLAW_GATEWAY_TOKEN")
+version = os.environ.get("OPENCLAW_VERSION", "")
+refusing = os.path.join(state, "refusing")
+if os.path.exists(refusing) and version in open(refusing).read().split():
+    token = None  # this release takes no token: every probe with one fails
+with open(os.path.join(state, "served-by"), "a") as f:
+    f.write(version + "\n")
 if os.path.exists(os.path.join(state, "crash")):
     # A gateway that refuses to start, printing a secret as a careless one might.
     print("gateway: invalid config, refusing to start (token %s)" % token, flush=True)
@@ -234,6 +251,17 @@ exec "$@"
 
 const STANDIN_OPENCLAW: &str = r#"#!/bin/bash
 printf 'openclaw [%s] %s\n' "$(id -un)" "$*" >>"$SHIM_LOG"
+if [ "$1" = "--version" ]; then echo "$OPENCLAW_VERSION"; exit 0; fi
+if [ "$1" = "gateway" ]; then
+    # The unit's ExecStart: this release serves on the gateway port. A
+    # release listed in $STATE/broken refuses to start; one listed in
+    # $STATE/refusing starts but refuses every token (its probes fail).
+    grep -qxF "$OPENCLAW_VERSION" "$STATE/broken" 2>/dev/null && {
+        echo "gateway $OPENCLAW_VERSION: invalid config, refusing to start"; exit 78; }
+    export OPENCLAW_VERSION
+    exec /usr/bin/python3 "$SHIMS/gateway-standin" "$(cat "$STATE/bind")" \
+        "$(cat "$STATE/port")" "$HOME" "$STATE"
+fi
 case "$1 $2" in
 "plugins list")
     ids=""
@@ -247,6 +275,69 @@ case "$1 $2" in
 *) echo "openclaw stand-in: unsupported: $*" >&2; exit 64 ;;
 esac
 "#;
+
+/// What the bootstrap's nvm leaves in `~/.nvm/nvm.sh`, for the host
+/// phase's `nvm install V` (an upgrade to another Node): it lays out
+/// `versions/node/vV/bin/{node,npm}` the way nvm does. A version listed in
+/// $STATE/unpublished is refused as nvm refuses one nodejs.org lacks.
+const STANDIN_NVM: &str = r#"
+nvm() {
+    printf 'nvm [%s] %s\n' "$(id -un)" "$*" >>"$SHIM_LOG"
+    [ "$1" = install ] || { echo "nvm stand-in: unsupported: $*" >&2; return 64; }
+    if grep -qxF "node-$2" "$STATE/unpublished" 2>/dev/null; then
+        echo "Version '$2' not found - try \`nvm ls-remote\` to browse available versions." >&2
+        return 3
+    fi
+    bin="$NVM_DIR/versions/node/v$2/bin"
+    mkdir -p "$bin" && cp "$SHIMS/node-standin" "$bin/node" && cp "$SHIMS/npm-standin" "$bin/npm"
+}
+"#;
+
+/// The npm of a stand-in Node: `npm install -g --prefix DIR ... openclaw@W`
+/// installs the stand-in CLI at version W into DIR (as the real npm lays
+/// out a global prefix: `DIR/bin/openclaw`). A version listed in
+/// $STATE/unpublished fails the way the registry does (ETARGET).
+const STANDIN_NPM: &str = r#"#!/bin/bash
+printf 'npm [%s] %s\n' "$(id -un)" "$*" >>"$SHIM_LOG"
+prefix="" package=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --prefix) prefix=$2; shift ;;
+    openclaw@*) package=$1 ;;
+    esac
+    shift
+done
+[ -n "$prefix" ] && [ -n "$package" ] || { echo "npm stand-in: unsupported" >&2; exit 64; }
+version=${package#openclaw@}
+if grep -qxF "openclaw-$version" "$STATE/unpublished" 2>/dev/null; then
+    echo "npm error code ETARGET" >&2
+    echo "npm error notarget No matching version found for $package." >&2
+    exit 1
+fi
+mkdir -p "$prefix/bin"
+{ echo '#!/bin/bash'; echo "OPENCLAW_VERSION=$version"; tail -n +2 "$SHIMS/openclaw-standin"; } >"$prefix/bin/openclaw"
+chmod 0755 "$prefix/bin/openclaw"
+"#;
+
+/// Lay out Node `version` as the nvm stand-in does.
+fn install_node(shims: &Path, home: &str, version: &str) {
+    let bin = PathBuf::from(clawprov::host::node_bin_dir(home, version));
+    fs::create_dir_all(&bin).unwrap();
+    for (from, to) in [("node-standin", "node"), ("npm-standin", "npm")] {
+        fs::copy(shims.join(from), bin.join(to)).unwrap();
+    }
+}
+
+/// Lay out OpenClaw `version` in `dir` as the npm stand-in does.
+fn install_openclaw(shims: &Path, dir: &str, version: &str) {
+    let standin = fs::read_to_string(shims.join("openclaw-standin")).unwrap();
+    let (shebang, rest) = standin.split_once('\n').unwrap();
+    write(
+        &PathBuf::from(format!("{dir}/bin/openclaw")),
+        &format!("{shebang}\nOPENCLAW_VERSION={version}\n{rest}"),
+        0o755,
+    );
+}
 
 const SHIM_JOURNALCTL: &str = r#"#!/bin/bash
 # Shim: no journald here. The stand-in gateway's output is its journal.
@@ -303,9 +394,10 @@ impl HostFixture {
         // the scripts themselves: sudo resets the environment.
         let shims = r.join("shims");
         let header = format!(
-            "SHIM_LOG={}\nSTATE={}\n",
+            "SHIM_LOG={}\nSTATE={}\nSHIMS={}\n",
             r.join("shim.log").display(),
-            state.display()
+            state.display(),
+            shims.display()
         );
         for (name, body) in [
             ("tailscale", SHIM_TAILSCALE),
@@ -313,6 +405,8 @@ impl HostFixture {
             ("cloud-init", SHIM_CLOUD_INIT),
             ("loginctl", SHIM_LOGINCTL),
             ("journalctl", SHIM_JOURNALCTL),
+            ("openclaw-standin", STANDIN_OPENCLAW),
+            ("npm-standin", STANDIN_NPM),
         ] {
             let (shebang, rest) = body.split_once('\n').unwrap();
             write(
@@ -322,6 +416,7 @@ impl HostFixture {
             );
         }
         write(&shims.join("gateway-standin"), GATEWAY_STANDIN, 0o755);
+        write(&shims.join("node-standin"), STANDIN_NODE, 0o755);
         fs::set_permissions(&shims, fs::Permissions::from_mode(0o755)).unwrap();
         let shell = r.join("logging-shell");
         let (shebang, rest) = LOGGING_SHELL.split_once('\n').unwrap();
@@ -411,23 +506,23 @@ impl HostFixture {
         let stack = clawprov::stack::parse(stack_yaml.as_bytes(), Path::new("stack.yaml"))
             .unwrap_or_else(|e| panic!("{e}"));
 
-        // The server as cloud-init leaves it: Node and OpenClaw where nvm
-        // and npm put them,
-        let node_bin = PathBuf::from(clawprov::host::node_bin_dir(
-            &format!("/home/{service}"),
-            &stack.node.version,
-        ));
-        write(&node_bin.join("node"), STANDIN_NODE, 0o755);
-        let (shebang, rest) = STANDIN_OPENCLAW.split_once('\n').unwrap();
+        // The server as cloud-init leaves it: nvm, and the stack's release
+        // (Node and OpenClaw) where nvm and npm put them,
+        let home = format!("/home/{service}");
         write(
-            &node_bin.join("openclaw"),
-            &format!("{shebang}\n{header}{rest}"),
-            0o755,
+            &PathBuf::from(format!("{home}/.nvm/nvm.sh")),
+            &format!("{header}{STANDIN_NVM}"),
+            0o644,
         );
-        run(Command::new("chown")
-            .arg("-R")
-            .arg(format!("{service}:{service}"))
-            .arg(format!("/home/{service}/.nvm")));
+        let release = clawprov::host::Release::of(&stack);
+        install_node(&shims, &home, &release.node);
+        install_openclaw(&shims, &release.dir(&home), &release.openclaw);
+        for dir in [".nvm", ".local"] {
+            run(Command::new("chown")
+                .arg("-R")
+                .arg(format!("{service}:{service}"))
+                .arg(format!("{home}/{dir}")));
+        }
         // and the bootstrap's traces.
         let fs_root = r.join("fs");
         write(
@@ -580,6 +675,7 @@ impl HostFixture {
             reach_deadline: Duration::from_secs(10),
             step_deadline: Duration::from_secs(20),
             paths: self.paths(),
+            templates: Default::default(),
         }
     }
 

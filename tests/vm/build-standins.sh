@@ -4,7 +4,7 @@
 # bootstrap downloads from, so that the user-data stays byte-identical to
 # production:
 #
-#   tests/vm/build-standins.sh IMAGE_DIR NODE_VERSION OPENCLAW_VERSION NVM_VERSION SUITE
+#   tests/vm/build-standins.sh IMAGE_DIR NODE_VERSION OPENCLAW_VERSION NVM_VERSION SUITE [OPENCLAW_NEXT]
 #
 # - pkgs.tailscale.com: an apt repository for SUITE, signed with a test GPG
 #   key whose public half is served where the bootstrap fetches the keyring,
@@ -18,8 +18,9 @@
 #   tarball nvm downloads, with SHASUMS256.txt and index.tab; plus
 #   etc/npmrc naming the system CA file (npm ignores the system store, and
 #   the test CA is in it);
-# - registry.npmjs.org: a packument and tarball for OPENCLAW_VERSION of the
-#   stand-in in tests/vm/standins/openclaw (why a stand-in: its header);
+# - registry.npmjs.org: a packument and tarballs for OPENCLAW_VERSION (and
+#   OPENCLAW_NEXT, for the upgrade in place) of the stand-in in
+#   tests/vm/standins/openclaw (why a stand-in: its header);
 # - cert.pem/key.pem: the server's certificate for those hosts, signed by
 #   the image's test CA.
 #
@@ -28,12 +29,13 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-usage="usage: build-standins.sh IMAGE_DIR NODE_VERSION OPENCLAW_VERSION NVM_VERSION SUITE"
+usage="usage: build-standins.sh IMAGE_DIR NODE_VERSION OPENCLAW_VERSION NVM_VERSION SUITE [OPENCLAW_NEXT]"
 image=${1:?$usage}
 node_version=${2:?$usage}
 openclaw_version=${3:?$usage}
 nvm_version=${4:?$usage}
 suite=${5:?$usage}
+openclaw_next=${6:-}
 vendor="$here/../../../shared/vendor/nvm-v$nvm_version.tar.gz"
 hosts=(pkgs.tailscale.com controlplane.tailscale.com raw.githubusercontent.com nodejs.org registry.npmjs.org)
 # The stand-in Tailscale package at an older and a newer version.
@@ -137,27 +139,34 @@ tar -C "$work" -cf - "$name" | xz -1 -T0 >"$dist/v$node_version/$name.tar.xz"
 printf 'version\tdate\tfiles\tnpm\tv8\tuv\tzlib\topenssl\tmodules\tlts\tsecurity\n' >"$dist/index.tab"
 printf 'v%s\t2026-01-01\tlinux-x64\t%s\t-\t-\t-\t-\t137\tKrypton\tfalse\n' "$node_version" "$npm_version" >>"$dist/index.tab"
 
-# --- registry.npmjs.org: the OpenClaw stand-in as a packument and tarball.
-oc="$work/openclaw"
-mkdir -p "$oc/package"
-cp "$here/standins/openclaw/openclaw.mjs" "$oc/package/"
-sed "s/\"version\": \"[^\"]*\"/\"version\": \"$openclaw_version\"/" \
-    "$here/standins/openclaw/package.json" >"$oc/package/package.json"
-sed -i "s/^const VERSION = .*/const VERSION = \"$openclaw_version\";/" "$oc/package/openclaw.mjs"
+# --- registry.npmjs.org: the OpenClaw stand-in as a packument and a
+# tarball per version: OPENCLAW_VERSION (what the bootstrap installs) and
+# OPENCLAW_NEXT if given (what the upgrade scenario moves to in place).
 reg="$out/root/registry.npmjs.org/openclaw"
 mkdir -p "$reg/-"
-tarball="$reg/-/openclaw-$openclaw_version.tgz"
-tar -C "$oc" --owner=0 --group=0 -czf "$tarball" package
-integrity="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w0)"
-shasum=$(sha1sum "$tarball" | cut -d' ' -f1)
-python3 - "$reg/index.json" "$oc/package/package.json" "$openclaw_version" "$integrity" "$shasum" <<'PY'
+printf '{"name": "openclaw", "dist-tags": {"latest": "%s"}, "versions": {}}\n' "$openclaw_version" >"$reg/index.json"
+for version in "$openclaw_version" ${openclaw_next:+"$openclaw_next"}; do
+    oc="$work/openclaw-$version"
+    mkdir -p "$oc/package"
+    cp "$here/standins/openclaw/openclaw.mjs" "$oc/package/"
+    sed "s/\"version\": \"[^\"]*\"/\"version\": \"$version\"/" \
+        "$here/standins/openclaw/package.json" >"$oc/package/package.json"
+    sed -i "s/^const VERSION = .*/const VERSION = \"$version\";/" "$oc/package/openclaw.mjs"
+    tarball="$reg/-/openclaw-$version.tgz"
+    tar -C "$oc" --owner=0 --group=0 -czf "$tarball" package
+    integrity="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w0)"
+    shasum=$(sha1sum "$tarball" | cut -d' ' -f1)
+    python3 - "$reg/index.json" "$oc/package/package.json" "$version" "$integrity" "$shasum" <<'PY'
 import json, sys
 out, manifest, version, integrity, shasum = sys.argv[1:]
 m = json.load(open(manifest))
 m["dist"] = {"integrity": integrity, "shasum": shasum,
              "tarball": f"https://registry.npmjs.org/openclaw/-/openclaw-{version}.tgz"}
-json.dump({"name": "openclaw", "dist-tags": {"latest": version}, "versions": {version: m}}, open(out, "w"))
+doc = json.load(open(out))
+doc["versions"][version] = m
+json.dump(doc, open(out, "w"))
 PY
+done
 
 touch "$out/.complete"
 # Older builds (other inputs) only take disk space now.

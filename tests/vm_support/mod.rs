@@ -46,6 +46,10 @@ fn script_output(cmd: &mut Command, what: &str) -> PathBuf {
     PathBuf::from(text.lines().last().expect("a directory on the last line"))
 }
 
+/// The OpenClaw version the upgrade scenario moves to in place (a stand-in
+/// package, built beside the pinned one: no newer real release exists).
+pub const OPENCLAW_NEXT: &str = "2026.9.7";
+
 impl Assets {
     /// Build (or reuse) the image and the stand-ins for these pins. Fails
     /// loudly, naming the package, when a tool is missing.
@@ -77,7 +81,7 @@ impl Assets {
             Command::new("bash")
                 .arg(vm.join("build-standins.sh"))
                 .arg(&image)
-                .args([node, openclaw, nvm, "trixie"]),
+                .args([node, openclaw, nvm, "trixie", OPENCLAW_NEXT]),
             "tests/vm/build-standins.sh",
         );
         Assets { image, standins }

@@ -1,0 +1,336 @@
+//! The gateway's release: which Node runs which OpenClaw, where both are
+//! installed, and how the host phase installs a new one beside the running
+//! one (an upgrade in place) without touching the state directory.
+//!
+//! A release is the pair (OpenClaw version, Node version). Node comes from
+//! nvm (`~/.nvm/versions/node/vV`, one directory per version, so versions
+//! sit side by side by nature); OpenClaw is installed by that Node's npm
+//! into a prefix of its own ([`super::paths::release_dir`]). The unit's
+//! `ExecStart` names both by absolute path, so switching releases is
+//! writing the unit and restarting, and going back is writing the old one.
+//!
+//! A release directory only exists once complete: npm installs into
+//! `DIR.partial`, the installed CLI must report the pinned version, and
+//! only then is it renamed to `DIR`. An interrupted install leaves a
+//! `.partial` that the next run removes first.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::account::Account;
+use super::command::RemoteCommand;
+use super::paths::{node_bin_dir, release_dir};
+use super::progress::{HostStep, Progress};
+use super::session::Session;
+use super::HostError;
+use crate::stack::Stack;
+
+/// npm fetching OpenClaw and its dependencies, nvm fetching Node.
+const INSTALL_TIMEOUT: Duration = Duration::from_secs(900);
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One (OpenClaw, Node) pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Release {
+    pub openclaw: String,
+    pub node: String,
+}
+
+impl std::fmt::Display for Release {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OpenClaw {} on Node {}", self.openclaw, self.node)
+    }
+}
+
+impl Release {
+    /// The release `stack` pins.
+    pub fn of(stack: &Stack) -> Release {
+        Release {
+            openclaw: stack.openclaw.version.clone(),
+            node: stack.node.version.clone(),
+        }
+    }
+
+    /// nvm's `bin/` of this release's Node.
+    pub fn node_bin_dir(&self, home: &str) -> String {
+        node_bin_dir(home, &self.node)
+    }
+
+    pub fn node_bin(&self, home: &str) -> String {
+        format!("{}/node", self.node_bin_dir(home))
+    }
+
+    /// The npm prefix OpenClaw is installed into.
+    pub fn dir(&self, home: &str) -> String {
+        release_dir(home, &self.openclaw, &self.node)
+    }
+
+    /// The `openclaw` CLI (npm's link to the package's entry script).
+    pub fn openclaw_bin(&self, home: &str) -> String {
+        format!("{}/bin/openclaw", self.dir(home))
+    }
+
+    /// The `PATH` the gateway and its CLI run with: this Node first (npm's
+    /// scripts say `#!/usr/bin/env node`), then this OpenClaw's `bin/`.
+    pub fn path_env(&self, home: &str) -> String {
+        format!(
+            "{}:{}/bin:/usr/local/bin:/usr/bin:/bin",
+            self.node_bin_dir(home),
+            self.dir(home)
+        )
+    }
+
+    /// The release a unit file runs, read back from its `ExecStart=`
+    /// (`NODE OPENCLAW_BIN gateway ...`, both absolute, as the template
+    /// writes them); `None` for a unit that is not one clawprov wrote.
+    pub fn from_unit(unit: &str, home: &str) -> Option<Release> {
+        let exec = unit
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("ExecStart="))?;
+        let mut words = exec.split_whitespace();
+        let node = words.next()?;
+        let cli = words.next()?;
+        let node_version = node
+            .strip_prefix(&format!("{home}/.nvm/versions/node/v"))?
+            .strip_suffix("/bin/node")?;
+        let base = format!("{home}/.local/lib/clawprov/openclaw-");
+        let pair = cli.strip_prefix(&base)?.strip_suffix("/bin/openclaw")?;
+        let openclaw = pair.strip_suffix(&format!("-node-{node_version}"))?;
+        Some(Release {
+            openclaw: openclaw.to_string(),
+            node: node_version.to_string(),
+        })
+    }
+
+    /// `openclaw ARGS` as the service user with this release (HOME and
+    /// PATH set, as the unit sets them).
+    pub fn openclaw(&self, account: &Account) -> RemoteCommand {
+        RemoteCommand::as_user(&account.name, "node")
+            .env("HOME", account.home.clone())
+            .env("PATH", self.path_env(&account.home))
+            .arg(self.openclaw_bin(&account.home))
+    }
+}
+
+/// What [`ensure_installed`] found or did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Installed {
+    /// Both were there already.
+    Present,
+    /// OpenClaw was installed now (and Node too, when `node` is true).
+    Now { node: bool },
+}
+
+/// A command as the service user with the environment the bootstrap's
+/// `as_service` gives (HOME, nvm's directory, this release's PATH).
+fn as_service(account: &Account, release: &Release, program: &'static str) -> RemoteCommand {
+    RemoteCommand::as_user(&account.name, "env")
+        .arg("-i")
+        .arg(format!("HOME={}", account.home))
+        .arg(format!("USER={}", account.name))
+        .arg(format!("LOGNAME={}", account.name))
+        .arg(format!("NVM_DIR={}/.nvm", account.home))
+        .arg(format!("PATH={}", release.path_env(&account.home)))
+        .arg(program)
+}
+
+/// `test -e PATH` as the service user.
+async fn exists(session: &Session, account: &Account, path: &str) -> Result<bool, HostError> {
+    let test = RemoteCommand::as_user(&account.name, "test").args(["-e", path]);
+    Ok(session.run(&test, None, TIMEOUT).await?.success())
+}
+
+/// Make sure `release` is installed, as the service user: Node through
+/// the nvm the bootstrap installed, OpenClaw with that Node's npm into
+/// `DIR.partial`, its `--version` checked, then renamed to `DIR`. Nothing
+/// the running gateway uses is touched.
+pub async fn ensure_installed(
+    session: &Session,
+    account: &Account,
+    release: &Release,
+    progress: &dyn Progress,
+) -> Result<Installed, HostError> {
+    let home = &account.home;
+    let node_bin = release.node_bin(home);
+    let dir = release.dir(home);
+    let node_there = exists(session, account, &node_bin).await?;
+    if node_there && exists(session, account, &dir).await? {
+        return Ok(Installed::Present);
+    }
+    if !node_there {
+        progress.detail(
+            HostStep::Release,
+            &format!("installing Node {} with nvm", release.node),
+        );
+        let install = as_service(account, release, "bash").args([
+            "-c",
+            ". \"$NVM_DIR/nvm.sh\" && nvm install \"$1\"",
+            "nvm-install",
+            release.node.as_str(),
+        ]);
+        session.check(&install, None, INSTALL_TIMEOUT).await?;
+        if !exists(session, account, &node_bin).await? {
+            return Err(HostError::Release(format!(
+                "nvm installed Node {} but {node_bin} does not exist",
+                release.node
+            )));
+        }
+    }
+    progress.detail(
+        HostStep::Release,
+        &format!(
+            "installing OpenClaw {} beside the running release",
+            release.openclaw
+        ),
+    );
+    let partial = format!("{dir}.partial");
+    let clear = RemoteCommand::as_user(&account.name, "rm").args(["-rf", "--", partial.as_str()]);
+    session.check(&clear, None, TIMEOUT).await?;
+    let parent = format!("{home}/.local/lib/clawprov");
+    let mkdir = RemoteCommand::as_user(&account.name, "mkdir").args(["-p", "-m", "0700", "--"]);
+    session
+        .check(
+            &mkdir.args([
+                format!("{home}/.local"),
+                format!("{home}/.local/lib"),
+                parent,
+            ]),
+            None,
+            TIMEOUT,
+        )
+        .await?;
+    let npm = format!("{}/npm", release.node_bin_dir(home));
+    let package = format!("openclaw@{}", release.openclaw);
+    // --prefix also moves npm's global config; keep it the Node install's
+    // own, as the bootstrap does (templates/bootstrap.sh.j2, step 7).
+    let node_prefix = release.node_bin_dir(home);
+    let globalconfig = format!("{}/etc/npmrc", node_prefix.trim_end_matches("/bin"));
+    let install = as_service(account, release, "node").args([
+        npm.as_str(),
+        "install",
+        "-g",
+        "--prefix",
+        partial.as_str(),
+        "--globalconfig",
+        globalconfig.as_str(),
+        "--no-fund",
+        "--no-audit",
+        package.as_str(),
+    ]);
+    session.check(&install, None, INSTALL_TIMEOUT).await?;
+    let version = as_service(account, release, "node")
+        .arg(format!("{partial}/bin/openclaw"))
+        .arg("--version");
+    let out = session.check(&version, None, TIMEOUT).await?;
+    if !reports_version(&out.stdout, &release.openclaw) {
+        return Err(HostError::Release(format!(
+            "the OpenClaw npm installed reports {:?}, not {}",
+            out.stdout.trim(),
+            release.openclaw
+        )));
+    }
+    let rename = RemoteCommand::as_user(&account.name, "mv").args([
+        "-T",
+        "--",
+        partial.as_str(),
+        dir.as_str(),
+    ]);
+    session.check(&rename, None, TIMEOUT).await?;
+    Ok(Installed::Now { node: !node_there })
+}
+
+/// Remove every release directory (and any `.partial` left by an
+/// interrupted install) under `~/.local/lib/clawprov` except those of
+/// `keep` (the running release and the one before it, for going back by
+/// hand): an OpenClaw install is hundreds of MB, and a server lives through
+/// many upgrades. Node versions under nvm are left alone (smaller, and nvm
+/// may hold versions clawprov did not install). Returns the names removed.
+pub async fn prune(
+    session: &Session,
+    account: &Account,
+    keep: &[&Release],
+) -> Result<Vec<String>, HostError> {
+    let parent = format!("{}/.local/lib/clawprov", account.home);
+    let list = RemoteCommand::as_user(&account.name, "find").args([
+        parent.as_str(),
+        "-mindepth",
+        "1",
+        "-maxdepth",
+        "1",
+        "-printf",
+        "%f\\n",
+    ]);
+    let out = session.run(&list, None, TIMEOUT).await?;
+    if !out.success() {
+        return Ok(vec![]);
+    }
+    let kept: Vec<String> = keep
+        .iter()
+        .map(|r| {
+            r.dir(&account.home)
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    let mut removed = vec![];
+    for name in out.stdout.lines().map(str::trim) {
+        if name.is_empty() || !name.starts_with("openclaw-") || kept.iter().any(|k| k == name) {
+            continue;
+        }
+        let path = format!("{parent}/{name}");
+        let rm = RemoteCommand::as_user(&account.name, "rm").args(["-rf", "--", path.as_str()]);
+        session.check(&rm, None, TIMEOUT).await?;
+        removed.push(name.to_string());
+    }
+    Ok(removed)
+}
+
+/// `openclaw --version` prints `2026.9.6` (some builds `OpenClaw 2026.9.6
+/// (abc123)`): the version must be one of its words.
+fn reports_version(stdout: &str, version: &str) -> bool {
+    stdout
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+        .any(|w| w.trim_start_matches('v') == version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn release(o: &str, n: &str) -> Release {
+        Release {
+            openclaw: o.into(),
+            node: n.into(),
+        }
+    }
+
+    #[test]
+    fn a_unit_written_from_a_release_reads_back_as_that_release() {
+        let home = "/home/openclaw";
+        let r = release("2026.9.6", "24.16.0");
+        let unit = format!(
+            "[Service]\nExecStart={} {} gateway --bind loopback --port 18789\n",
+            r.node_bin(home),
+            r.openclaw_bin(home)
+        );
+        assert_eq!(Release::from_unit(&unit, home), Some(r));
+        // Not ours: another home, the old layout, no ExecStart.
+        assert_eq!(Release::from_unit(&unit, "/home/other"), None);
+        let old = "ExecStart=/home/openclaw/.nvm/versions/node/v24.16.0/bin/node \
+                   /home/openclaw/.nvm/versions/node/v24.16.0/bin/openclaw gateway";
+        assert_eq!(Release::from_unit(old, home), None);
+        assert_eq!(Release::from_unit("[Unit]\n", home), None);
+    }
+
+    #[test]
+    fn the_version_check_wants_the_exact_version() {
+        assert!(reports_version("2026.9.6\n", "2026.9.6"));
+        assert!(reports_version("OpenClaw 2026.9.6 (9f1c2ab)\n", "2026.9.6"));
+        assert!(!reports_version("2026.9.61\n", "2026.9.6"));
+        assert!(!reports_version("", "2026.9.6"));
+    }
+}

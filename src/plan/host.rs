@@ -1,0 +1,90 @@
+//! The host half of a plan: what the host phase will change in place on a
+//! server that stays, with reasons. Today that is the release (OpenClaw
+//! and Node versions): the user-data fingerprint leaves it out, so a new
+//! version is an upgrade on the running server, not a replace.
+//!
+//! Computed from the server's labels alone (`clawprov/openclaw`,
+//! `clawprov/node`: the release the last successful host phase left
+//! running), so `plan` needs no SSH. `up` writes the labels only after the
+//! host phase succeeded; an upgrade that rolled back leaves them, and the
+//! next plan shows the same upgrade again.
+
+use serde::Serialize;
+
+use super::desired::{Desired, NODE_LABEL, OPENCLAW_LABEL};
+use super::observed::Observed;
+use super::step::{Op, Resource, Step};
+
+/// One change the host phase makes on the running server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostChange {
+    /// `openclaw.version` or `node.version`.
+    pub field: &'static str,
+    /// What runs now (`None`: the server carries no label for it).
+    pub from: Option<String>,
+    pub to: String,
+    pub reason: String,
+}
+
+/// The host phase's changes on one server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HostPlan {
+    /// The server they apply to, in place.
+    pub server: Option<i64>,
+    pub changes: Vec<HostChange>,
+}
+
+/// How an upgrade goes, for the plan's reader.
+pub const HOW: &str = "install the new release beside the running one, switch the gateway's \
+    unit to it, restart, probe as up does, and roll back to the running release if it does \
+    not come up; the state directory (~/.openclaw) is not touched";
+
+impl HostPlan {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+/// The changes on the server `steps` keep (no create, no replace: a new
+/// server boots with the release its user-data pins).
+pub fn plan(desired: &Desired, observed: &Observed, steps: &[Step]) -> HostPlan {
+    let kept = steps.iter().find(|s| {
+        s.resource == Resource::Server && matches!(s.op, Op::NoOp | Op::Update | Op::Wait)
+    });
+    let Some(server) = kept
+        .and_then(|s| s.id)
+        .and_then(|id| observed.servers.iter().find(|s| s.id == id))
+    else {
+        return HostPlan::default();
+    };
+    let want = &desired.server;
+    let changes = [
+        ("openclaw.version", OPENCLAW_LABEL, &want.openclaw_version),
+        ("node.version", NODE_LABEL, &want.node_version),
+    ]
+    .into_iter()
+    .filter_map(|(field, label, to)| {
+        let from = server.labels.get(label);
+        if from == Some(to) {
+            return None;
+        }
+        let reason = match from {
+            Some(had) => format!("{field} {had} -> {to} (label {label}={had}); {HOW}"),
+            None => format!(
+                "the server carries no {label} label, so which release runs is not known from \
+                 the API; the host phase installs {to} if it is missing and switches to it"
+            ),
+        };
+        Some(HostChange {
+            field,
+            from: from.cloned(),
+            to: to.clone(),
+            reason,
+        })
+    })
+    .collect();
+    HostPlan {
+        server: Some(server.id),
+        changes,
+    }
+}
