@@ -109,6 +109,16 @@ pub enum Command {
     #[command(subcommand)]
     Rotate(RotateCommand),
 
+    /// Copy the gateway's state directory (~/.openclaw of the service user)
+    /// from the server into a local archive sealed to the vault's recipients,
+    /// with a manifest (files, bytes, sha256) that restore checks.
+    Backup(BackupArgs),
+
+    /// Put a backup back on the stack's current server (gateway stopped,
+    /// files owned by the service user, modes kept), then restart and probe
+    /// the gateway as `up` does.
+    Restore(RestoreArgs),
+
     /// The embedded Hetzner Cloud and Tailscale API simulators (an offline playground).
     #[command(subcommand)]
     Sim(SimCommand),
@@ -228,6 +238,27 @@ pub struct NodeArgs {
     /// Prefix for every server path (integration tests against a stand-in host).
     #[arg(long, value_name = "DIR", hide = true)]
     pub host_root: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub node: NodeArgs,
+
+    /// Write the archive here (default: stacks/NAME.backups/NAME-UTCSTAMP.tar.age
+    /// beside the stack file).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub node: NodeArgs,
+
+    /// The archive to restore (default: the newest in stacks/NAME.backups/).
+    #[arg(value_name = "ARCHIVE")]
+    pub archive: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -387,6 +418,12 @@ pub struct UpArgs {
     /// Allow replacing the server (a user-data change cannot be applied in place).
     #[arg(long)]
     pub replace: bool,
+
+    /// Replace without carrying the gateway's state over. By default a
+    /// replace first takes a backup of the old server's state directory and
+    /// restores it into the new server (asked on a terminal; `--yes` does both).
+    #[arg(long)]
+    pub no_backup: bool,
 
     /// How many stacks to converge at the same time.
     #[arg(long, default_value_t = 4, value_name = "N")]

@@ -6,6 +6,7 @@
 //! `commands` -> layers; layers never import `commands`; `sim` is used only by
 //! `commands` and tests.
 
+pub mod backup;
 pub mod cli;
 pub mod commands;
 pub mod converge;

@@ -41,6 +41,11 @@ impl Ui {
         self.verbose
     }
 
+    /// True when stderr is a terminal (progress draws there).
+    pub fn terminal(&self) -> bool {
+        self.terminal
+    }
+
     /// True when stdin and stderr are a terminal, so a prompt can be shown.
     pub fn interactive(&self) -> bool {
         self.terminal && std::io::stdin().is_terminal()

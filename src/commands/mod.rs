@@ -1,6 +1,8 @@
 //! One file per subcommand. Each is thin: it resolves inputs, calls the
 //! layers, and returns a [`crate::ui::Report`].
 
+mod backup;
+mod carry_over;
 mod context;
 mod destroy;
 mod host_progress;
@@ -10,12 +12,14 @@ mod node;
 mod openclaw;
 mod plan;
 mod render;
+mod restore;
 mod rotate;
 mod secrets;
 pub mod sim;
 mod ssh;
 mod status;
 mod target;
+mod transfer_progress;
 mod up;
 pub mod validate;
 mod verify;
@@ -37,6 +41,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Status(args) => status::run(args, &cli.global, &ui).await,
         Command::Verify(args) => verify::run(args, &cli.global, &ui).await,
         Command::Rotate(cmd) => rotate::run(cmd, &cli.global, &ui).await,
+        Command::Backup(args) => backup::run(args, &cli.global, &ui).await,
+        Command::Restore(args) => restore::run(args, &cli.global, &ui).await,
         Command::Sim(cmd) => sim::run(cmd, &ui).await,
         Command::Ssh(args) => ssh::run(args, &cli.global, &ui).await,
         Command::Logs(args) => logs::run(args, &cli.global, &ui).await,

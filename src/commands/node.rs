@@ -41,6 +41,20 @@ pub struct Node {
     pub templates: crate::render::Templates,
 }
 
+/// The tailnet address of the node of the server created at `created`
+/// (its device joined after that), from the Tailscale API.
+pub async fn tailnet_address(
+    ts: &Tailscale,
+    stack: &crate::stack::Stack,
+    created: &str,
+) -> Result<Option<IpAddr>> {
+    let seen = tailnet::observe(ts, stack, None).await?;
+    let mine: Vec<_> = seen.devices.iter().collect();
+    Ok(node::timestamp(created).and_then(|since| {
+        node::node_since(&mine, since, tailnet::CLOCK_SKEW).and_then(|d| d.address())
+    }))
+}
+
 #[allow(dead_code)]
 impl Node {
     /// Find the stack's server and node and log in.
@@ -70,15 +84,10 @@ impl Node {
             ))
         })?;
         let server_id = server.id;
-        let mut address = None;
-        if let (Some(ts), None) = (&tailscale, &ssh_host) {
-            let seen = tailnet::observe(ts, stack, None).await?;
-            let mine: Vec<_> = seen.devices.iter().collect();
-            if let Some(since) = node::timestamp(&server.created) {
-                address =
-                    node::node_since(&mine, since, tailnet::CLOCK_SKEW).and_then(|d| d.address());
-            }
-        }
+        let address = match (&tailscale, &ssh_host) {
+            (Some(ts), None) => tailnet_address(ts, stack, &server.created).await?,
+            _ => None,
+        };
         let key = loaded
             .vault
             .get("ssh_private_key")

@@ -2,7 +2,10 @@
 //! `--replace`; replace/delete need a yes), execute exactly that plan, then
 //! run the host phase over SSH: up returns once the gateway runs behind
 //! Tailscale Serve and the bootstrap traces are shredded, and then verify
-//! (by default from every vantage point) passes.
+//! (by default from every vantage point) passes. A server replace carries
+//! the gateway's state over (`carry_over`): a backup of the old server
+//! before anything is deleted, restored into the new one after its host
+//! phase (asked on a terminal; `--yes` does both; `--no-backup` skips it).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -11,6 +14,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::Semaphore;
 
+use super::carry_over::{self, Carried};
 use super::host_progress::UiProgress;
 use super::plan::{plan_all, Planned, Plans};
 use super::target::{confirm, stack_paths, Endpoint, Loaded};
@@ -40,6 +44,9 @@ struct HostOptions {
     verify: BTreeSet<Vantage>,
     /// The node's tailnet address from the Tailscale API (set per stack).
     node_address: Option<std::net::IpAddr>,
+    /// On a server replace, back up the old server's state first and
+    /// restore it into the new one (see `carry_over`).
+    carry: bool,
     /// `--templates`: the host phase renders the unit from them too.
     templates: crate::render::Templates,
 }
@@ -57,6 +64,7 @@ impl HostOptions {
         Ok(HostOptions {
             verify,
             node_address: None,
+            carry: false,
             skip: args.skip_host,
             sim: args.sim,
             ssh_host,
@@ -89,6 +97,8 @@ struct StackOutcome {
     tailnet: TailnetReport,
     /// Why it failed, as an exit code would say it.
     failure: Option<Kind>,
+    /// The state carried across a replace.
+    carried: Option<Carried>,
 }
 
 /// How to open the gateway once it runs (token auth): the token is shown
@@ -191,6 +201,19 @@ impl Report for UpReport {
                 }
                 Err(e) => out.push_str(&format!("FAILED: {e}\n")),
             }
+            if let Some(c) = &o.carried {
+                out.push_str(&format!(
+                    "  state    {} files, {} bytes from the old server ({}), {}\n",
+                    c.files,
+                    c.bytes,
+                    c.archive.display(),
+                    if c.restored {
+                        "restored into the new one"
+                    } else {
+                        "NOT restored"
+                    }
+                ));
+            }
             if let Some(v) = &o.verify {
                 out.push_str(&super::verify::human(v));
             }
@@ -218,11 +241,14 @@ impl Report for UpReport {
                     Some(HostOutcome::Ran(r)) => Some(r.url.clone()),
                     _ => None,
                 };
+                let carried = &o.carried;
                 match &o.result {
                     Ok(c) => json!({"ok": true, "result": c, "host": host, "url": url,
-                        "tailnet": tailnet, "verify": verified, "requests": requests}),
+                        "tailnet": tailnet, "verify": verified, "requests": requests,
+                        "carried": carried}),
                     Err(e) => json!({"ok": false, "error": e, "host": host,
-                        "tailnet": tailnet, "verify": verified, "requests": requests}),
+                        "tailnet": tailnet, "verify": verified, "requests": requests,
+                        "carried": carried}),
                 }
             })
             .collect();
@@ -231,7 +257,7 @@ impl Report for UpReport {
 }
 
 pub async fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
-    let host_options = HostOptions::from_args(&args, global)?;
+    let mut host_options = HostOptions::from_args(&args, global)?;
     // Before any request: globs count too.
     if host_options.ssh_host.is_some() && stack_paths(global)?.len() > 1 {
         return Err(Error::bad_input(
@@ -266,11 +292,31 @@ pub async fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
             replaces.join("; ")
         )));
     }
+    // A replace carries the gateway's state over unless told not to
+    // (`--sim` alone has no node to carry it from).
+    let no_node = host_options.sim && host_options.ssh_host.is_none();
+    let carry = !replaces.is_empty() && !args.no_backup && !no_node;
+    let carry = if carry && host_options.skip {
+        ui.warn(
+            "--skip-host: the gateway's state is not carried across the replace (the restore \
+             needs the host phase); if it matters, stop and take one with `clawprov backup` first",
+        );
+        false
+    } else {
+        carry
+    };
     let destructive: usize = planned.iter().map(|p| p.plan.destructive().len()).sum();
     if destructive > 0 && !args.yes {
         if !ui.interactive() {
+            let how = if carry {
+                " (with a replace, --yes also takes a backup of the old server's state and \
+                 restores it into the new one; or take one first with `clawprov backup` and \
+                 pass --yes --no-backup)"
+            } else {
+                ""
+            };
             return Err(Error::bad_input(format!(
-                "the plan deletes or replaces {destructive} resource(s) and this is not a terminal: pass --yes to proceed"
+                "the plan deletes or replaces {destructive} resource(s) and this is not a terminal: pass --yes to proceed{how}"
             )));
         }
         if !confirm(&format!(
@@ -279,6 +325,11 @@ pub async fn run(args: UpArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
             return Err(Error::bad_input("not confirmed; nothing was changed"));
         }
     }
+    host_options.carry = carry
+        && (args.yes
+            || confirm(
+                "Back up the old server's gateway state (~/.openclaw) first, and restore it into the new server?",
+            ));
 
     let gate = Arc::new(Semaphore::new(args.parallel.max(1)));
     let mut tasks = Vec::new();
@@ -339,7 +390,43 @@ async fn converge_stack(
         tailnet_requests: p.tailscale.as_ref().map(|t| t.requests()),
         tailnet,
         failure: Some(kind),
+        carried: None,
     };
+    // Before anything is deleted (the old node's device included).
+    let mut carried = None;
+    if let (true, Some(old)) = (
+        options.carry && !p.plan.replaces().is_empty(),
+        p.observed.servers.first(),
+    ) {
+        let taken = async {
+            let node_address = match (&p.tailscale, &options.ssh_host) {
+                (Some(ts), None) => super::node::tailnet_address(ts, stack, &old.created).await?,
+                _ => None,
+            };
+            let old_options = HostOptions {
+                node_address,
+                ..options.clone()
+            };
+            let inputs = host_inputs(&p.loaded, Some(old.id), &old_options);
+            carry_over::take(&inputs, &p.loaded, global, ui).await
+        }
+        .await;
+        match taken {
+            Ok(c) => carried = Some(c),
+            Err(e) => {
+                return fail(
+                    format!(
+                    "{}: backup of the old server before the replace: {e}. Nothing was deleted; \
+                         fix that and run up again, or replace without the state: \
+                         `clawprov up --replace --no-backup`",
+                    stack.name
+                ),
+                    e.kind(),
+                    tailnet,
+                )
+            }
+        }
+    }
     // Before the server exists: the key must be in its user-data.
     let before_create = time::OffsetDateTime::now_utc() - CLOCK_SKEW;
     let mut minted = None;
@@ -402,6 +489,29 @@ async fn converge_stack(
     let server_id = converged.server.as_ref().map(|s| s.id);
     match host_phase(&p.loaded, server_id, options, ui).await {
         Ok(outcome) => {
+            if let (Some(c), HostOutcome::Ran(_)) = (carried.as_mut(), &outcome) {
+                let inputs = host_inputs(&p.loaded, server_id, options);
+                match carry_over::restore(inputs, &p.loaded, c, global, ui).await {
+                    Ok(()) => {}
+                    Err(e) => {
+                        let archive = c.archive.display().to_string();
+                        return StackOutcome {
+                            result: Err(format!(
+                                "{}: the new server runs, but restoring the old server's state into it failed: {e}. \
+                                 The backup is kept: `clawprov restore {archive}` puts it back",
+                                p.loaded.stack.name
+                            )),
+                            host: Some(outcome),
+                            verify: None,
+                            requests: p.client.requests(),
+                            tailnet_requests: p.tailscale.as_ref().map(|t| t.requests()),
+                            tailnet,
+                            failure: Some(e.kind()),
+                            carried,
+                        };
+                    }
+                }
+            }
             let ran = matches!(outcome, HostOutcome::Ran(_));
             if ran {
                 if let Err(e) = record_release(&p, server_id).await {
@@ -472,6 +582,7 @@ async fn converge_stack(
                 tailnet_requests: p.tailscale.as_ref().map(|t| t.requests()),
                 tailnet,
                 failure: (!failed.is_empty()).then_some(Kind::Failed),
+                carried,
             }
         }
         Err(e) => {
@@ -484,6 +595,7 @@ async fn converge_stack(
                 tailnet_requests: p.tailscale.as_ref().map(|t| t.requests()),
                 tailnet,
                 failure: Some(e.kind()),
+                carried,
             }
         }
     }

@@ -154,6 +154,7 @@ show)
     fi ;;
 start) active || start ;;
 restart) stop; start ;;
+stop) stop ;;
 daemon-reload)
     home=$(getent passwd "$(id -un)" | cut -d: -f6)
     cp "$home/.config/systemd/user/clawprov-gateway.service" "$STATE/loaded-unit" ;;
