@@ -119,10 +119,6 @@ pub enum Command {
     /// the gateway as `up` does.
     Restore(RestoreArgs),
 
-    /// The embedded Hetzner Cloud and Tailscale API simulators (an offline playground).
-    #[command(subcommand)]
-    Sim(SimCommand),
-
     /// A shell on the node as the admin user, over the pinned SSH
     /// connection (needs a terminal), or one command: `clawprov ssh -- CMD ARGS...`
     /// (exits with its status).
@@ -137,6 +133,10 @@ pub enum Command {
     /// environment (token included) read from its env file on the node:
     /// `clawprov openclaw -- devices list`.
     Openclaw(OpenclawArgs),
+
+    /// The embedded Hetzner Cloud and Tailscale API simulators (an offline playground).
+    #[command(subcommand)]
+    Sim(SimCommand),
 }
 
 #[derive(Debug, Args)]
