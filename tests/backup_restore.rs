@@ -20,31 +20,14 @@ mod support;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Write};
-use std::net::SocketAddr;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
-use clawprov::secrets::{self, identity, Lock, Recipient};
-use clawprov::sim::{self, SimConfig};
+use clawprov::secrets::{identity, Recipient};
+use clawprov::sim;
 use host_fixture::HostFixture;
 use sha2::{Digest, Sha256};
-
-/// The fixture's stack as a stack file.
-fn stack_file(fx: &HostFixture) -> String {
-    let s = &fx.stack;
-    format!(
-        "name: {}\ntailscale:\n  tailnet: {}\n  hostname: {}\n\
-         openclaw:\n  port: {}\nhost:\n  admin_user: {}\n  service_user: {}\n",
-        s.name,
-        s.tailscale.tailnet,
-        s.tailscale.hostname,
-        s.openclaw.port,
-        s.host.admin_user,
-        s.host.service_user
-    )
-}
 
 /// A deployed stack: the simulator, a project directory with the stack
 /// file and its vault (sealed to a fresh identity), after one `up`.
@@ -57,36 +40,13 @@ struct Deployed {
 }
 
 async fn deployed(fx: &HostFixture) -> Deployed {
-    let hcloud_token = fx.vault.get("hcloud_token").unwrap().expose().to_string();
-    let sim = sim::serve(
-        SimConfig {
-            tokens: vec![hcloud_token],
-            action_duration: Duration::from_millis(200),
-            ..SimConfig::default()
-        },
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-    )
-    .await
-    .expect("simulator");
-    let home = tempfile::tempdir().unwrap();
-    let stacks = home.path().join("stacks");
-    fs::create_dir_all(&stacks).unwrap();
-    let stack = stacks.join(format!("{}.yaml", fx.stack.name));
-    fs::write(&stack, stack_file(fx)).unwrap();
-    let identity = home.path().join(".config/clawprov/identity.txt");
-    let recipient = identity::create(&identity).unwrap();
-    secrets::write(
-        &stacks.join(format!("{}.secrets.age", fx.stack.name)),
-        &fx.vault,
-        &Lock::Recipients(&[Recipient::parse(&recipient).unwrap()]),
-    )
-    .unwrap();
+    let p = host_fixture::project::project(fx).await;
     let d = Deployed {
-        sim,
-        home,
-        stack,
-        identity,
-        recipient,
+        sim: p.sim,
+        home: p.home,
+        stack: p.stack,
+        identity: p.identity,
+        recipient: p.recipient,
     };
     let (code, stdout, stderr) = up(fx, &d, &[]);
     assert_eq!(code, 0, "up failed:\n{stdout}\n{stderr}");

@@ -14,13 +14,11 @@ mod host_fixture;
 mod support;
 
 use std::fs;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
-use clawprov::secrets::{self, identity, Lock, Recipient};
-use clawprov::sim::{self, SimConfig};
+use clawprov::sim;
 use host_fixture::HostFixture;
 
 /// A deployed stack: the fixture after a full `up` against the simulator.
@@ -36,48 +34,12 @@ struct Deployed {
 impl Deployed {
     async fn start() -> Deployed {
         let fx = HostFixture::start();
-        let hcloud_token = fx.vault.get("hcloud_token").unwrap().expose().to_string();
-        let sim = sim::serve(
-            SimConfig {
-                tokens: vec![hcloud_token],
-                action_duration: Duration::from_millis(200),
-                ..SimConfig::default()
-            },
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-        )
-        .await
-        .expect("simulator");
-        let home = tempfile::tempdir().unwrap();
-        let stacks = home.path().join("stacks");
-        fs::create_dir_all(&stacks).unwrap();
-        let stack = stacks.join(format!("{}.yaml", fx.stack.name));
-        let s = &fx.stack;
-        fs::write(
-            &stack,
-            format!(
-                "name: {}\ntailscale:\n  tailnet: {}\n  hostname: {}\n\
-                 openclaw:\n  port: {}\nhost:\n  admin_user: {}\n  service_user: {}\n",
-                s.name,
-                s.tailscale.tailnet,
-                s.tailscale.hostname,
-                s.openclaw.port,
-                s.host.admin_user,
-                s.host.service_user
-            ),
-        )
-        .unwrap();
-        let own = identity::create(&home.path().join(".config/clawprov/identity.txt")).unwrap();
-        secrets::write(
-            &stacks.join(format!("{}.secrets.age", fx.stack.name)),
-            &fx.vault,
-            &Lock::Recipients(&[Recipient::parse(&own).unwrap()]),
-        )
-        .unwrap();
+        let p = host_fixture::project::project(&fx).await;
         let mut d = Deployed {
             fx,
-            sim,
-            home,
-            stack,
+            sim: p.sim,
+            home: p.home,
+            stack: p.stack,
             up_stdout: String::new(),
         };
         let up = d.run_with(

@@ -32,6 +32,7 @@ async fn a_full_up_deploys_the_gateway_and_leaks_no_secret() {
         home,
         stacks,
         stack,
+        ..
     } = project(&fx).await;
 
     let (code, stdout, stderr) = run_up(&fx, home.path(), &sim.endpoint(), &stack);

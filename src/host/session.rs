@@ -144,33 +144,13 @@ impl Session {
         let ssh = self.ssh.clone();
         let target = self.target.clone();
         blocking(move || {
-            let fail = |stage: &'static str| {
-                let target = target.clone();
-                let name = name.clone();
-                move |e: ssh2::Error| {
-                    if e.code() == ssh2::ErrorCode::Session(-9) {
-                        HostError::Timeout {
-                            what: format!("`{name}` on the server"),
-                            waited_s: timeout.as_secs(),
-                        }
-                    } else {
-                        HostError::Ssh {
-                            target,
-                            stage,
-                            detail: format!("`{name}`: {}", e.message()),
-                        }
-                    }
-                }
+            let errors = ChannelErrors {
+                target: &target,
+                name: &name,
+                timeout,
             };
-            let io = |stage: &'static str| {
-                let target = target.clone();
-                let name = name.clone();
-                move |e: std::io::Error| HostError::Ssh {
-                    target,
-                    stage,
-                    detail: format!("`{name}`: {e}"),
-                }
-            };
+            let fail = |stage| errors.ssh(stage);
+            let io = |stage| errors.io(stage);
             ssh.set_timeout(timeout.as_millis().min(u32::MAX as u128) as u32);
             let mut channel = ssh.channel_session().map_err(fail("open channel"))?;
             channel.exec(&line).map_err(fail("exec"))?;
@@ -217,33 +197,13 @@ impl Session {
         let ssh = self.ssh.clone();
         let target = self.target.clone();
         blocking(move || {
-            let fail = |stage: &'static str| {
-                let target = target.clone();
-                let name = name.clone();
-                move |e: ssh2::Error| {
-                    if e.code() == ssh2::ErrorCode::Session(-9) {
-                        HostError::Timeout {
-                            what: format!("`{name}` on the server"),
-                            waited_s: timeout.as_secs(),
-                        }
-                    } else {
-                        HostError::Ssh {
-                            target,
-                            stage,
-                            detail: format!("`{name}`: {}", e.message()),
-                        }
-                    }
-                }
+            let errors = ChannelErrors {
+                target: &target,
+                name: &name,
+                timeout,
             };
-            let io = |stage: &'static str| {
-                let target = target.clone();
-                let name = name.clone();
-                move |e: std::io::Error| HostError::Ssh {
-                    target,
-                    stage,
-                    detail: format!("`{name}`: {e}"),
-                }
-            };
+            let fail = |stage| errors.ssh(stage);
+            let io = |stage| errors.io(stage);
             ssh.set_timeout(timeout.as_millis().min(u32::MAX as u128) as u32);
             let mut channel = ssh.channel_session().map_err(fail("open channel"))?;
             channel.exec(&line).map_err(fail("exec"))?;
@@ -288,6 +248,42 @@ impl Session {
                 status: format!("exit {}", out.status),
                 stderr: out.stderr,
             })
+        }
+    }
+}
+
+/// How a failure on a command's channel becomes a [`HostError`] naming the
+/// command and the stage: libssh2's timeout (-9) as a timeout, anything
+/// else as an SSH error.
+struct ChannelErrors<'a> {
+    target: &'a str,
+    name: &'a str,
+    timeout: Duration,
+}
+
+impl ChannelErrors<'_> {
+    fn ssh(&self, stage: &'static str) -> impl Fn(ssh2::Error) -> HostError + '_ {
+        move |e: ssh2::Error| {
+            if e.code() == ssh2::ErrorCode::Session(-9) {
+                HostError::Timeout {
+                    what: format!("`{}` on the server", self.name),
+                    waited_s: self.timeout.as_secs(),
+                }
+            } else {
+                HostError::Ssh {
+                    target: self.target.to_string(),
+                    stage,
+                    detail: format!("`{}`: {}", self.name, e.message()),
+                }
+            }
+        }
+    }
+
+    fn io(&self, stage: &'static str) -> impl Fn(std::io::Error) -> HostError + '_ {
+        move |e: std::io::Error| HostError::Ssh {
+            target: self.target.to_string(),
+            stage,
+            detail: format!("`{}`: {e}", self.name),
         }
     }
 }

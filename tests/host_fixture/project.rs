@@ -64,6 +64,9 @@ pub struct Project {
     pub home: tempfile::TempDir,
     pub stacks: PathBuf,
     pub stack: PathBuf,
+    /// The age identity the vault is sealed to, and its recipient.
+    pub identity: PathBuf,
+    pub recipient: String,
 }
 
 pub async fn project(fx: &HostFixture) -> Project {
@@ -83,7 +86,8 @@ pub async fn project(fx: &HostFixture) -> Project {
     fs::create_dir_all(&stacks).unwrap();
     let stack = stacks.join(format!("{}.yaml", fx.stack.name));
     fs::write(&stack, stack_file(fx)).unwrap();
-    let own = identity::create(&home.path().join(".config/clawprov/identity.txt")).unwrap();
+    let identity = home.path().join(".config/clawprov/identity.txt");
+    let own = identity::create(&identity).unwrap();
     let recipients = [Recipient::parse(&own).unwrap()];
     secrets::write(
         &stacks.join(format!("{}.secrets.age", fx.stack.name)),
@@ -96,5 +100,7 @@ pub async fn project(fx: &HostFixture) -> Project {
         home,
         stacks,
         stack,
+        identity,
+        recipient: own,
     }
 }
