@@ -131,6 +131,30 @@ impl Session {
         .await
     }
 
+    /// Open a channel, exec `command` on it and hand it to `work`, on the
+    /// blocking pool; `timeout` bounds every single read or write.
+    async fn on_channel<T: Send + 'static>(
+        &self,
+        command: &RemoteCommand,
+        timeout: Duration,
+        work: impl FnOnce(&mut ssh2::Channel, &ChannelErrors) -> Result<T, HostError> + Send + 'static,
+    ) -> Result<T, HostError> {
+        let line = command.line()?;
+        let errors = ChannelErrors {
+            target: self.target.clone(),
+            name: command.to_string(),
+            timeout,
+        };
+        let ssh = self.ssh.clone();
+        blocking(move || {
+            ssh.set_timeout(timeout.as_millis().min(u32::MAX as u128) as u32);
+            let mut channel = ssh.channel_session().map_err(errors.ssh("open channel"))?;
+            channel.exec(&line).map_err(errors.ssh("exec"))?;
+            work(&mut channel, &errors)
+        })
+        .await
+    }
+
     /// Run `command`; feed it `stdin` (then EOF) if given; wait at most
     /// `timeout` for any single read or write.
     pub async fn run(
@@ -139,21 +163,9 @@ impl Session {
         stdin: Option<Zeroizing<Vec<u8>>>,
         timeout: Duration,
     ) -> Result<Output, HostError> {
-        let line = command.line()?;
-        let name = command.to_string();
-        let ssh = self.ssh.clone();
-        let target = self.target.clone();
-        blocking(move || {
-            let errors = ChannelErrors {
-                target: &target,
-                name: &name,
-                timeout,
-            };
+        self.on_channel(command, timeout, move |channel, errors| {
             let fail = |stage| errors.ssh(stage);
             let io = |stage| errors.io(stage);
-            ssh.set_timeout(timeout.as_millis().min(u32::MAX as u128) as u32);
-            let mut channel = ssh.channel_session().map_err(fail("open channel"))?;
-            channel.exec(&line).map_err(fail("exec"))?;
             if let Some(input) = stdin {
                 channel.write_all(&input).map_err(io("stdin"))?;
             }
@@ -192,26 +204,14 @@ impl Session {
         mut sink: Box<dyn std::io::Write + Send>,
         timeout: Duration,
     ) -> Result<(i32, String), HostError> {
-        let line = command.line()?;
-        let name = command.to_string();
-        let ssh = self.ssh.clone();
-        let target = self.target.clone();
-        blocking(move || {
-            let errors = ChannelErrors {
-                target: &target,
-                name: &name,
-                timeout,
-            };
+        self.on_channel(command, timeout, move |channel, errors| {
             let fail = |stage| errors.ssh(stage);
             let io = |stage| errors.io(stage);
-            ssh.set_timeout(timeout.as_millis().min(u32::MAX as u128) as u32);
-            let mut channel = ssh.channel_session().map_err(fail("open channel"))?;
-            channel.exec(&line).map_err(fail("exec"))?;
             if let Some(mut input) = source {
-                std::io::copy(&mut input, &mut channel).map_err(io("stdin"))?;
+                std::io::copy(&mut input, channel).map_err(io("stdin"))?;
             }
             channel.send_eof().map_err(fail("stdin"))?;
-            std::io::copy(&mut channel, &mut sink).map_err(io("stdout"))?;
+            std::io::copy(channel, &mut sink).map_err(io("stdout"))?;
             sink.flush().map_err(io("stdout"))?;
             let mut stderr = Vec::new();
             (&mut channel.stderr())
@@ -255,13 +255,13 @@ impl Session {
 /// How a failure on a command's channel becomes a [`HostError`] naming the
 /// command and the stage: libssh2's timeout (-9) as a timeout, anything
 /// else as an SSH error.
-struct ChannelErrors<'a> {
-    target: &'a str,
-    name: &'a str,
+struct ChannelErrors {
+    target: String,
+    name: String,
     timeout: Duration,
 }
 
-impl ChannelErrors<'_> {
+impl ChannelErrors {
     fn ssh(&self, stage: &'static str) -> impl Fn(ssh2::Error) -> HostError + '_ {
         move |e: ssh2::Error| {
             if e.code() == ssh2::ErrorCode::Session(-9) {
@@ -271,7 +271,7 @@ impl ChannelErrors<'_> {
                 }
             } else {
                 HostError::Ssh {
-                    target: self.target.to_string(),
+                    target: self.target.clone(),
                     stage,
                     detail: format!("`{}`: {}", self.name, e.message()),
                 }
@@ -281,7 +281,7 @@ impl ChannelErrors<'_> {
 
     fn io(&self, stage: &'static str) -> impl Fn(std::io::Error) -> HostError + '_ {
         move |e: std::io::Error| HostError::Ssh {
-            target: self.target.to_string(),
+            target: self.target.clone(),
             stage,
             detail: format!("`{}`: {e}", self.name),
         }
