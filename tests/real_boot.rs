@@ -988,6 +988,116 @@ fn full_up_second_up_outside_reboot() {
     // release by the guest's real npm, the unit switched under the real
     // user manager, on the same server, the state directory untouched.
     upgrade_in_place(&mut vm, &p, ssh_port, &dir);
+
+    // --- backup and restore: the state as an archive, the state damaged,
+    // restored through the real user manager (stop, swap, host phase).
+    backup_and_restore(&mut vm, &p, ssh_port);
+}
+
+/// `clawprov ARGS` against the guest, the node reached over the forward.
+fn day_two(p: &Project, ssh_port: u16, args: &[&str]) -> (bool, String, String) {
+    let out = support::clawprov(p.home.path())
+        .current_dir(p.home.path())
+        .arg("-s")
+        .arg(&p.stack)
+        .args(["--json", "--hcloud-endpoint", &p.sim.endpoint()])
+        .args(["--tailscale-endpoint", &p.sim.tailscale_endpoint()])
+        .args(args)
+        .args(["--ssh-host", &format!("127.0.0.1:{ssh_port}")])
+        .args(["--reach-timeout", "120"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn backup_and_restore(vm: &mut Vm, p: &Project, ssh_port: u16) {
+    let scenario = "backup and restore";
+    let before = state_listing(vm);
+    let archive = p.home.path().join("vmboot-state.tar.age");
+    let (ok, stdout, stderr) = day_two(p, ssh_port, &["backup", "-o", archive.to_str().unwrap()]);
+    ensure!(vm, scenario, ok, "backup failed: {stdout}\n{stderr}");
+    no_canary_in(&stdout, "backup's stdout", &p.canaries);
+    no_canary_in(&stderr, "backup's stderr", &p.canaries);
+    let taken: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let files = before
+        .lines()
+        .filter(|l| l.len() > 64 && l.as_bytes()[64] == b' ')
+        .count();
+    // Every state file but the gateway's own log, which backup carries too.
+    ensure!(
+        vm,
+        scenario,
+        taken["manifest"]["files"].as_u64().unwrap_or(0) as usize >= files && files >= 4,
+        "manifest {} vs {files} files listed",
+        taken["manifest"]
+    );
+    // The archive opens with the age CLI and the project's identity, and
+    // holds no secret of the vault.
+    let identity = p.home.path().join(".config/clawprov/identity.txt");
+    let plain = std::process::Command::new(support::require_tool("age", "age"))
+        .arg("-d")
+        .arg("-i")
+        .arg(&identity)
+        .arg(&archive)
+        .output()
+        .unwrap();
+    ensure!(vm, scenario, plain.status.success(), "age -d failed");
+    let plain = String::from_utf8_lossy(&plain.stdout).into_owned();
+    ensure!(
+        vm,
+        scenario,
+        plain.contains("state/workspace/blob.bin"),
+        "archive lacks the planted file"
+    );
+    no_canary_in(&plain, "the backup archive", &p.canaries);
+
+    // Lose some state, then restore it.
+    vm.check(
+        "damage",
+        &format!(
+            "cd /home/{SERVICE}/.openclaw && rm devices/paired.json && \
+             printf x >>workspace/blob.bin && chmod 0644 agents/main/sessions/s1.jsonl"
+        ),
+    );
+    ensure!(
+        vm,
+        scenario,
+        state_listing(vm) != before,
+        "the damage did not show"
+    );
+    let (ok, stdout, stderr) = day_two(p, ssh_port, &["restore", archive.to_str().unwrap()]);
+    ensure!(vm, scenario, ok, "restore failed: {stdout}\n{stderr}");
+    no_canary_in(&stdout, "restore's stdout", &p.canaries);
+    no_canary_in(&stderr, "restore's stderr", &p.canaries);
+    let after = state_listing(vm);
+    ensure!(
+        vm,
+        scenario,
+        after == before,
+        "restored state differs:\n{before}\n->\n{after}"
+    );
+    let state = gateway_state(vm);
+    ensure!(
+        vm,
+        scenario,
+        state.contains("ActiveState=active"),
+        "gateway after restore: {state}"
+    );
+    let owner = vm.check(
+        "owner",
+        &format!("find /home/{SERVICE}/.openclaw ! -user {SERVICE} | head -3"),
+    );
+    ensure!(
+        vm,
+        scenario,
+        owner.trim().is_empty(),
+        "not the service user's: {owner}"
+    );
 }
 
 /// The state directory as the guest has it: mode, sha256 and path of every

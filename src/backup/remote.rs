@@ -91,10 +91,12 @@ pub async fn survey(
     account: &Account,
     dir: &str,
 ) -> Result<(Vec<Entry>, Vec<String>), HostError> {
-    let find =
-        RemoteCommand::as_user(&account.name, "find").args([dir, "-printf", "%y %U %m %s %P\\0"]);
+    // From the service user's home: sudo keeps the admin's working
+    // directory, which the service user may not enter, and find fails at
+    // the end when it cannot return there (found on the real guest).
+    let find = find_as(account).args([dir, "-printf", "%y %U %m %s %P\\0"]);
     let listing = session.check(&find, None, TIMEOUT).await?;
-    let sums = RemoteCommand::as_user(&account.name, "find").args([
+    let sums = find_as(account).args([
         dir,
         "-type",
         "f",
@@ -181,4 +183,9 @@ fn unexpected(command: &RemoteCommand, detail: &str) -> HostError {
         command: command.to_string(),
         detail: detail.to_string(),
     }
+}
+
+/// `find` as the service user, started in its home (`env -C`).
+fn find_as(account: &Account) -> RemoteCommand {
+    RemoteCommand::as_user(&account.name, "env").args(["-C", account.home.as_str(), "find"])
 }

@@ -253,7 +253,12 @@ pub async fn prune(
     keep: &[&Release],
 ) -> Result<Vec<String>, HostError> {
     let parent = format!("{}/.local/lib/clawprov", account.home);
-    let list = RemoteCommand::as_user(&account.name, "find").args([
+    // From the home: sudo keeps the admin's working directory, which the
+    // service user may not enter, and find fails when it cannot return.
+    let list = RemoteCommand::as_user(&account.name, "env").args([
+        "-C",
+        account.home.as_str(),
+        "find",
         parent.as_str(),
         "-mindepth",
         "1",
@@ -262,10 +267,7 @@ pub async fn prune(
         "-printf",
         "%f\\n",
     ]);
-    let out = session.run(&list, None, TIMEOUT).await?;
-    if !out.success() {
-        return Ok(vec![]);
-    }
+    let out = session.check(&list, None, TIMEOUT).await?;
     let kept: Vec<String> = keep
         .iter()
         .map(|r| {

@@ -457,6 +457,11 @@ impl HostFixture {
             .arg(&shell)
             .arg(&admin));
         run(Command::new("usermod").args(["-p", "*", &admin]));
+        // As on Debian trixie (HOME_MODE 0700) and Ubuntu 24.04 (0750): the
+        // service user cannot enter the admin's home, which is the working
+        // directory sudo keeps (a `find` as the service user then fails
+        // when it returns there; the real guest found that).
+        fs::set_permissions(format!("/home/{admin}"), fs::Permissions::from_mode(0o750)).unwrap();
         run(Command::new("useradd").args(["-m", "-s", "/bin/bash", &service]));
         let sudoers = PathBuf::from(format!("/etc/sudoers.d/cpt-{tag}"));
         let secure_path = format!(
