@@ -21,7 +21,8 @@ fn hostile_values_stay_inside_their_yaml_scalars_and_shell_words() {
     let mut stack = example();
     stack.tailscale.hostname = HOSTILE_HOSTNAME.into();
     stack.tailscale.tags = vec!["tag:a$(id)".into(), "tag:`id`'".into()];
-    stack.openclaw.version = HOSTILE_VERSION.into();
+    // (A hostile openclaw.version is refused outright: it is in the unit's
+    // paths now; see values_for_config_files_without_quoting_are_refused.)
     stack.node.nvm_sha256 = HOSTILE_SHA.into();
     let keys = vec![HOSTILE_KEY.to_string(), OPERATOR_KEY.to_string()];
     let auth = Secret::new("tskey-auth-x\"\n- y: 1");
@@ -120,7 +121,7 @@ fn hostile_values_stay_inside_their_yaml_scalars_and_shell_words() {
         [
             HOSTILE_HOSTNAME,
             "tag:a$(id),tag:`id`'",
-            HOSTILE_VERSION,
+            stack.openclaw.version.as_str(),
             HOSTILE_SHA
         ]
     );
@@ -133,10 +134,12 @@ fn values_for_config_files_without_quoting_are_refused() {
         ("admin_user", "ops\nPermitRootLogin yes"),
         ("admin_user", "ops root"),
         ("service_user", "svc%h$HOME"),
+        ("openclaw_version", HOSTILE_VERSION),
     ] {
         let mut stack = example();
         match field {
             "admin_user" => stack.host.admin_user = value.into(),
+            "openclaw_version" => stack.openclaw.version = value.into(),
             _ => stack.host.service_user = value.into(),
         }
         let keys = vec![OPERATOR_KEY.to_string()];
