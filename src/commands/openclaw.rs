@@ -31,14 +31,7 @@ pub async fn run(args: OpenclawArgs, global: &GlobalArgs, ui: &Ui) -> Result<()>
     let on_terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let node = Node::connect(&args.node, global, ui, "openclaw").await?;
     let cmd = plugins::with_gateway_env(&node.loaded.stack, &node.account, &args.args);
-    let wiring = if on_terminal {
-        Wiring::Terminal
-    } else {
-        Wiring::Pipes {
-            scrub: Some(node.loaded.vault.clone()),
-            stdin: true,
-        }
-    };
+    let wiring = Wiring::for_user(on_terminal, &node.loaded.vault);
     let status = terminal::run(&node.session, Program::Command(&cmd), wiring).await?;
     if status != 0 {
         return Err(RemoteExit {

@@ -40,14 +40,7 @@ pub async fn run(args: SshArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
         Some(cmd) => (Program::Command(cmd), args.command.join(" ")),
         None => (Program::Shell, "the login shell".to_string()),
     };
-    let wiring = if on_terminal {
-        Wiring::Terminal
-    } else {
-        Wiring::Pipes {
-            scrub: Some(node.loaded.vault.clone()),
-            stdin: true,
-        }
-    };
+    let wiring = Wiring::for_user(on_terminal, &node.loaded.vault);
     let status = terminal::run(&node.session, program, wiring).await?;
     if status != 0 {
         return Err(RemoteExit {

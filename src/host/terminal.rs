@@ -38,6 +38,22 @@ pub enum Wiring {
     },
 }
 
+impl Wiring {
+    /// What a user's command on the node gets: a PTY when clawprov runs on
+    /// a terminal, else pipes with stdin forwarded and vault values
+    /// scrubbed from the output.
+    pub fn for_user(on_terminal: bool, vault: &Vault) -> Wiring {
+        if on_terminal {
+            Wiring::Terminal
+        } else {
+            Wiring::Pipes {
+                scrub: Some(vault.clone()),
+                stdin: true,
+            }
+        }
+    }
+}
+
 /// A program run for the user ended with a status other than 0: that
 /// status becomes clawprov's (`Kind::Remote`).
 #[derive(Debug, thiserror::Error)]
