@@ -392,6 +392,42 @@ async fn a_trace_search_that_sudo_refuses_is_an_error_not_nothing_left() {
     assert!(fx.path("fs/var/log/clawprov-bootstrap.log").exists());
 }
 
+/// A delivery that fails after the staged copy was filled (sudo refuses the
+/// rename) leaves no `*.clawprov-new` behind: it held the env file's
+/// secrets (the security issue's item 9).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_delivery_leaves_no_staged_copy() {
+    let fx = HostFixture::start();
+    fx.sudo_refuses("/usr/bin/env mv -f -T -- *");
+    let err = host::run(fx.inputs(), &Silent)
+        .await
+        .expect_err("the rename is refused");
+    assert!(err.to_string().contains("password is required"), "{err}");
+    let dir = fx.service_home().join(".config/openclaw");
+    let staged: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    // The dd that filled it ran, so the test saw the window it closes.
+    // (sudo's log wraps its lines.)
+    let sudo_log = fx
+        .read("sudo.log")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        sudo_log.contains("COMMAND=/usr/bin/env dd of="),
+        "the staged copy was never filled: {}",
+        fx.read("sudo.log")
+    );
+    assert!(
+        !staged
+            .iter()
+            .any(|n| n.to_string_lossy().ends_with(".clawprov-new")),
+        "a staged copy is left in {}: {staged:?}",
+        dir.display()
+    );
+}
+
 /// Every object of the service user's home that delivery walks, replaced by
 /// a link to a root-owned directory or file outside the home (what a
 /// gateway steered by a prompt injection could do): the host phase refuses

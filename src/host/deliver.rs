@@ -422,19 +422,29 @@ async fn write(session: &Session, account: &Account, file: &DesiredFile) -> Resu
         .args(["-m", "0600", "-T", "--"])
         .args(["/dev/null", staged.as_str()]);
     session.check(&create, None, TIMEOUT).await?;
-    let of = format!("of={staged}");
-    let fill = RemoteCommand::as_user(user, "dd").args([of.as_str(), "status=none"]);
-    session
-        .check(&fill, Some(file.content.clone()), TIMEOUT)
-        .await?;
-    let rename = RemoteCommand::as_user(user, "mv").args([
-        "-f",
-        "-T",
-        "--",
-        staged.as_str(),
-        file.path.as_str(),
-    ]);
-    session.check(&rename, None, TIMEOUT).await?;
+    let placed = async {
+        let of = format!("of={staged}");
+        let fill = RemoteCommand::as_user(user, "dd").args([of.as_str(), "status=none"]);
+        session
+            .check(&fill, Some(file.content.clone()), TIMEOUT)
+            .await?;
+        let rename = RemoteCommand::as_user(user, "mv").args([
+            "-f",
+            "-T",
+            "--",
+            staged.as_str(),
+            file.path.as_str(),
+        ]);
+        session.check(&rename, None, TIMEOUT).await
+    }
+    .await;
+    if let Err(e) = placed {
+        // The staged copy may hold the secrets, whole or in part: it goes
+        // too. Best effort: the error that got here is the one to report.
+        let remove = RemoteCommand::as_user(user, "rm").args(["-f", "--", staged.as_str()]);
+        let _ = session.run(&remove, None, TIMEOUT).await;
+        return Err(e);
+    }
     Ok(())
 }
 

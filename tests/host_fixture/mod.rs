@@ -696,12 +696,13 @@ impl HostFixture {
         }
     }
 
-    /// From now on `sudo -n` as root of a command matching `command` (a
-    /// sudoers command spec) fails as it does for a command the policy does
-    /// not grant without a password (the later rule wins).
+    /// From now on `sudo -n` of a command matching `command` (a sudoers
+    /// command spec), as root or as any other user, fails as it does for a
+    /// command the policy does not grant without a password (the later
+    /// rule wins).
     pub fn sudo_refuses(&self, command: &str) {
         let mut rules = fs::read_to_string(&self.sudoers).unwrap();
-        rules.push_str(&format!("{} ALL=(root) PASSWD: {command}\n", self.admin));
+        rules.push_str(&format!("{} ALL=(ALL) PASSWD: {command}\n", self.admin));
         let staged = self.path("sudoers.new");
         write(&staged, &rules, 0o440);
         run(Command::new("visudo").arg("-cf").arg(&staged));
