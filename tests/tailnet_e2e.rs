@@ -626,6 +626,19 @@ async fn rotate_tailscale_key_reauthenticates_in_place_and_a_killed_run_converge
         }
         converged(&fx, &p, &hostname);
     }
+
+    // The detach refused (sudo asks for a password before `setsid`): the run
+    // fails naming it, and the key it wrote to the node is not left there
+    // (the security issue's item 8).
+    fx.sudo_refuses("/usr/bin/setsid *");
+    let out = rotate(&fx, &p, &[]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "a refused detach must fail");
+    assert!(stderr.contains("password is required"), "{stderr}");
+    assert!(
+        !fx.path("fs/run/clawprov-rotate.key").exists(),
+        "the new key is left on the node after a failed detach"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -97,8 +97,8 @@ pub async fn rotate(
     out.new_key = Some(key.id.clone());
     let result = reauth_and_confirm(ts, &inputs, node, &key, ui, progress, &mut out).await;
     // 6a. The new key is spent (or useless after a failure): revoke it.
-    let _ = ts.revoke_key(&key.id).await;
-    result?;
+    let revoked = ts.revoke_key(&key.id).await;
+    with_revoke(result, revoked, &key.id)?;
     // 6b. The old provided key, stale devices, key expiry.
     if stack.tailscale.auth == TailscaleAuth::AuthKey {
         if let Some(id) = inputs
@@ -122,6 +122,28 @@ pub async fn rotate(
         }
     }
     Ok(out)
+}
+
+/// The run's outcome once the new key's revoke was tried: a revoke that
+/// failed is never passed over in silence (the key may still be valid if
+/// the node did not use it), alone or beside the run's own error.
+fn with_revoke(
+    result: Result<(), RotateError>,
+    revoked: Result<bool, TailscaleError>,
+    key_id: &str,
+) -> Result<(), RotateError> {
+    match (result, revoked) {
+        (result, Ok(_)) => result,
+        (Ok(()), Err(e)) => Err(RotateError::State(format!(
+            "the rotation finished, but revoking the new key {key_id} failed ({e}); \
+             run `clawprov rotate tailscale-key` again (it revokes any key a run left valid) \
+             or revoke it in the Tailscale admin console (Settings -> Keys)"
+        ))),
+        (Err(first), Err(e)) => Err(RotateError::State(format!(
+            "{first}; and revoking the new key {key_id} failed too ({e}): run \
+             `clawprov rotate tailscale-key` again or revoke it in the Tailscale admin console"
+        ))),
+    }
 }
 
 async fn reauth_and_confirm(
@@ -227,4 +249,42 @@ async fn reauth_and_confirm(
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed_revoke() -> Result<bool, TailscaleError> {
+        Err(TailscaleError::Transport {
+            call: "revoke auth key k123".into(),
+            attempts: 3,
+            reason: "connection reset".into(),
+        })
+    }
+
+    #[test]
+    fn a_failed_revoke_of_the_new_key_is_reported_never_ignored() {
+        assert!(with_revoke(Ok(()), Ok(true), "k123").is_ok());
+        let e = with_revoke(Ok(()), failed_revoke(), "k123").unwrap_err();
+        assert!(
+            e.to_string().contains("revoking the new key k123 failed"),
+            "{e}"
+        );
+        let e = with_revoke(
+            Err(RotateError::State(
+                "the node did not use the new key".into(),
+            )),
+            failed_revoke(),
+            "k123",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("did not use the new key") && e.contains("k123 failed too"),
+            "{e}"
+        );
+        let e = with_revoke(Err(RotateError::State("x".into())), Ok(false), "k123").unwrap_err();
+        assert_eq!(e.to_string(), "x");
+    }
 }

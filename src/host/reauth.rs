@@ -24,10 +24,13 @@ use crate::stack::Stack;
 /// How long the detached `tailscale up` may take before it gives up.
 pub const REAUTH_TIMEOUT: &str = "120s";
 
-/// The detached script: `$1` key file, `$2` hostname, `$3` tags.
+/// The detached script: `$1` key file, `$2` hostname, `$3` tags. The key
+/// file goes however the shell ends (but SIGKILL; the next run removes it
+/// before it writes a new one).
 const SCRIPT: &str = "exec </dev/null >/dev/null 2>&1; \
+    trap 'rm -f -- \"$1\"' EXIT; trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; \
     tailscale up --force-reauth --accept-risk=lose-ssh --auth-key=\"file:$1\" \
-    --hostname=\"$2\" --advertise-tags=\"$3\" --timeout=\"$4\"; rm -f -- \"$1\"";
+    --hostname=\"$2\" --advertise-tags=\"$3\" --timeout=\"$4\"";
 
 /// Put `key` on the server and start the re-authentication, detached.
 /// Returns as soon as it started; the session may drop any moment after.
@@ -38,9 +41,11 @@ pub async fn start(
     key: &Secret,
     timeout: Duration,
 ) -> Result<(), HostError> {
+    // A key file an earlier run left (a killed detached shell) goes first:
+    // written afresh, never appended to or reused.
     let write = RemoteCommand::root("sh").args([
         "-c",
-        "umask 077 && cat > \"$1\"",
+        "rm -f -- \"$1\" && umask 077 && cat > \"$1\"",
         "sh",
         paths.rotate_key.as_str(),
     ]);
@@ -57,6 +62,11 @@ pub async fn start(
         &stack.tailscale.tags.join(","),
         REAUTH_TIMEOUT,
     ]);
-    session.check(&detach, None, timeout).await?;
+    if let Err(e) = session.check(&detach, None, timeout).await {
+        // Nothing was started that would remove it.
+        let remove = RemoteCommand::root("rm").args(["-f", "--", paths.rotate_key.as_str()]);
+        let _ = session.run(&remove, None, timeout).await;
+        return Err(e);
+    }
     Ok(())
 }
