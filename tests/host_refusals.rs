@@ -392,6 +392,52 @@ async fn a_trace_search_that_sudo_refuses_is_an_error_not_nothing_left() {
     assert!(fx.path("fs/var/log/clawprov-bootstrap.log").exists());
 }
 
+/// A command printing more than the limit stops with an error naming it,
+/// having read at most the limit plus one byte of each stream; within the
+/// limit the output is whole (the security issue's item 4).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_command_printing_more_than_the_limit_is_an_error() {
+    use clawprov::host::command::RemoteCommand;
+    let fx = HostFixture::start();
+    let inputs = fx.inputs();
+    let key = fx.vault.get("ssh_private_key").unwrap().clone();
+    let (_, session, _) = host::login(&inputs, &key, &Silent).await.unwrap();
+    let limit = 1024 * 1024;
+    let timeout = Duration::from_secs(30);
+    let print = |bytes: u64, stream: &str| {
+        let redirect = if stream == "stderr" { " >&2" } else { "" };
+        RemoteCommand::new("sh").args([
+            "-c".to_string(),
+            format!("head -c {bytes} /dev/zero{redirect}"),
+        ])
+    };
+    for stream in ["stdout", "stderr"] {
+        // 64 MiB on offer, the limit 1 MiB.
+        let err = session
+            .run_limited(&print(64 * limit, stream), None, timeout, limit)
+            .await
+            .expect_err("more than the limit");
+        assert!(
+            matches!(&err, HostError::TooMuchOutput { stream: s, limit: l, .. } if *s == stream && *l == limit),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("head -c"),
+            "names the command: {err}"
+        );
+        let out = session
+            .run_limited(&print(limit, stream), None, timeout, limit)
+            .await
+            .expect("exactly the limit");
+        let got = if stream == "stdout" {
+            out.stdout
+        } else {
+            out.stderr
+        };
+        assert_eq!(got.len() as u64, limit);
+    }
+}
+
 /// A delivery that fails after the staged copy was filled (sudo refuses the
 /// rename) leaves no `*.clawprov-new` behind: it held the env file's
 /// secrets (the security issue's item 9).

@@ -120,6 +120,19 @@ pub enum HostError {
         stderr: String,
     },
 
+    /// A remote command printed more than clawprov reads from one: what
+    /// the host sends back is bounded, so a host (or a hostile service
+    /// user) cannot exhaust this machine's memory.
+    #[error(
+        "on the server, `{command}` printed more than {limit} bytes on its {stream}: \
+         stopped reading (clawprov reads at most that much of a command's output)"
+    )]
+    TooMuchOutput {
+        command: String,
+        stream: &'static str,
+        limit: u64,
+    },
+
     /// cloud-init finished with an error or degraded.
     #[error(
         "cloud-init on the server finished {status} (exit {code}){failing}\n\

@@ -25,6 +25,11 @@ use crate::secrets::Secret;
 
 /// How long the handshake and login may take.
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The most [`Session::run`] reads of a command's stdout, and of its
+/// stderr: far above anything clawprov's commands print (the host probe's
+/// few hundred KiB, an OpenClaw plugin list), far below what would hurt.
+pub const OUTPUT_LIMIT: u64 = 16 * 1024 * 1024;
 /// A live sshd sends its banner at once; a port forward or a half-started
 /// sshd that accepted but stays silent is given up on after this, and the
 /// caller (`connect`) tries again while its deadline allows.
@@ -137,7 +142,9 @@ impl Session {
         &self,
         command: &RemoteCommand,
         timeout: Duration,
-        work: impl FnOnce(&mut ssh2::Channel, &ChannelErrors) -> Result<T, HostError> + Send + 'static,
+        work: impl FnOnce(&mut ssh2::Channel, &ChannelErrors, &ssh2::Session) -> Result<T, HostError>
+            + Send
+            + 'static,
     ) -> Result<T, HostError> {
         let line = command.line()?;
         let errors = ChannelErrors {
@@ -150,33 +157,51 @@ impl Session {
             ssh.set_timeout(timeout.as_millis().min(u32::MAX as u128) as u32);
             let mut channel = ssh.channel_session().map_err(errors.ssh("open channel"))?;
             channel.exec(&line).map_err(errors.ssh("exec"))?;
-            work(&mut channel, &errors)
+            work(&mut channel, &errors, &ssh)
         })
         .await
     }
 
     /// Run `command`; feed it `stdin` (then EOF) if given; wait at most
-    /// `timeout` for any single read or write.
+    /// `timeout` for any single read or write. At most [`OUTPUT_LIMIT`]
+    /// bytes of each of stdout and stderr are read: more is an error
+    /// ([`HostError::TooMuchOutput`]), never held in memory.
     pub async fn run(
         &self,
         command: &RemoteCommand,
         stdin: Option<Zeroizing<Vec<u8>>>,
         timeout: Duration,
     ) -> Result<Output, HostError> {
-        self.on_channel(command, timeout, move |channel, errors| {
+        self.run_limited(command, stdin, timeout, OUTPUT_LIMIT)
+            .await
+    }
+
+    /// [`run`](Self::run) with another limit (the tests use a small one).
+    pub async fn run_limited(
+        &self,
+        command: &RemoteCommand,
+        stdin: Option<Zeroizing<Vec<u8>>>,
+        timeout: Duration,
+        limit: u64,
+    ) -> Result<Output, HostError> {
+        let name = command.to_string();
+        self.on_channel(command, timeout, move |channel, errors, ssh| {
             let fail = |stage| errors.ssh(stage);
             let io = |stage| errors.io(stage);
             if let Some(input) = stdin {
                 channel.write_all(&input).map_err(io("stdin"))?;
             }
             channel.send_eof().map_err(fail("stdin"))?;
-            let mut stdout = Vec::new();
-            channel.read_to_end(&mut stdout).map_err(io("stdout"))?;
-            let mut stderr = Vec::new();
-            channel
-                .stderr()
-                .read_to_end(&mut stderr)
-                .map_err(io("stderr"))?;
+            let (stdout, stderr) =
+                read_both(channel, ssh, timeout, limit, errors).map_err(|e| match e {
+                    Overflow::Stream(stream) => HostError::TooMuchOutput {
+                        command: name.clone(),
+                        stream,
+                        limit,
+                    },
+                    Overflow::Failed(e) => e,
+                })?;
+            ssh.set_timeout(timeout.as_millis().min(u32::MAX as u128) as u32);
             channel.wait_close().map_err(fail("close"))?;
             let status = channel.exit_status().map_err(fail("exit status"))?;
             Ok(Output {
@@ -204,7 +229,7 @@ impl Session {
         mut sink: Box<dyn std::io::Write + Send>,
         timeout: Duration,
     ) -> Result<(i32, String), HostError> {
-        self.on_channel(command, timeout, move |channel, errors| {
+        self.on_channel(command, timeout, move |channel, errors, _| {
             let fail = |stage| errors.ssh(stage);
             let io = |stage| errors.io(stage);
             if let Some(mut input) = source {
@@ -286,6 +311,71 @@ impl ChannelErrors {
             detail: format!("`{}`: {e}", self.name),
         }
     }
+}
+
+/// Why [`read_both`] stopped early.
+enum Overflow {
+    /// This stream passed the limit.
+    Stream(&'static str),
+    Failed(HostError),
+}
+
+/// Read stdout and stderr to their ends, taking turns: reading one to its
+/// end first would stall a command whose other stream fills the channel's
+/// window (the peer waits for room, the end never comes). Each turn waits
+/// at most a short slice; `idle` without a byte on either stream is a
+/// timeout. At most `limit` bytes of each are kept: one more is an
+/// [`Overflow`], so a host cannot make this side hold more.
+fn read_both(
+    channel: &mut ssh2::Channel,
+    ssh: &ssh2::Session,
+    idle: Duration,
+    limit: u64,
+    errors: &ChannelErrors,
+) -> Result<(Vec<u8>, Vec<u8>), Overflow> {
+    const SLICE: Duration = Duration::from_millis(50);
+    ssh.set_timeout(SLICE.as_millis() as u32);
+    let mut out: [(Vec<u8>, bool, &'static str); 2] =
+        [(Vec::new(), false, "stdout"), (Vec::new(), false, "stderr")];
+    let mut buf = vec![0u8; 32 * 1024];
+    let mut last = std::time::Instant::now();
+    while !(out[0].1 && out[1].1) {
+        for (i, (data, done, name)) in out.iter_mut().enumerate() {
+            if *done {
+                continue;
+            }
+            let read = if i == 0 {
+                channel.read(&mut buf)
+            } else {
+                channel.stderr().read(&mut buf)
+            };
+            match read {
+                Ok(0) => *done = true,
+                Ok(n) => {
+                    last = std::time::Instant::now();
+                    let room = (limit + 1).saturating_sub(data.len() as u64) as usize;
+                    data.extend_from_slice(&buf[..n.min(room)]);
+                    if data.len() as u64 > limit {
+                        return Err(Overflow::Stream(name));
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+                    ) => {}
+                Err(e) => return Err(Overflow::Failed(errors.io(name)(e))),
+            }
+        }
+        if last.elapsed() >= idle {
+            return Err(Overflow::Failed(HostError::Timeout {
+                what: format!("`{}` on the server", errors.name),
+                waited_s: idle.as_secs(),
+            }));
+        }
+    }
+    let [(stdout, ..), (stderr, ..)] = out;
+    Ok((stdout, stderr))
 }
 
 /// The key type named at the start of an SSH wire-format key blob.
