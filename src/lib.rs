@@ -15,6 +15,7 @@ pub mod hetzner;
 pub mod host;
 pub mod plan;
 pub mod preflight;
+pub mod remote_text;
 pub mod render;
 pub mod secrets;
 pub mod sim;

@@ -22,7 +22,9 @@ fn main() {
     };
     let result = runtime.block_on(clawprov::commands::run(cli));
     if let Err(e) = result {
-        eprintln!("error: {e}");
+        // The message may carry text from the host (a journal tail, a
+        // command's stderr, names in an archive): escaped for the terminal.
+        eprintln!("error: {}", clawprov::remote_text::escape(&e.to_string()));
         std::process::exit(e.exit_code());
     }
 }

@@ -2,12 +2,15 @@
 //!
 //! Commands produce a value implementing [`Report`]; [`Ui::emit`] prints it in
 //! the form the user asked for. Progress goes to stderr so stdout stays clean
-//! for `--json` and for values such as `secrets get`.
+//! for `--json` and for values such as `secrets get`. Every human line
+//! passes [`escape`] (reports and progress quote what hosts sent back).
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::remote_text::escape;
 
 /// A command's result, printable for people and for scripts.
 pub trait Report {
@@ -59,7 +62,7 @@ impl Ui {
         } else {
             let text = report.human();
             if !text.is_empty() {
-                let _ = writeln!(out, "{}", text.trim_end_matches('\n'));
+                let _ = writeln!(out, "{}", escape(text.trim_end_matches('\n')));
             }
         }
     }
@@ -79,6 +82,7 @@ impl Ui {
     }
 
     fn line(&self, msg: &str) {
+        let msg = escape(msg);
         let mut err = std::io::stderr().lock();
         if self.terminal {
             let _ = writeln!(err, "{msg}");
@@ -96,7 +100,7 @@ impl Ui {
                 ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
-            bar.set_message(msg.to_string());
+            bar.set_message(escape(msg).into_owned());
             bar.enable_steady_tick(Duration::from_millis(120));
             Step {
                 ui: self.clone(),
@@ -125,7 +129,7 @@ impl Step {
     /// Update the detail shown next to the step (e.g. "action 40%").
     pub fn set_detail(&self, detail: &str) {
         match &self.bar {
-            Some(bar) => bar.set_message(format!("{} ({detail})", self.msg)),
+            Some(bar) => bar.set_message(escape(&format!("{} ({detail})", self.msg)).into_owned()),
             None if self.ui.verbose > 0 => self.ui.info(&format!("{}: {detail}", self.msg)),
             None => {}
         }
@@ -134,7 +138,7 @@ impl Step {
     pub fn done(self, outcome: &str) {
         let line = format!("{}: {outcome}", self.msg);
         match &self.bar {
-            Some(bar) => bar.finish_with_message(line),
+            Some(bar) => bar.finish_with_message(escape(&line).into_owned()),
             None => self.ui.info(&line),
         }
     }
@@ -142,7 +146,7 @@ impl Step {
     pub fn fail(self, why: &str) {
         let line = format!("{}: FAILED: {why}", self.msg);
         match &self.bar {
-            Some(bar) => bar.abandon_with_message(line),
+            Some(bar) => bar.abandon_with_message(escape(&line).into_owned()),
             None => self.ui.line(&line),
         }
     }

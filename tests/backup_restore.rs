@@ -449,6 +449,29 @@ async fn backup_refuses_links_and_secrets_and_leaves_no_archive() {
     );
     fs::remove_file(state.join("agents/evil")).unwrap();
 
+    // A link whose name and target hold terminal escapes (OSC 52 to the
+    // clipboard, an erased line, an OSC 8 link): the refusal names both,
+    // escaped; not one control character reaches the terminal (the
+    // security issue's item 5).
+    let evil_name = "\u{1b}]52;c;ZXZpbA==\u{7}ok\r";
+    let evil_target = "\u{1b}[2K/etc/\u{1b}]8;;http://evil\u{1b}\\shadow";
+    std::os::unix::fs::symlink(evil_target, state.join("agents").join(evil_name)).unwrap();
+    chown(&fx, &state);
+    let (code, stdout, stderr) = node_command(&fx, &d, "backup", &[]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("\\x1b]52;c;ZXZpbA==\\x07ok\\x0d"),
+        "the name, escaped: {stderr:?}"
+    );
+    assert!(
+        !stderr
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t'),
+        "control characters reach the terminal: {stderr:?}"
+    );
+    assert!(files_in(&dir).is_empty());
+    fs::remove_file(state.join("agents").join(evil_name)).unwrap();
+
     // A hard link (a second name of a file).
     fs::hard_link(
         state.join("memory/notes with spaces.md"),

@@ -158,14 +158,17 @@ pub fn gateway(account: &Account, query: &JournalQuery) -> RemoteCommand {
     cmd
 }
 
-/// The unit's last `n` message lines, no metadata (for error messages).
+/// The unit's last `n` lines (for error messages). `-o short`, not `cat`:
+/// journalctl then shows a message holding control characters as
+/// `[N blob data]` rather than as it is (the service user writes these
+/// messages); what is left is escaped again where it is printed.
 pub fn tail(account: &Account, n: u32) -> RemoteCommand {
     let unit = format!("_SYSTEMD_USER_UNIT={GATEWAY_UNIT}");
     let manager = format!("USER_UNIT={GATEWAY_UNIT}");
     let uid = format!("_UID={}", account.uid);
     RemoteCommand::root("journalctl")
         .args([&unit, &uid, "+", &manager, &uid])
-        .args(["-n", &n.to_string(), "--no-pager", "-o", "cat"])
+        .args(["-n", &n.to_string(), "--no-pager", "-o", "short"])
 }
 
 #[cfg(test)]
