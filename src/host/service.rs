@@ -5,6 +5,7 @@
 //! (how it finds its manager's bus). Linger keeps the manager, and with it
 //! the gateway, running without a login session and across reboots.
 
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -13,6 +14,7 @@ use super::account::Account;
 use super::command::RemoteCommand;
 use super::paths::GATEWAY_UNIT;
 use super::progress::{HostStep, Progress};
+use super::scrubbed::ScrubbedWriter;
 use super::session::Session;
 use super::HostError;
 use crate::secrets::Vault;
@@ -198,18 +200,17 @@ async fn journal_tail(session: &Session, account: &Account, vault: &Vault) -> St
     scrub(&text, vault)
 }
 
-/// `text` with every vault value replaced by `[redacted:KEY]`.
+/// `text` with every vault value replaced by `[redacted:KEY]`: the same
+/// matcher as the relays' ([`ScrubbedWriter`]), so a multi-line secret (the
+/// SSH private key) is redacted line by line, not only when it is whole.
 pub fn scrub(text: &str, vault: &Vault) -> String {
-    let mut out = text.to_string();
-    for key in vault.keys() {
-        if let Some(secret) = vault.get(key) {
-            let value = secret.expose();
-            if !value.is_empty() {
-                out = out.replace(value, &format!("[redacted:{key}]"));
-            }
-        }
+    let mut out = Vec::with_capacity(text.len());
+    {
+        let mut writer = ScrubbedWriter::new(&mut out, Some(vault.clone()));
+        // Writing to a Vec cannot fail; what is held back goes out on drop.
+        let _ = writer.write_all(text.as_bytes());
     }
-    out
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 struct Watch<'a> {
@@ -320,13 +321,21 @@ fn listeners(ss: &str) -> Vec<(String, Option<u32>)> {
             let mut words = l.split_whitespace();
             let local = words.nth(3)?;
             let local = local.split('%').next().unwrap_or(local).to_string();
-            let uid = l
-                .split_whitespace()
-                .find_map(|w| w.strip_prefix("uid:"))
-                .and_then(|u| u.parse().ok());
-            Some((local, uid))
+            Some((local, socket_uid(l)))
         })
         .collect()
+}
+
+/// The owner of the socket on a line of `ss -e`, when it is not root (`ss`
+/// prints `uid:N` only for a uid other than 0). With `-p` the line also
+/// holds process names, which their owners choose: a name can add a
+/// `uid:` word (a false alarm at worst) but never remove the real one, so
+/// any uid other than 0 on the line counts.
+pub fn socket_uid(line: &str) -> Option<u32> {
+    line.split_whitespace()
+        .filter_map(|w| w.strip_prefix("uid:"))
+        .filter_map(|u| u.parse().ok())
+        .find(|u| *u != 0)
 }
 
 /// The Local Address:Port column of `ss -ltnH`.
@@ -376,6 +385,29 @@ mod tests {
         assert_eq!(
             scrub("token CANARY-x rejected", &v),
             "token [redacted:gateway_token] rejected"
+        );
+    }
+
+    #[test]
+    fn scrub_redacts_a_multi_line_secret_line_by_line() {
+        let mut v = Vault::new();
+        let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nCANARYkeylineone0123456789\nCANARYkeylinetwo0123456789\n-----END OPENSSH PRIVATE KEY-----\n";
+        v.set("ssh_private_key", crate::secrets::Secret::new(key))
+            .unwrap();
+        // One line of it, alone in a log line: not the whole value.
+        let out = scrub("leaked: CANARYkeylinetwo0123456789 here", &v);
+        assert_eq!(out, "leaked: [redacted:ssh_private_key] here");
+    }
+
+    #[test]
+    fn a_socket_owner_is_any_uid_but_root_on_the_line() {
+        assert_eq!(
+            socket_uid("tcp LISTEN 0 5 0.0.0.0:22 0.0.0.0:* users:((\"sshd\",pid=1,fd=3))"),
+            None
+        );
+        assert_eq!(
+            socket_uid("LISTEN 0 5 0.0.0.0:80 0.0.0.0:* users:((\"uid:0\",pid=1,fd=3)) uid:1001"),
+            Some(1001)
         );
     }
 

@@ -240,10 +240,14 @@ impl Session {
             sink.flush().map_err(io("stdout"))?;
             let mut stderr = Vec::new();
             (&mut channel.stderr())
-                .take(64 * 1024)
+                .take(STREAM_STDERR)
                 .read_to_end(&mut stderr)
                 .map_err(io("stderr"))?;
-            std::io::copy(&mut channel.stderr(), &mut std::io::sink()).map_err(io("stderr"))?;
+            let rest =
+                std::io::copy(&mut channel.stderr(), &mut std::io::sink()).map_err(io("stderr"))?;
+            if rest > 0 {
+                cut_at_line(&mut stderr);
+            }
             channel.wait_close().map_err(fail("close"))?;
             let status = channel.exit_status().map_err(fail("exit status"))?;
             Ok((status, String::from_utf8_lossy(&stderr).into_owned()))
@@ -311,6 +315,22 @@ impl ChannelErrors {
             detail: format!("`{}`: {e}", self.name),
         }
     }
+}
+
+/// How much of a streamed command's stderr is kept.
+const STREAM_STDERR: u64 = 64 * 1024;
+
+/// Stderr cut at the limit ends mid-line, possibly in the middle of a
+/// secret, where no scrubber could recognise it: drop that partial line
+/// (a secret holds no line break; a multi-line one is matched line by
+/// line) and say so.
+fn cut_at_line(stderr: &mut Vec<u8>) {
+    let keep = stderr
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    stderr.truncate(keep);
+    stderr.extend_from_slice(b"[... more stderr not shown]\n");
 }
 
 /// Why [`read_both`] stopped early.
@@ -396,6 +416,16 @@ async fn blocking<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cut_stderr_keeps_no_partial_line() {
+        let mut e = b"line one\nsecret=CANARY-sec".to_vec();
+        cut_at_line(&mut e);
+        assert_eq!(e, b"line one\n[... more stderr not shown]\n");
+        let mut e = b"CANARY-sec".to_vec();
+        cut_at_line(&mut e);
+        assert_eq!(e, b"[... more stderr not shown]\n");
+    }
 
     #[test]
     fn key_kind_reads_the_wire_format() {
