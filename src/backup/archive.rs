@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use age::secrecy::SecretString;
 use sha2::{Digest, Sha256};
 
+use super::headers::ExtensionLimit;
 use super::manifest::{Entry, Kind, Manifest};
 use super::scan::SecretScan;
 use super::BackupError;
@@ -106,7 +107,7 @@ pub fn write(
     let mut builder = tar::Builder::new(sealed);
     let mut entries = Vec::new();
     let mut so_far = 0u64;
-    let mut reader = tar::Archive::new(source);
+    let mut reader = tar::Archive::new(ExtensionLimit::new(source));
     let stream = |e: io::Error| BackupError::Stream(format!("not a readable tar stream: {e}"));
     for entry in reader.entries().map_err(stream)? {
         let mut entry = entry.map_err(stream)?;
@@ -248,7 +249,7 @@ pub fn check(path: &Path, unlock: &Unlock) -> Result<Manifest, BackupError> {
         path: path.to_path_buf(),
         reason,
     };
-    let mut archive = tar::Archive::new(open(path, unlock)?);
+    let mut archive = tar::Archive::new(ExtensionLimit::new(open(path, unlock)?));
     let mut entries = Vec::new();
     let mut seen = BTreeSet::new();
     let mut manifest = None;
@@ -331,7 +332,7 @@ pub fn replay(
         path: path.to_path_buf(),
         reason,
     };
-    let mut archive = tar::Archive::new(open(path, unlock)?);
+    let mut archive = tar::Archive::new(ExtensionLimit::new(open(path, unlock)?));
     let mut builder = tar::Builder::new(sink);
     let mut so_far = 0u64;
     let pipe =

@@ -9,13 +9,15 @@
 //!
 //! One file per concept: [`archive`] (the sealed tar, written and read as
 //! streams), [`manifest`] (what a backup holds, checked by restore),
-//! [`scan`] (vault values in streaming content), `pipe` (the bounded
+//! [`scan`] (vault values in streaming content), [`headers`] (a bound on
+//! tar extension headers before the `tar` crate reads them), `pipe` (the bounded
 //! hand-over between the SSH thread and the archive's), [`remote`] (the commands
 //! on the host, as the service user), [`take`] and [`restore`] (the two
 //! operations), [`error`].
 
 pub mod archive;
 mod error;
+pub mod headers;
 pub mod manifest;
 mod pipe;
 pub mod remote;
