@@ -249,6 +249,11 @@ pub struct BackupArgs {
     /// beside the stack file).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// The most file content the archive may hold (K, M, G, T: binary
+    /// units); past it the backup stops, writing nothing.
+    #[arg(long, value_name = "SIZE", default_value = "10G", value_parser = crate::backup::parse_size)]
+    pub max_size: u64,
 }
 
 #[derive(Debug, Args)]

@@ -472,6 +472,23 @@ async fn backup_refuses_links_and_secrets_and_leaves_no_archive() {
     assert!(files_in(&dir).is_empty());
     fs::remove_file(state.join("agents").join(evil_name)).unwrap();
 
+    // A state larger than --max-size: stopped at the file that passes it,
+    // judged by its header before its content is read; nothing written.
+    // A bad size is bad input.
+    let (code, stdout, stderr) = node_command(&fx, &d, "backup", &["--max-size", "1K"]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("would pass its limit of 1024 bytes (--max-size)"),
+        "{stderr}"
+    );
+    assert!(
+        files_in(&dir).is_empty(),
+        "left behind: {:?}",
+        files_in(&dir)
+    );
+    let (code, _, stderr) = node_command(&fx, &d, "backup", &["--max-size", "lots"]);
+    assert_eq!(code, 2, "{stderr}");
+
     // A hard link (a second name of a file).
     fs::hard_link(
         state.join("memory/notes with spaces.md"),

@@ -87,6 +87,7 @@ pub fn write(
     seal: &Seal,
     scan: &SecretScan,
     origin: &Origin,
+    max_size: u64,
     progress: &dyn Progress,
 ) -> Result<(Manifest, Pending), BackupError> {
     let dir = out
@@ -172,6 +173,15 @@ pub fn write(
             }
             Kind::File => {
                 let size = entry.size();
+                // Judged by the header, before a byte of the file is read.
+                if so_far.saturating_add(size) > max_size {
+                    return Err(BackupError::TooLarge {
+                        limit: max_size,
+                        path: shown,
+                        size,
+                        so_far,
+                    });
+                }
                 out_header.set_entry_type(tar::EntryType::Regular);
                 out_header.set_size(size);
                 let mut seen = Inspect {

@@ -36,6 +36,20 @@ pub enum BackupError {
     )]
     SecretInFile { path: String, key: String },
 
+    /// The state is larger than `--max-size`.
+    #[error(
+        "the backup would pass its limit of {limit} bytes (--max-size) at {path} \
+         ({size} bytes, after {so_far} bytes of other files). No archive was written. \
+         Raise the limit (`--max-size 50G`) if the state really is that large, or remove \
+         what should not be there"
+    )]
+    TooLarge {
+        limit: u64,
+        path: String,
+        size: u64,
+        so_far: u64,
+    },
+
     /// The host's tar failed or its stream could not be read.
     #[error("the archive stream from the server: {0}")]
     Stream(String),

@@ -225,7 +225,7 @@ mod tests {
         h.set_path("././@LongLink").unwrap();
         h.set_cksum();
         let mut counted = Counted {
-            inner: h.as_bytes().repeat(1),
+            inner: h.as_bytes().to_vec(),
             read: 0,
         };
         let mut limit = ExtensionLimit::new(&mut counted);

@@ -29,4 +29,4 @@ pub use archive::{Progress, Quiet, Seal};
 pub use error::BackupError;
 pub use manifest::Manifest;
 pub use restore::{check, restore, Checked, Opener, Restored};
-pub use take::{take, Taken};
+pub use take::{parse_size, take, Destination, Taken, DEFAULT_MAX_SIZE};

@@ -19,6 +19,46 @@ use crate::secrets::Vault;
 /// directory before its next entry).
 const STREAM_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// Where a backup goes and how large it may grow.
+pub struct Destination {
+    pub path: PathBuf,
+    /// The most file content (bytes) the archive may hold: a state that
+    /// grew past it (or a sparse file claiming a terabyte) stops the backup
+    /// before it fills this machine's disk.
+    pub max_size: u64,
+}
+
+/// The default of `--max-size`.
+pub const DEFAULT_MAX_SIZE: u64 = 10 * 1024 * 1024 * 1024;
+
+/// A size as `backup --max-size` takes it: bytes, or with a binary suffix
+/// K, M, G or T (`500M`, `20G`).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KIB" => 10,
+        "M" | "MIB" => 20,
+        "G" | "GIB" => 30,
+        "T" | "TIB" => 40,
+        _ => {
+            return Err(format!(
+                "{text:?}: a size is a number with an optional K, M, G or T"
+            ))
+        }
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?}: a size is a number with an optional K, M, G or T"))?;
+    n.checked_mul(1u64 << shift)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{text:?}: out of range (more than 0, less than 16 EiB)"))
+}
+
 /// What a finished backup says.
 pub struct Taken {
     pub manifest: Manifest,
@@ -34,9 +74,13 @@ pub async fn take(
     stack: &str,
     vault: &Vault,
     seal: Seal,
-    out: PathBuf,
+    out: Destination,
     progress: Arc<dyn Progress>,
 ) -> Result<Taken, BackupError> {
+    let Destination {
+        path: out,
+        max_size,
+    } = out;
     let state_dir = remote::state_dir(account);
     match remote::kind_of(session, account, &state_dir)
         .await?
@@ -66,7 +110,7 @@ pub async fn take(
     };
     let target = out.clone();
     let consumer = tokio::task::spawn_blocking(move || {
-        archive::write(reader, &target, &seal, &scan, &origin, &*progress)
+        archive::write(reader, &target, &seal, &scan, &origin, max_size, &*progress)
     });
     let streamed = session
         .stream(
@@ -102,4 +146,23 @@ pub(super) fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert_eq!(parse_size("1K"), Ok(1024));
+        assert_eq!(parse_size("500M"), Ok(500 << 20));
+        assert_eq!(parse_size("10g"), Ok(10 << 30));
+        assert_eq!(parse_size("2TiB"), Ok(2 << 40));
+        // `backup --max-size`'s default, as clap spells it.
+        assert_eq!(parse_size("10G"), Ok(DEFAULT_MAX_SIZE));
+        for bad in ["", "0", "G", "1.5G", "10X", "-1", "99999999999T"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -89,7 +89,10 @@ pub async fn run(args: BackupArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
         name,
         &node.loaded.vault,
         seal,
-        out.clone(),
+        backup::Destination {
+            path: out.clone(),
+            max_size: args.max_size,
+        },
         progress.clone(),
     )
     .await?;

@@ -64,7 +64,10 @@ pub async fn take(
         name,
         &loaded.vault,
         seal,
-        out.clone(),
+        backup::Destination {
+            path: out.clone(),
+            max_size: backup::DEFAULT_MAX_SIZE,
+        },
         progress.clone(),
     )
     .await?;
