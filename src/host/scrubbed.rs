@@ -60,6 +60,33 @@ impl<W: Write> ScrubbedWriter<W> {
                 }
             }
         }
+        // The forms journalctl's JSON (`logs --json`) gives a value: escaped
+        // in a string (a `"` or `\` in it), or, in a field holding a byte
+        // JSON cannot carry (an escape sequence), an array of numbers
+        // (`[104,105]`), whose replacement spells `[redacted:KEY]` the same
+        // way so the line stays valid JSON.
+        let mut forms = Vec::new();
+        for (value, replacement) in &secrets {
+            let text = String::from_utf8_lossy(value);
+            let quoted = Zeroizing::new(serde_json::to_string(&*text).unwrap_or_default());
+            let escaped = quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or("");
+            if escaped.as_bytes() != &value[..] && !escaped.is_empty() {
+                forms.push((
+                    Zeroizing::new(escaped.as_bytes().to_vec()),
+                    replacement.clone(),
+                ));
+            }
+            // Whole numbers only: each with the delimiters around it, so
+            // `67,65` never matches inside `167,65`.
+            let (value_numbers, replacement_numbers) = (numbers(value), numbers(replacement));
+            for (open, close) in [(",", ","), (",", "]"), ("[", ","), ("[", "]")] {
+                forms.push((
+                    Zeroizing::new(format!("{open}{}{close}", *value_numbers).into_bytes()),
+                    format!("{open}{}{close}", *replacement_numbers).into_bytes(),
+                ));
+            }
+        }
+        secrets.extend(forms);
         let longest = secrets.iter().map(|(v, _)| v.len()).max().unwrap_or(0);
         let mut first = [false; 256];
         for (value, _) in &secrets {
@@ -129,6 +156,17 @@ impl<W: Write> ScrubbedWriter<W> {
     }
 }
 
+/// Bytes as a JSON array's numbers, without the brackets: `104,105`.
+fn numbers(bytes: &[u8]) -> Zeroizing<String> {
+    Zeroizing::new(
+        bytes
+            .iter()
+            .map(|b| b.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+    )
+}
+
 impl<W: Write> Write for ScrubbedWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.secrets.is_empty() {
@@ -181,6 +219,46 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn journal_json_forms_of_a_secret_are_caught_and_stay_valid_json() {
+        let mut vault = Vault::new();
+        vault
+            .set("gateway_token", Secret::new("CANARY\"quoted\\x"))
+            .unwrap();
+        vault
+            .set("telegram_bot_token", Secret::new("CANARY-tg-12345"))
+            .unwrap();
+        // As `journalctl -o json` prints them: a string with the value
+        // escaped, and a MESSAGE holding an ESC as an array of numbers.
+        let escaped = r#"{"MESSAGE":"token CANARY\"quoted\\x here"}"#;
+        let mut message = b"\x1b[31m tg ".to_vec();
+        message.extend_from_slice(b"CANARY-tg-12345");
+        let array = format!(r#"{{"MESSAGE":[{}]}}"#, *numbers(&message));
+        // A number that merely ends like the secret's first one is not it.
+        let near = format!(r#"{{"MESSAGE":[1{}]}}"#, *numbers(b"CANARY-tg-12345"));
+        let mut out = Vec::new();
+        {
+            let mut w = ScrubbedWriter::new(&mut out, Some(vault));
+            w.write_all(format!("{escaped}\n{array}\n{near}\n").as_bytes())
+                .unwrap();
+        }
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains("CANARY"), "{out}");
+        assert!(out.ends_with(&format!("{near}\n")), "{out}");
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines[0]["MESSAGE"], "token [redacted:gateway_token] here");
+        let bytes: Vec<u8> = lines[1]["MESSAGE"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_u64().unwrap() as u8)
+            .collect();
+        assert_eq!(bytes, b"\x1b[31m tg [redacted:telegram_bot_token]");
     }
 
     #[test]
