@@ -264,6 +264,12 @@ pub struct RestoreArgs {
     /// The archive to restore (default: the newest in stacks/NAME.backups/).
     #[arg(value_name = "ARCHIVE")]
     pub archive: Option<PathBuf>,
+
+    /// Also take an archive that carries no signature (one made before
+    /// clawprov signed backups). A signature that does not verify with the
+    /// vault's key is refused whatever this says.
+    #[arg(long)]
+    pub unsigned: bool,
 }
 
 #[derive(Debug, Subcommand)]

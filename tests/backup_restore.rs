@@ -643,9 +643,52 @@ async fn restore_refuses_an_altered_archive_before_touching_the_host() {
         h.as_old_mut().name[..name.len()].copy_from_slice(name);
         h.as_old_mut().name[name.len()..].fill(0);
     });
+    // A consistent forgery, as anyone with the recipients' public keys can
+    // make one: a file changed and the manifest rebuilt to match (its
+    // digest too), without the signature, or with the original's kept.
+    let forge = |keep_signature: bool| {
+        move |entries: &mut Vec<(tar::Header, Vec<u8>)>| {
+            let (_, body) = entries
+                .iter_mut()
+                .find(|(h, _)| h.path().unwrap().ends_with("big.bin"))
+                .unwrap();
+            body[4096] ^= 1;
+            let sha = hex::encode(Sha256::digest(&body[..]));
+            let (_, json) = entries.last_mut().unwrap();
+            let old = clawprov::backup::Manifest::parse(json).unwrap();
+            let mut list = old.entries.clone();
+            list.iter_mut()
+                .find(|e| e.path.ends_with("big.bin"))
+                .unwrap()
+                .sha256 = Some(sha);
+            let mut forged = clawprov::backup::Manifest::new(
+                &old.stack,
+                &old.state_dir,
+                old.created.clone(),
+                list,
+            );
+            if keep_signature {
+                forged.signature = old.signature.clone();
+            }
+            *json = serde_json::to_vec_pretty(&forged).unwrap();
+        }
+    };
+    let unsigned = d.home.path().join("forged-unsigned.tar.age");
+    tamper(&d, &archive, &unsigned, forge(false));
+    let resigned = d.home.path().join("forged-old-signature.tar.age");
+    tamper(&d, &archive, &resigned, forge(true));
 
     fx.clear_logs();
     for (file, why) in [
+        (
+            &unsigned,
+            "it carries no signature (made before clawprov signed backups, or altered); \
+             if you know it is an older backup of yours, restore it with --unsigned",
+        ),
+        (
+            &resigned,
+            "its signature does not verify with the vault's backup_signing_key",
+        ),
         (
             &with_link,
             "entry state/agents/evil is a symbolic link (to /etc/shadow): refused",

@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use super::headers::ExtensionLimit;
 use super::manifest::{Entry, Kind, Manifest};
 use super::scan::SecretScan;
+use super::signature;
 use super::BackupError;
 use crate::secrets::{Recipient, Secret, Unlock, MAX_WORK_FACTOR, PASSPHRASE_WORK_FACTOR};
 
@@ -35,6 +36,14 @@ pub const MANIFEST: &str = "manifest.json";
 pub enum Seal {
     Recipients(Vec<Recipient>),
     Passphrase(Secret),
+}
+
+/// What an archive being written must satisfy, and how it is signed.
+pub struct Rules {
+    /// The most file content it may hold, in bytes.
+    pub max_size: u64,
+    /// The vault's `backup_signing_key`: the manifest is signed with it.
+    pub signing_key: Secret,
 }
 
 /// Told how many content bytes have gone through so far.
@@ -87,9 +96,10 @@ pub fn write(
     seal: &Seal,
     scan: &SecretScan,
     origin: &Origin,
-    max_size: u64,
+    rules: &Rules,
     progress: &dyn Progress,
 ) -> Result<(Manifest, Pending), BackupError> {
+    let max_size = rules.max_size;
     let dir = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -224,12 +234,14 @@ pub fn write(
             origin.state_dir
         )));
     }
-    let manifest = Manifest::new(
+    let mut manifest = Manifest::new(
         &origin.stack,
         &origin.state_dir,
         origin.created.clone(),
         entries,
     );
+    signature::sign(&mut manifest, &rules.signing_key)
+        .map_err(|e| BackupError::Stream(e.to_string()))?;
     let json = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| BackupError::Stream(format!("cannot serialize the manifest: {e}")))?;
     let mut header = tar::Header::new_gnu();

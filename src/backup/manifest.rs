@@ -70,6 +70,10 @@ pub struct Manifest {
     /// sha256 over the entries' canonical lines (see the module docs).
     pub sha256: String,
     pub entries: Vec<Entry>,
+    /// OpenSSH signature (SSHSIG, armored) over [`Manifest::signed_bytes`]
+    /// with the vault's backup signing key ([`super::signature`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 impl Manifest {
@@ -91,7 +95,18 @@ impl Manifest {
             bytes: entries.iter().map(|e| e.size).sum(),
             sha256: digest(&entries),
             entries,
+            signature: None,
         }
+    }
+
+    /// What the signature covers: this manifest's JSON without the
+    /// signature (the same bytes however often it is parsed and written).
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        let unsigned = Manifest {
+            signature: None,
+            ..self.clone()
+        };
+        serde_json::to_vec(&unsigned).unwrap_or_default()
     }
 
     /// Whether `entries` are exactly this manifest's (same paths, kinds,

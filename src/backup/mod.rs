@@ -9,7 +9,8 @@
 //!
 //! One file per concept: [`archive`] (the sealed tar, written and read as
 //! streams), [`manifest`] (what a backup holds, checked by restore),
-//! [`scan`] (vault values in streaming content), [`headers`] (a bound on
+//! [`scan`] (vault values in streaming content), [`signature`] (who made
+//! an archive: the manifest signed with the vault's key), [`headers`] (a bound on
 //! tar extension headers before the `tar` crate reads them), `pipe` (the bounded
 //! hand-over between the SSH thread and the archive's), [`remote`] (the commands
 //! on the host, as the service user), [`take`] and [`restore`] (the two
@@ -23,10 +24,11 @@ mod pipe;
 pub mod remote;
 pub mod restore;
 pub mod scan;
+pub mod signature;
 pub mod take;
 
 pub use archive::{Progress, Quiet, Seal};
 pub use error::BackupError;
 pub use manifest::Manifest;
-pub use restore::{check, restore, Checked, Opener, Restored};
+pub use restore::{check, restore, Checked, Opener, Restored, Trust};
 pub use take::{parse_size, take, Destination, Taken, DEFAULT_MAX_SIZE};

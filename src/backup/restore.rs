@@ -63,13 +63,55 @@ pub struct Checked {
     pub manifest: Manifest,
 }
 
-/// Check `archive` locally (the whole of it), against its manifest.
-pub async fn check(archive_path: &Path, opener: &Opener) -> Result<Checked, BackupError> {
+/// Which archives restore takes: those whose manifest verifies with the
+/// vault's signing key; with `allow_unsigned`, also one that carries no
+/// signature at all (made before clawprov signed backups). A signature that
+/// does not verify is never taken.
+pub struct Trust {
+    pub key: Option<Secret>,
+    pub allow_unsigned: bool,
+}
+
+impl Trust {
+    fn judge(&self, manifest: &Manifest) -> Result<(), String> {
+        use super::signature::{self, SignatureError, SIGNING_KEY};
+        if manifest.signature.is_none() && self.allow_unsigned {
+            return Ok(());
+        }
+        let Some(key) = &self.key else {
+            return Err(format!(
+                "the vault has no {SIGNING_KEY} to check who made the archive with \
+                 (a `clawprov backup` adds one); an archive made before clawprov signed \
+                 backups restores with --unsigned"
+            ));
+        };
+        signature::verify(manifest, key).map_err(|e| match e {
+            SignatureError::Missing => format!(
+                "{e}; if you know it is an older backup of yours, restore it with --unsigned"
+            ),
+            e => format!("{e}. Nothing was restored"),
+        })
+    }
+}
+
+/// Check `archive` locally (the whole of it), against its manifest, and
+/// its manifest's signature against `trust`.
+pub async fn check(
+    archive_path: &Path,
+    opener: &Opener,
+    trust: &Trust,
+) -> Result<Checked, BackupError> {
     let path = archive_path.to_path_buf();
     let opener = opener.clone();
     let manifest = tokio::task::spawn_blocking(move || archive::check(&path, &opener.unlock()?))
         .await
         .map_err(|e| BackupError::Stream(format!("the archive reader stopped: {e}")))??;
+    trust
+        .judge(&manifest)
+        .map_err(|reason| BackupError::Archive {
+            path: archive_path.to_path_buf(),
+            reason,
+        })?;
     Ok(Checked {
         path: archive_path.to_path_buf(),
         manifest,

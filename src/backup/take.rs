@@ -13,19 +13,21 @@ use super::remote;
 use super::scan::SecretScan;
 use super::BackupError;
 use crate::host::{Account, Session};
-use crate::secrets::Vault;
+use crate::secrets::{Secret, Vault};
 
 /// How long one read of the host's stream may wait (tar walking a large
 /// directory before its next entry).
 const STREAM_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Where a backup goes and how large it may grow.
+/// Where a backup goes, how large it may grow and who signs it.
 pub struct Destination {
     pub path: PathBuf,
     /// The most file content (bytes) the archive may hold: a state that
     /// grew past it (or a sparse file claiming a terabyte) stops the backup
     /// before it fills this machine's disk.
     pub max_size: u64,
+    /// The vault's `backup_signing_key` ([`super::signature`]).
+    pub signing_key: Secret,
 }
 
 /// The default of `--max-size`.
@@ -77,10 +79,11 @@ pub async fn take(
     out: Destination,
     progress: Arc<dyn Progress>,
 ) -> Result<Taken, BackupError> {
-    let Destination {
-        path: out,
-        max_size,
-    } = out;
+    let rules = archive::Rules {
+        max_size: out.max_size,
+        signing_key: out.signing_key,
+    };
+    let out = out.path;
     let state_dir = remote::state_dir(account);
     match remote::kind_of(session, account, &state_dir)
         .await?
@@ -110,7 +113,7 @@ pub async fn take(
     };
     let target = out.clone();
     let consumer = tokio::task::spawn_blocking(move || {
-        archive::write(reader, &target, &seal, &scan, &origin, max_size, &*progress)
+        archive::write(reader, &target, &seal, &scan, &origin, &rules, &*progress)
     });
     let streamed = session
         .stream(

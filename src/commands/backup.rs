@@ -68,6 +68,8 @@ fn rate(bytes: u64, seconds: f64) -> u64 {
 pub async fn run(args: BackupArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
     let node = Node::connect(&args.node, global, ui, "backup").await?;
     let seal = seal_of(&node.loaded.path, global)?;
+    let signing_key =
+        context_of(&node.loaded.path, global)?.backup_signing_key(&node.loaded.vault, ui)?;
     let name = &node.loaded.stack.name;
     let out = match &args.output {
         Some(p) => p.clone(),
@@ -92,6 +94,7 @@ pub async fn run(args: BackupArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
         backup::Destination {
             path: out.clone(),
             max_size: args.max_size,
+            signing_key,
         },
         progress.clone(),
     )

@@ -67,6 +67,7 @@ pub async fn take(
         backup::Destination {
             path: out.clone(),
             max_size: backup::DEFAULT_MAX_SIZE,
+            signing_key: signing_key(loaded, global, ui)?,
         },
         progress.clone(),
     )
@@ -109,7 +110,12 @@ pub async fn restore(
         ),
         Some(carried.bytes),
     ));
-    let checked = backup::check(&carried.archive, &opener).await?;
+    // The archive the old server's backup just wrote, signed with this key.
+    let trust = backup::Trust {
+        key: Some(signing_key(loaded, global, ui)?),
+        allow_unsigned: false,
+    };
+    let checked = backup::check(&carried.archive, &opener, &trust).await?;
     let restored = backup::restore(&session, &account, &checked, &opener, progress.clone()).await?;
     progress.finish(restored.manifest.bytes, "checked on the server, swapped in");
     carried.restored = true;
@@ -117,6 +123,10 @@ pub async fn restore(
     let report = host::run(inputs, &UiProgress::new(ui, name)).await?;
     carried.gateway = Some(report.service);
     Ok(())
+}
+
+fn signing_key(loaded: &Loaded, global: &GlobalArgs, ui: &Ui) -> Result<crate::secrets::Secret> {
+    super::backup::context_of(&loaded.path, global)?.backup_signing_key(&loaded.vault, ui)
 }
 
 async fn login(inputs: &HostInputs<'_>, loaded: &Loaded) -> Result<(host::Session, Account)> {

@@ -10,6 +10,7 @@ use crate::cli::GlobalArgs;
 use crate::error::{Error, Result};
 use crate::secrets::{self, identity, Lock, Recipient, Secret, Unlock, Vault};
 use crate::stack::{self, Stack};
+use crate::ui::Ui;
 
 /// A loaded, validated stack and where its vault lives.
 pub struct StackContext {
@@ -116,6 +117,29 @@ impl StackContext {
     pub fn save_vault(&self, vault: &Vault, sealing: &Sealing) -> Result<()> {
         secrets::write(&self.vault_path, vault, &sealing.lock())?;
         Ok(())
+    }
+
+    /// The vault's backup signing key (`loaded`: the vault as already
+    /// read). A vault made before clawprov signed backups has none: one is
+    /// made, saved in the vault (atomically, as every write) and said.
+    pub fn backup_signing_key(&self, loaded: &Vault, ui: &Ui) -> Result<Secret> {
+        use crate::backup::signature::SIGNING_KEY;
+        if let Some(key) = loaded.get(SIGNING_KEY) {
+            return Ok(key.clone());
+        }
+        let (mut vault, sealing) = self.open_vault()?;
+        if let Some(key) = vault.get(SIGNING_KEY) {
+            return Ok(key.clone());
+        }
+        let (key, _) = secrets::generate_ssh_key("clawprov-backup")?;
+        vault.set(SIGNING_KEY, key.clone())?;
+        self.save_vault(&vault, &sealing)?;
+        ui.warn(&format!(
+            "{}: added {SIGNING_KEY} to the vault: backups are signed with it, and restore \
+             takes only archives it signed",
+            shown(&self.vault_path)
+        ));
+        Ok(key)
     }
 }
 

@@ -145,6 +145,9 @@ pub fn run(args: InitArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
     vault.set("gateway_token", secrets::generate_gateway_token())?;
     let (private, _public) = secrets::generate_ssh_key(&format!("clawprov-{}", args.name))?;
     vault.set("ssh_private_key", private)?;
+    // Signs every backup's manifest; restore takes only archives it signed.
+    let (signing, _) = secrets::generate_ssh_key(&format!("clawprov-backup-{}", args.name))?;
+    vault.set(crate::backup::signature::SIGNING_KEY, signing)?;
 
     std::fs::create_dir_all(&dir)
         .map_err(|e| Error::failed(format!("{}: cannot create directory: {e}", dir.display())))?;

@@ -64,14 +64,30 @@ pub async fn run(args: RestoreArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> 
     let name = node.loaded.stack.name.clone();
     let archive = match &args.archive {
         Some(p) => p.clone(),
-        None => newest(&backups_dir(&node.loaded.path, &name), &name)?,
+        None => {
+            let picked = newest(&backups_dir(&node.loaded.path, &name), &name)?;
+            // Said before anything changes, --json or not.
+            ui.warn(&format!(
+                "no archive named: restoring the newest, {}",
+                shown(&picked)
+            ));
+            picked
+        }
+    };
+    let trust = backup::Trust {
+        key: node
+            .loaded
+            .vault
+            .get(backup::signature::SIGNING_KEY)
+            .cloned(),
+        allow_unsigned: args.unsigned,
     };
     let opener = opener_of(&node.loaded.path, global)?;
     let check = ui.step(&format!(
         "{name}: check {} against its manifest",
         shown(&archive)
     ));
-    let checked = match backup::check(&archive, &opener).await {
+    let checked = match backup::check(&archive, &opener, &trust).await {
         Ok(c) => c,
         Err(e) => {
             check.fail("refused");

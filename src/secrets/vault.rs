@@ -17,12 +17,13 @@ pub const KNOWN_KEYS: &[&str] = &[
     "anthropic_api_key",
     "gateway_token",
     "ssh_private_key",
+    "backup_signing_key",
     "telegram_bot_token",
     "discord_bot_token",
 ];
 
-/// The one secret whose value is multi-line (an OpenSSH private key).
-const MULTILINE_KEY: &str = "ssh_private_key";
+/// The secrets whose values are multi-line (OpenSSH private keys).
+const MULTILINE_KEYS: &[&str] = &["ssh_private_key", "backup_signing_key"];
 
 /// Largest accepted value. Real tokens are < 1 KiB; an ed25519 key ~400 B.
 /// The cap keeps a pasted file from silently becoming a "token".
@@ -152,9 +153,9 @@ fn check_value(key: &str, value: &Secret) -> Result<(), VaultError> {
     if text.contains('\0') {
         return Err(invalid("the value contains a NUL byte"));
     }
-    if key != MULTILINE_KEY && (text.contains('\n') || text.contains('\r')) {
+    if !MULTILINE_KEYS.contains(&key) && (text.contains('\n') || text.contains('\r')) {
         return Err(invalid(
-            "the value contains a line break (only ssh_private_key may span lines)",
+            "the value contains a line break (only the OpenSSH private keys ssh_private_key and backup_signing_key may span lines)",
         ));
     }
     Ok(())
