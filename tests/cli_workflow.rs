@@ -74,11 +74,12 @@ fn init_creates_stack_vault_and_private_identity() {
         .starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
     ok(run(in_dir(home.path()).arg("validate")));
 
-    // The vault holds the generated gateway token and SSH key, nothing else yet.
+    // The vault holds the generated gateway token, SSH key and backup
+    // signing key, nothing else yet.
     let out = ok(run(in_dir(home.path()).args(["secrets", "list"])));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
-        "gateway_token\nssh_private_key"
+        "backup_signing_key\ngateway_token\nssh_private_key"
     );
     let token = ok(run(in_dir(home.path()).args([
         "secrets",
