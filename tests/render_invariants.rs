@@ -107,6 +107,42 @@ fn the_gateway_binds_loopback_and_never_all_interfaces() {
                 || c.contains("enable --now clawprov-gateway")),
             "{name}"
         );
+        // Root acts on the service user's paths only before any code of the
+        // service user's has run (the first `as_service`): afterwards a
+        // link planted there would steer root (tests/real_boot.rs proves it
+        // on a real boot). And what runs as the service user never gets the
+        // log's descriptor: its output goes through a pipe.
+        let first_as_service = cmds
+            .iter()
+            .position(|c| c.starts_with("as_service "))
+            .expect("the bootstrap runs something as the service user");
+        for (i, c) in cmds.iter().enumerate().skip(first_as_service) {
+            let on_service_paths = c.contains("$SERVICE_HOME")
+                || c.contains("$NVM_DIR")
+                || c.contains("$OPENCLAW_DIR");
+            let root_writes = [
+                "install ", "chown ", "chmod ", "mkdir ", "cp ", "mv ", "ln ", "rm ",
+            ]
+            .iter()
+            .any(|w| c.starts_with(w));
+            assert!(
+                !(on_service_paths && root_writes),
+                "{name}: root acts on a service-user path after its code ran: {c} (command {i})"
+            );
+        }
+        let runner = position(&cmds, "as_service_user() {");
+        assert!(
+            cmds[runner + 1].starts_with("runuser -u \"$SERVICE_USER\"")
+                && cmds[runner + 1].ends_with("\"$@\" </dev/null 2>&1 | cat"),
+            "{name}: {}",
+            cmds[runner + 1]
+        );
+        let manager = position(&cmds, "as_user_manager() {");
+        assert!(
+            cmds[manager + 1].ends_with("\"$@\" </dev/null 2>&1 | cat"),
+            "{name}: {}",
+            cmds[manager + 1]
+        );
         // Serve is the host phase's (it checks the tailnet has HTTPS first):
         // run here it could wait for consent and hang cloud-init.
         assert!(

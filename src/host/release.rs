@@ -108,6 +108,7 @@ impl Release {
     pub fn openclaw(&self, account: &Account) -> RemoteCommand {
         RemoteCommand::as_user(&account.name, "node")
             .env("HOME", account.home.clone())
+            .env("NODE_COMPILE_CACHE", compile_cache(&account.home))
             .env("PATH", self.path_env(&account.home))
             .arg(self.openclaw_bin(&account.home))
     }
@@ -132,8 +133,20 @@ fn as_service(account: &Account, release: &Release, program: &'static str) -> Re
         .arg(format!("USER={}", account.name))
         .arg(format!("LOGNAME={}", account.name))
         .arg(format!("NVM_DIR={}/.nvm", account.home))
+        .arg(format!(
+            "NODE_COMPILE_CACHE={}",
+            compile_cache(&account.home)
+        ))
         .arg(format!("PATH={}", release.path_env(&account.home)))
         .arg(program)
+}
+
+/// Node's compile cache (npm turns it on) in the service user's home, as
+/// the bootstrap and the unit have it: by default it is the shared
+/// /tmp/node-compile-cache, which the service user would own and root's own
+/// node would read cached code from.
+fn compile_cache(home: &str) -> String {
+    format!("{home}/.cache/node-compile-cache")
 }
 
 /// `test -e PATH` as the service user.
@@ -204,7 +217,7 @@ pub async fn ensure_installed(
     let npm = format!("{}/npm", release.node_bin_dir(home));
     let package = format!("openclaw@{}", release.openclaw);
     // --prefix also moves npm's global config; keep it the Node install's
-    // own, as the bootstrap does (templates/bootstrap.sh.j2, step 7).
+    // own, as the bootstrap does (templates/bootstrap.sh.j2, step 8).
     let node_prefix = release.node_bin_dir(home);
     let globalconfig = format!("{}/etc/npmrc", node_prefix.trim_end_matches("/bin"));
     let install = as_service(account, release, "node").args([

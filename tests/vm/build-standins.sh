@@ -148,7 +148,7 @@ printf '{"name": "openclaw", "dist-tags": {"latest": "%s"}, "versions": {}}\n' "
 for version in "$openclaw_version" ${openclaw_next:+"$openclaw_next"}; do
     oc="$work/openclaw-$version"
     mkdir -p "$oc/package"
-    cp "$here/standins/openclaw/openclaw.mjs" "$oc/package/"
+    cp "$here/standins/openclaw/openclaw.mjs" "$here/standins/openclaw/hostile-postinstall.mjs" "$oc/package/"
     sed "s/\"version\": \"[^\"]*\"/\"version\": \"$version\"/" \
         "$here/standins/openclaw/package.json" >"$oc/package/package.json"
     sed -i "s/^const VERSION = .*/const VERSION = \"$version\";/" "$oc/package/openclaw.mjs"
@@ -160,6 +160,8 @@ for version in "$openclaw_version" ${openclaw_next:+"$openclaw_next"}; do
 import json, sys
 out, manifest, version, integrity, shasum = sys.argv[1:]
 m = json.load(open(manifest))
+# As the registry marks a version with install scripts (npm reads it).
+m["hasInstallScript"] = "scripts" in m
 m["dist"] = {"integrity": integrity, "shasum": shasum,
              "tarball": f"https://registry.npmjs.org/openclaw/-/openclaw-{version}.tgz"}
 doc = json.load(open(out))
