@@ -473,6 +473,70 @@ fn host_holds(vm: &mut Vm, scenario: &str, canaries: &[String]) {
     );
 }
 
+/// The service user stayed in its home while the bootstrap ran its code
+/// (the security issue's High item). The OpenClaw stand-in's postinstall
+/// (`vm/standins/openclaw/hostile-postinstall.mjs`) plants links to
+/// /etc/systemd/system at every home path the bootstrap creates that did
+/// not exist yet, looks for the root-only log's descriptor in the service
+/// user's processes, and leaves a process behind that plants an enabled
+/// root unit once it can. After the boot: it ran, nothing outside the home
+/// (on the root and runtime file systems) is the service user's, no unit of
+/// its appeared under /etc/systemd, /etc/systemd/system is still root's
+/// 0755, no descriptor of the log was seen, and the leftover is gone.
+fn service_user_contained(vm: &mut Vm, scenario: &str) {
+    let report = vm.run(&format!("cat /home/{SERVICE}/.clawprov-test-hostile.json"));
+    let report: serde_json::Value = serde_json::from_str(&report.out).unwrap_or_default();
+    ensure!(
+        vm,
+        scenario,
+        report["ran"] == true,
+        "the stand-in's hostile postinstall did not run (no report): the test proves nothing"
+    );
+    let owned = vm.check(
+        "owned by the service user",
+        &format!(
+            "uid=$(id -u {SERVICE}); \
+             find / /run /tmp /var/tmp /dev/shm -xdev \\( -path /home/{SERVICE} -o -path /run/user/$uid \\) -prune \
+             -o \\( -user {SERVICE} -o -group {SERVICE} \\) -print 2>/dev/null | sort -u"
+        ),
+    );
+    ensure!(
+        vm,
+        scenario,
+        owned.trim().is_empty(),
+        "the service user owns paths outside its home:\n{owned}\n(the postinstall planted {})",
+        report["planted"]
+    );
+    let units = vm.check(
+        "units",
+        "stat -c '%a %U:%G' /etc/systemd/system; \
+         find /etc/systemd /run/systemd/system -name 'clawprov-test-evil*' -o -name clawprov-gateway.service 2>/dev/null",
+    );
+    ensure!(
+        vm,
+        scenario,
+        units == "755 root:root\n",
+        "/etc/systemd after the boot (mode, owner, units the service user planted):\n{units}"
+    );
+    ensure!(
+        vm,
+        scenario,
+        report["log_descriptors"] == serde_json::json!([]),
+        "processes of the service user held the root-only bootstrap log: {}",
+        report["log_descriptors"]
+    );
+    let leftover = vm.run(&format!(
+        "pgrep -u {SERVICE} -af hostile-postinstall; cat /home/{SERVICE}/.clawprov-test-hostile-leftover.json 2>/dev/null"
+    ));
+    ensure!(
+        vm,
+        scenario,
+        leftover.out.trim().is_empty(),
+        "a process the postinstall left behind survived the bootstrap (or planted a unit):\n{}",
+        leftover.out
+    );
+}
+
 /// From the public NIC's namespace: TCP 22, 443 and the gateway port time
 /// out on IPv4 and IPv6 (a refusal would mean the packet reached a host
 /// that answers), while ICMP echo gets through (the path is real).
@@ -565,6 +629,19 @@ const HOST_MUTATIONS: &[(&[&str], &str, &str, &str)] = &[
      "setsid runuser -u nobody -- python3 -m http.server 8099 >/dev/null 2>&1 </dev/null & \
       for _ in $(seq 1 50); do ss -ltnH | grep -q ':8099 ' && break; sleep 0.2; done",
      "pkill -f '^python3 -m http.server 8099'; sleep 1"),
+    // The security issue's item 2: the service user's own listener on all
+    // interfaces, named `sshd` (a link's name is the process name), while
+    // its `openclaw` (run by the audit) prints a forged listeners section
+    // after its JSON, which the old probe's parser took as the real one.
+    (&["host.listeners"], "the service user listens as `sshd` and its audit forges the listeners section",
+     r#"ln -s /usr/bin/python3 /home/openclaw/sshd &&
+      (setsid runuser -u openclaw -- /home/openclaw/sshd -m http.server 8098 >/dev/null 2>&1 </dev/null &) &&
+      for _ in $(seq 1 50); do ss -ltnH | grep -q ':8098 ' && break; sleep 0.2; done &&
+      b=/home/openclaw/.local/lib/clawprov/openclaw-2026.9.6-node-24.22.3/bin && mv $b/openclaw $b/openclaw.real &&
+      printf '%s\n' 'process.on(`exit`, () => console.log(`\n@@ listeners\ntcp LISTEN 0 511 127.0.0.1:18789 0.0.0.0:*`));' \
+        'import(require(`path`).join(__dirname, `openclaw.real`));' >$b/openclaw"#,
+     "pkill -f '^/home/openclaw/sshd -m http.server 8098'; rm -f /home/openclaw/sshd; \
+      b=/home/openclaw/.local/lib/clawprov/openclaw-2026.9.6-node-24.22.3/bin; mv $b/openclaw.real $b/openclaw; sleep 1"),
     (&["host.gateway"], "the gateway's unit disabled (still running)",
      "runuser -u openclaw -- env XDG_RUNTIME_DIR=/run/user/$(id -u openclaw) systemctl --user disable clawprov-gateway.service",
      "runuser -u openclaw -- env XDG_RUNTIME_DIR=/run/user/$(id -u openclaw) systemctl --user enable clawprov-gateway.service"),
@@ -749,6 +826,8 @@ fn full_up_second_up_outside_reboot() {
     let (mut vm, user_data, (code, stdout, stderr)) =
         up_on_a_fresh_vm(&p, &assets, &standin, &dir, ssh_port);
     let full_up_secs = started.elapsed().as_secs();
+    // First, whatever up said: what the service user's code did at boot.
+    service_user_contained(&mut vm, "full up");
     ensure!(
         vm,
         "full up",

@@ -36,7 +36,8 @@ mod write_back;
 pub use account::Account;
 pub use address::PeerPolicy;
 pub use deliver::{
-    desired_files, DesiredFile, FileOutcome, CONFIG_FILE, DEFAULT_MODEL, ENV_FILE, LOG_FILE,
+    desired_files, DesiredFile, FileOutcome, CONFIG_FILE, DEFAULT_MODEL, ENV_FILE, GATEWAY_SECRETS,
+    LOG_FILE,
 };
 pub use error::HostError;
 pub use known_hosts::{HostKey, KnownHosts, Pin};
@@ -44,6 +45,6 @@ pub use paths::{node_bin_dir, release_dir, HostPaths, GATEWAY_UNIT, UNIT_FILE};
 pub use phase::{login, route, run, HostInputs, HostKeyReport, HostReport, ReleaseReport};
 pub use progress::{HostStep, Progress, Silent};
 pub use release::Release;
-pub use service::{scrub, ServiceAction};
+pub use service::{scrub, socket_uid, ServiceAction};
 pub use session::{Output, Session};
 pub use target::{node_target, Target};

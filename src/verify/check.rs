@@ -220,7 +220,7 @@ pub const CATALOG: &[Spec] = &[
     },
     Spec {
         id: "host.listeners",
-        proves: "every listener off loopback is sshd or tailscaled; the gateway listens on 127.0.0.1 only",
+        proves: "every listener off loopback is root's sshd or tailscaled (judged by the socket's uid, not the process name its owner chose); the gateway listens on 127.0.0.1 only",
         fix: "stop the listener named in the evidence",
     },
     Spec {
@@ -265,7 +265,7 @@ pub const CATALOG: &[Spec] = &[
     },
     Spec {
         id: "host.secrets",
-        proves: "no vault secret and no Tailscale auth-key prefix under /var/log, /var/lib/cloud (but the root-only obj.pkl), /run, /home (but the env file), /root, /tmp, nor in the journal",
+        proves: "none of the gateway's secrets (the only vault values the host ever holds, and the only ones verify sends it) and no Tailscale auth-key prefix under /var/log, /var/lib/cloud (but the root-only obj.pkl), /run, /home (but the env file), /root, /tmp, nor in the journal",
         fix: "shred the file named in the evidence and rotate the secret",
     },
     Spec {

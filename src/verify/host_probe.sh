@@ -1,14 +1,24 @@
 # clawprov verify: what the host checks read, in one pass, as root.
 # Fed to `sudo -n -- bash -s` on stdin (never argv): the values below,
-# including the secret patterns, are set by clawprov ahead of this text.
-# Prints sections `@@ NAME`; clawprov parses them (src/verify/host.rs).
+# including the secret patterns and MARK, are set by clawprov ahead of this
+# text. Prints sections `@@MARK NAME`; clawprov parses them
+# (src/verify/host.rs). MARK is random per run and exists only in this
+# script (a shell variable, never exported), so nothing the service user
+# prints can start a section. Whatever the service user can influence
+# (its processes' output, names in its home, answers of its user manager)
+# is printed base64-encoded on one line, bounded, so it cannot add lines
+# of its own to a section either.
 set -u
 export LC_ALL=C
 # The whole probe is one function, parsed before it runs and run with
 # stdin from /dev/null: a command reading stdin cannot eat the rest of this
 # script (bash -s reads it from the same stdin).
 probe() {
-sec() { printf '\n@@ %s\n' "$1"; }
+sec() { printf '\n@@%s %s\n' "$MARK" "$1"; }
+# KEY=<base64 of stdin, at most CAP bytes> on one line.
+b64() { printf '%s=' "$1"; head -c "${2:-1048576}" | base64 -w0; echo; }
+work=$(mktemp -d) || return 1
+trap 'rm -rf -- "$work"' EXIT
 svc_uid=$(id -u "$SVC" 2>/dev/null || echo 0)
 # One pattern per line, no empty line (an empty pattern would match everything).
 pats() { printf '%s' "$PATTERNS" | grep -v '^$'; }
@@ -44,21 +54,29 @@ runuser -u "$SVC" -- curl -sS -m 5 -o /dev/null http://169.254.169.254/hetzner/v
 echo "curl_as_service_user=$?"
 
 sec listeners
-ss -ltnupH 2>&1
+# -e: the owner's uid (ss prints uid:N for a uid other than 0); the
+# process name is the service user's to choose.
+ss -ltnupHe 2>&1
 
 sec gateway
+# The user manager's socket is in a directory of the service user's.
 runuser -u "$SVC" -- env XDG_RUNTIME_DIR="/run/user/$svc_uid" \
-    systemctl --user show -p ActiveState -p UnitFileState clawprov-gateway.service 2>&1
+    systemctl --user show -p ActiveState -p UnitFileState clawprov-gateway.service 2>&1 | b64 unit 4096
 loginctl show-user "$SVC" -p Linger 2>&1
 
 sec state
 cd -- "$HOME_DIR" 2>/dev/null &&
     stat -c '%a %U:%G %F %n' . .openclaw .openclaw/openclaw.json .config/openclaw .config/openclaw/gateway.env 2>&1
-find "$HOME_DIR/.openclaw" "$HOME_DIR/.config/openclaw" -type l 2>/dev/null | sed 's/^/symlink /'
+find "$HOME_DIR/.openclaw" "$HOME_DIR/.config/openclaw" -type l -print0 2>/dev/null | b64 symlinks 65536
 
 sec config
-echo "sha256=$(sha256sum <"$HOME_DIR/.openclaw/openclaw.json" 2>/dev/null | cut -d' ' -f1)"
-echo "secrets=$(grep -cF -f <(pats) -- "$HOME_DIR/.openclaw/openclaw.json" 2>/dev/null)"
+# Read by the service user (a link or a FIFO there is its own business,
+# and bounded), hashed and searched by root in root's own directory.
+if runuser -u "$SVC" -- timeout 10 head -c 4194304 -- "$HOME_DIR/.openclaw/openclaw.json" \
+    2>/dev/null | cat >"$work/config" && [ "${PIPESTATUS[0]}" -eq 0 ]; then
+    echo "sha256=$(sha256sum <"$work/config" | cut -d' ' -f1)"
+    echo "secrets=$(grep -cF -f <(pats) -- "$work/config")"
+fi
 
 sec serve
 tailscale serve status --json 2>&1
@@ -70,11 +88,10 @@ sec audit
 # As the gateway runs: the service user, the env file loaded into the
 # environment (never onto a command line).
 runuser -u "$SVC" -- env -i HOME="$HOME_DIR" PATH="$NODE_BIN_DIR:$OPENCLAW_DIR/bin:/usr/local/bin:/usr/bin:/bin" \
-    bash -c 'set -a; . "$1"; set +a; exec "$2" "$3" security audit --json' audit \
-    "$HOME_DIR/.config/openclaw/gateway.env" "$NODE_BIN_DIR/node" "$OPENCLAW_DIR/bin/openclaw" 2>/dev/null
-audit_exit=$?
-echo
-echo "exit=$audit_exit"
+    timeout 120 bash -c 'set -a; . "$1"; set +a; exec "$2" "$3" security audit --json' audit \
+    "$HOME_DIR/.config/openclaw/gateway.env" "$NODE_BIN_DIR/node" "$OPENCLAW_DIR/bin/openclaw" 2>/dev/null |
+    b64 output 4194304
+echo "exit=${PIPESTATUS[0]}"
 
 sec traces
 ls -d /var/log/clawprov-bootstrap.log /run/clawprov/ts-authkey /var/lib/cloud/instance/user-data.txt* \
@@ -82,16 +99,16 @@ ls -d /var/log/clawprov-bootstrap.log /run/clawprov/ts-authkey /var/lib/cloud/in
     /var/lib/cloud/instances/*/scripts/runcmd 2>/dev/null
 
 sec secrets
-grep -rlF -f <(pats) -- /var/log /var/lib/cloud /run /home /root /tmp 2>/dev/null | sort
+grep -rlZF -f <(pats) -- /var/log /var/lib/cloud /run /home /root /tmp 2>/dev/null | b64 files
 echo "journal=$(journalctl -o export --no-pager 2>/dev/null | grep -cF -f <(pats))"
 
 sec upgrades
 apt-config dump 2>/dev/null | grep -E '^(APT::Periodic::Unattended-Upgrade|APT::Periodic::Update-Package-Lists|Unattended-Upgrade::Origins-Pattern::|Unattended-Upgrade::Automatic-Reboot)'
 
 sec versions
-echo "node=$(runuser -u "$SVC" -- "$NODE_BIN_DIR/node" --version 2>&1)"
-echo "openclaw=$(runuser -u "$SVC" -- "$NODE_BIN_DIR/node" -p \
-    "require('$OPENCLAW_DIR/lib/node_modules/openclaw/package.json').version" 2>&1)"
+runuser -u "$SVC" -- timeout 30 "$NODE_BIN_DIR/node" --version 2>&1 | b64 node 256
+runuser -u "$SVC" -- timeout 30 "$NODE_BIN_DIR/node" -p \
+    "require('$OPENCLAW_DIR/lib/node_modules/openclaw/package.json').version" 2>&1 | b64 openclaw 256
 echo "tailscale=$(dpkg-query -W -f='${Version}' tailscale 2>&1)"
 }
 probe </dev/null
