@@ -22,6 +22,7 @@ use super::check::CheckResult;
 use crate::host::command::RemoteCommand;
 use crate::host::session::Session;
 use crate::host::GATEWAY_SECRETS;
+use crate::remote_text::escape;
 use crate::render::quote::sh_quote;
 use crate::secrets::Vault;
 use crate::stack::Stack;
@@ -133,14 +134,15 @@ fn decoded(text: &str, key: &str) -> Option<String> {
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// Names the probe sent NUL-separated (encoded), each shown escaped: they
-/// are the service user's to choose.
+/// Names the probe sent NUL-separated (encoded), as they are: they are the
+/// service user's to choose, so evidence shows them through
+/// [`escape`](crate::remote_text::escape).
 fn names(text: &str, key: &str) -> Option<Vec<String>> {
     let all = decoded(text, key)?;
     Some(
         all.split('\0')
             .filter(|n| !n.is_empty())
-            .map(|n| format!("{:?}", n))
+            .map(String::from)
             .collect(),
     )
 }
@@ -491,7 +493,7 @@ fn state(text: &str, e: &Expected) -> CheckResult {
         }
     }
     match names(text, "symlinks") {
-        Some(links) => bad.extend(links.into_iter().map(|l| format!("symlink {l}"))),
+        Some(links) => bad.extend(links.iter().map(|l| format!("symlink {}", escape(l)))),
         None => bad.push("its links could not be listed".into()),
     }
     verdict(
@@ -650,7 +652,7 @@ fn traces(text: &str, _: &Expected) -> CheckResult {
 }
 
 fn secrets(text: &str, e: &Expected) -> CheckResult {
-    let env = format!("{:?}", format!("{}/.config/openclaw/gateway.env", e.home));
+    let env = format!("{}/.config/openclaw/gateway.env", e.home);
     let Some(files) = names(text, "files") else {
         return CheckResult::error("host.secrets", "the probe's file search printed nothing");
     };
@@ -659,8 +661,8 @@ fn secrets(text: &str, e: &Expected) -> CheckResult {
         .filter(|f| *f != env)
         // cloud-init's pickled datasource holds the user-data (the spent
         // auth key) and is read at every boot; it is root-only (0400).
-        .filter(|f| !(f.starts_with("\"/var/lib/cloud/instances/") && f.ends_with("/obj.pkl\"")))
-        .map(|f| format!("a secret in {f}"))
+        .filter(|f| !(f.starts_with("/var/lib/cloud/instances/") && f.ends_with("/obj.pkl")))
+        .map(|f| format!("a secret in {}", escape(&f)))
         .collect();
     if bad.len() > 10 {
         let more = bad.len() - 10;
@@ -882,8 +884,31 @@ mod tests {
                 "/home/openclaw/.openclaw/a\u{1b}]52;c;x\u{7}\n@@ b\0",
             );
         let r = super::state(&state, &e);
-        assert!(r.detail.contains("\\u{1b}]52"), "{}", r.detail);
+        assert!(r.detail.contains("\\x1b]52"), "{}", r.detail);
         assert!(!r.detail.contains('\u{1b}'), "{}", r.detail);
+    }
+
+    #[test]
+    fn secrets_spare_the_env_file_and_obj_pkl_only() {
+        let s = stack();
+        let e = expected(&s);
+        let files = |names: &str| encoded("files", names) + "journal=0\n";
+        let ok = files(
+            "/home/openclaw/.config/openclaw/gateway.env\0/var/lib/cloud/instances/i-1/obj.pkl\0",
+        );
+        assert_eq!(secrets(&ok, &e).status, super::super::Status::Pass);
+        let leaked = files("/home/openclaw/.config/openclaw/gateway.env\0/tmp/leak\u{1b}[2K\0");
+        let r = secrets(&leaked, &e);
+        assert_eq!(r.status, super::super::Status::Fail);
+        assert!(
+            r.detail.contains("a secret in /tmp/leak\\x1b[2K"),
+            "{}",
+            r.detail
+        );
+        assert_eq!(
+            secrets("journal=0\n", &e).status,
+            super::super::Status::Error
+        );
     }
 
     #[test]
