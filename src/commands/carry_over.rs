@@ -19,6 +19,7 @@ use crate::backup::{self, Manifest};
 use crate::cli::GlobalArgs;
 use crate::error::{Error, Result};
 use crate::host::{self, Account, HostInputs, ServiceAction, Silent};
+use crate::secrets::Secret;
 use crate::ui::Ui;
 
 /// What was carried over.
@@ -36,6 +37,10 @@ pub struct Carried {
     /// What the host phase after the restore did with the gateway (it was
     /// stopped for the swap, so: started).
     pub gateway: Option<ServiceAction>,
+    /// The key the backup was signed with, which the restore checks it
+    /// against (never reported; the vault is not opened a second time).
+    #[serde(skip)]
+    signing_key: Option<Secret>,
 }
 
 /// Back up the old server's state directory (`inputs` point at it).
@@ -48,6 +53,8 @@ pub async fn take(
     let name = &loaded.stack.name;
     let (session, account) = login(inputs, loaded).await?;
     let seal = seal_of(&loaded.path, global)?;
+    let signing_key =
+        super::backup::context_of(&loaded.path, global)?.backup_signing_key(&loaded.vault, ui)?;
     let out = backups_dir(&loaded.path, name)
         .join(format!("{name}-{}.tar.age", backup::restore::stamp()));
     let progress = Arc::new(TransferProgress::new(
@@ -67,7 +74,7 @@ pub async fn take(
         backup::Destination {
             path: out.clone(),
             max_size: backup::DEFAULT_MAX_SIZE,
-            signing_key: signing_key(loaded, global, ui)?,
+            signing_key: signing_key.clone(),
         },
         progress.clone(),
     )
@@ -85,6 +92,7 @@ pub async fn take(
         restored: false,
         previous: None,
         gateway: None,
+        signing_key: Some(signing_key),
     })
 }
 
@@ -110,9 +118,10 @@ pub async fn restore(
         ),
         Some(carried.bytes),
     ));
-    // The archive the old server's backup just wrote, signed with this key.
+    // The archive the old server's backup just wrote, with the key it
+    // was signed with.
     let trust = backup::Trust {
-        key: Some(signing_key(loaded, global, ui)?),
+        key: carried.signing_key.clone(),
         allow_unsigned: false,
     };
     let checked = backup::check(&carried.archive, &opener, &trust).await?;
@@ -123,10 +132,6 @@ pub async fn restore(
     let report = host::run(inputs, &UiProgress::new(ui, name)).await?;
     carried.gateway = Some(report.service);
     Ok(())
-}
-
-fn signing_key(loaded: &Loaded, global: &GlobalArgs, ui: &Ui) -> Result<crate::secrets::Secret> {
-    super::backup::context_of(&loaded.path, global)?.backup_signing_key(&loaded.vault, ui)
 }
 
 async fn login(inputs: &HostInputs<'_>, loaded: &Loaded) -> Result<(host::Session, Account)> {
