@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod converge;
 pub mod error;
+pub mod gateway;
 pub mod hetzner;
 pub mod host;
 pub mod plan;

@@ -38,18 +38,6 @@ pub const ENV_FILE: &str = ".config/openclaw/gateway.env";
 /// OpenClaw's config, relative to the service user's home.
 pub const CONFIG_FILE: &str = ".openclaw/openclaw.json";
 
-/// Vault key -> environment variable. `ANTHROPIC_OAUTH_TOKEN` is the name
-/// OpenClaw's Anthropic provider reads a Claude setup-token from (it takes
-/// precedence over `ANTHROPIC_API_KEY`); the channel names are OpenClaw's
-/// env fallbacks for the default Telegram/Discord account.
-const ENVIRONMENT: &[(&str, &str)] = &[
-    ("gateway_token", "OPENCLAW_GATEWAY_TOKEN"),
-    ("claude_setup_token", "ANTHROPIC_OAUTH_TOKEN"),
-    ("anthropic_api_key", "ANTHROPIC_API_KEY"),
-    ("telegram_bot_token", "TELEGRAM_BOT_TOKEN"),
-    ("discord_bot_token", "DISCORD_BOT_TOKEN"),
-];
-
 /// A file as it should be on the server.
 pub struct DesiredFile {
     /// Absolute path on the server.
@@ -58,15 +46,6 @@ pub struct DesiredFile {
     pub dirs: Vec<String>,
     content: Zeroizing<Vec<u8>>,
 }
-
-/// The vault keys whose values the gateway gets (through the env file).
-pub const GATEWAY_SECRETS: [&str; 5] = [
-    "gateway_token",
-    "claude_setup_token",
-    "anthropic_api_key",
-    "telegram_bot_token",
-    "discord_bot_token",
-];
 
 impl DesiredFile {
     /// The bytes as they land on the server. The env file's hold secret
@@ -134,37 +113,36 @@ pub struct FileOutcome {
     pub reason: Option<&'static str>,
 }
 
-/// The two files for `stack`, filled from `vault`.
+/// The two files for `stack`, filled from `vault`: the env file holds
+/// every vault key the gateway's configuration names
+/// ([`crate::gateway::Gateway::env`]); openclaw.json only SecretRefs to them.
 pub fn desired_files(
     stack: &Stack,
     vault: &Vault,
     account: &Account,
 ) -> Result<Vec<DesiredFile>, HostError> {
-    if vault.get("gateway_token").is_none() {
-        return Err(HostError::MissingSecret {
-            key: "gateway_token",
-            why: "the gateway's shared token",
-        });
-    }
-    if vault.get("claude_setup_token").is_none() && vault.get("anthropic_api_key").is_none() {
-        return Err(HostError::MissingSecret {
-            key: "anthropic_api_key",
-            why: "the model credential (or claude_setup_token)",
-        });
+    let home = &account.home;
+    let gateway =
+        crate::gateway::build(stack, home).map_err(|e| HostError::Gateway(e.to_string()))?;
+    for need in gateway.env.needs() {
+        if !need.keys.iter().any(|k| vault.get(k).is_some()) {
+            return Err(HostError::MissingSecret {
+                key: need.keys.join(" or "),
+                why: need.why.clone(),
+            });
+        }
     }
     let mut env = Zeroizing::new(String::from(
         "# Written by clawprov from the vault. Do not edit: `clawprov up` overwrites it.\n",
     ));
-    for (key, var) in ENVIRONMENT {
+    for key in gateway.env.vault_keys() {
         if let Some(secret) = vault.get(key) {
-            env.push_str(var);
+            env.push_str(&crate::gateway::secrets::variable(key));
             env.push('=');
             env.push_str(&env_value(key, secret)?);
             env.push('\n');
         }
     }
-    let home = &account.home;
-    let config = openclaw_json(stack, vault, home);
     Ok(vec![
         DesiredFile {
             path: format!("{home}/{ENV_FILE}"),
@@ -177,7 +155,7 @@ pub fn desired_files(
         DesiredFile {
             path: format!("{home}/{CONFIG_FILE}"),
             dirs: vec![format!("{home}/.openclaw")],
-            content: Zeroizing::new(config.into_bytes()),
+            content: Zeroizing::new(gateway.config_text().into_bytes()),
         },
     ])
 }
@@ -186,10 +164,10 @@ pub fn desired_files(
 /// quotes systemd takes everything literally up to the next `'`, so a value
 /// is refused (naming only its key) if it holds `'` or any control
 /// character; real tokens never do.
-fn env_value(key: &'static str, secret: &Secret) -> Result<Zeroizing<String>, HostError> {
+fn env_value(key: &str, secret: &Secret) -> Result<Zeroizing<String>, HostError> {
     let v = secret.expose();
     let bad = |reason| HostError::BadSecretValue {
-        key,
+        key: key.to_string(),
         file: "gateway.env",
         reason,
     };
@@ -209,75 +187,19 @@ fn env_value(key: &'static str, secret: &Secret) -> Result<Zeroizing<String>, Ho
     Ok(out)
 }
 
-/// Where OpenClaw writes its own log, under the service user's 0700 state
-/// directory instead of its default, the world-listable `/tmp/openclaw/`.
-pub const LOG_FILE: &str = ".openclaw/logs/openclaw.log";
+pub use crate::gateway::LOG_FILE;
 
-/// The model the gateway's agents use. OpenClaw 2026.9 otherwise defaults
-/// to a non-Anthropic model, for which the vault has no credential.
-pub const DEFAULT_MODEL: &str = "anthropic/claude-opus-4-6";
-
-/// An OpenClaw SecretRef: the value is read from the gateway's environment
-/// (the env file), never stored in openclaw.json. OpenClaw 2026.9 wants
-/// these objects for secret fields (`doctor --lint` flags `${VAR}` strings).
-fn env_ref(var: &str) -> serde_json::Value {
-    serde_json::json!({ "source": "env", "provider": "default", "id": var })
-}
-
-/// openclaw.json for the supported OpenClaw line (2026.9): loopback, the
-/// stack's port, token auth, and every secret as a SecretRef to the env
-/// file. What each key is for:
-/// - `trustedProxies`: Tailscale Serve proxies from loopback and always sets
-///   X-Forwarded-*; without it 2026.9 answers every proxied request 403
-///   `proxy_attribution_required`.
-/// - `terminal.enabled: false`: the Control UI's host terminal (on by
-///   default) would be a shell on the server for anyone with the token.
-/// - `logging.file`: see [`LOG_FILE`].
-/// - `env.vars.OPENCLAW_SUPERVISOR_MODE`: the CLI (`doctor`, `gateway
-///   install`) reads it from here too, so it leaves the service to
-///   clawprov's unit instead of installing a second gateway.
-fn openclaw_json(stack: &Stack, vault: &Vault, home: &str) -> String {
-    let mut config = serde_json::json!({
-        "gateway": {
-            "mode": "local",
-            "bind": "loopback",
-            "port": stack.openclaw.port,
-            "auth": { "mode": "token", "token": env_ref("OPENCLAW_GATEWAY_TOKEN") },
-            "trustedProxies": ["127.0.0.1", "::1"],
-            "terminal": { "enabled": false },
-        },
-        "logging": { "file": format!("{home}/{LOG_FILE}") },
-        "env": { "vars": { "OPENCLAW_SUPERVISOR_MODE": "external" } },
-        "agents": { "defaults": { "model": { "primary": DEFAULT_MODEL } } },
-    });
-    let mut channels = serde_json::Map::new();
-    if vault.get("telegram_bot_token").is_some() {
-        channels.insert(
-            "telegram".into(),
-            serde_json::json!({ "enabled": true, "botToken": env_ref("TELEGRAM_BOT_TOKEN") }),
-        );
+/// The vault keys whose values the gateway gets (through the env file):
+/// what must never appear anywhere else on the server.
+pub fn gateway_secrets(stack: &Stack) -> Vec<String> {
+    match crate::gateway::build(stack, &crate::gateway::home_of(stack)) {
+        Ok(g) => g.env.vault_keys().into_iter().map(String::from).collect(),
+        // A loaded stack always builds; fall back to every key that could be.
+        Err(_) => crate::gateway::secrets::KNOWN
+            .iter()
+            .map(|(k, _)| k.to_string())
+            .collect(),
     }
-    if vault.get("discord_bot_token").is_some() {
-        channels.insert(
-            "discord".into(),
-            serde_json::json!({ "enabled": true, "token": env_ref("DISCORD_BOT_TOKEN") }),
-        );
-    }
-    if !channels.is_empty() {
-        config["channels"] = serde_json::Value::Object(channels);
-    }
-    // Plugins the host phase installs (see plugins.rs), enabled here so the
-    // delivered file is what `openclaw plugins install` would leave.
-    let mut entries = serde_json::Map::new();
-    for plugin in super::plugins::wanted(vault) {
-        entries.insert(plugin.id.into(), serde_json::json!({ "enabled": true }));
-    }
-    if !entries.is_empty() {
-        config["plugins"] = serde_json::json!({ "entries": entries });
-    }
-    let mut text = serde_json::to_string_pretty(&config).unwrap_or_default();
-    text.push('\n');
-    text
 }
 
 /// Bring each file to its desired content, mode and owner.
@@ -451,6 +373,7 @@ async fn write(session: &Session, account: &Account, file: &DesiredFile) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gateway::secrets::env_ref;
 
     fn vault(pairs: &[(&str, &str)]) -> Vault {
         let mut v = Vault::new();
@@ -477,14 +400,27 @@ mod tests {
         .unwrap()
     }
 
+    fn with_telegram() -> Stack {
+        crate::stack::parse(
+            b"name: t\ntailscale:\n  tailnet: tail1.ts.net\n  hostname: gw\nopenclaw:\n  channels:\n    telegram: {}\n",
+            std::path::Path::new("t.yaml"),
+        )
+        .unwrap()
+    }
+
     #[test]
     fn env_file_holds_the_values_and_the_config_only_references() {
         let v = vault(&[
             ("gateway_token", "CANARY-gw"),
             ("claude_setup_token", "CANARY-claude"),
             ("telegram_bot_token", "CANARY-tg"),
+            ("discord_bot_token", "CANARY-dc"),
         ]);
-        let files = desired_files(&stack(), &v, &account()).unwrap();
+        // A token in the vault switches no channel on: only a declaration.
+        let undeclared = desired_files(&stack(), &v, &account()).unwrap();
+        let json = String::from_utf8(undeclared[1].content.to_vec()).unwrap();
+        assert!(!json.contains("channels"), "{json}");
+        let files = desired_files(&with_telegram(), &v, &account()).unwrap();
         let env = String::from_utf8(files[0].content.to_vec()).unwrap();
         assert_eq!(files[0].path, "/home/openclaw/.config/openclaw/gateway.env");
         assert!(

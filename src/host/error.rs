@@ -74,10 +74,7 @@ pub enum HostError {
 
     /// The vault lacks a secret the host phase needs.
     #[error("the vault has no {key}: {why} (set it with `clawprov secrets set {key}`)")]
-    MissingSecret {
-        key: &'static str,
-        why: &'static str,
-    },
+    MissingSecret { key: String, why: String },
 
     /// The vault's SSH key cannot be used.
     #[error("the vault's ssh_private_key: {reason}")]
@@ -86,7 +83,7 @@ pub enum HostError {
     /// A secret value cannot be written safely to its file.
     #[error("the vault's {key} cannot go into {file}: {reason}")]
     BadSecretValue {
-        key: &'static str,
+        key: String,
         file: &'static str,
         reason: &'static str,
     },

@@ -36,8 +36,7 @@ mod write_back;
 pub use account::Account;
 pub use address::PeerPolicy;
 pub use deliver::{
-    desired_files, DesiredFile, FileOutcome, CONFIG_FILE, DEFAULT_MODEL, ENV_FILE, GATEWAY_SECRETS,
-    LOG_FILE,
+    desired_files, gateway_secrets, DesiredFile, FileOutcome, CONFIG_FILE, ENV_FILE, LOG_FILE,
 };
 pub use error::HostError;
 pub use known_hosts::{HostKey, KnownHosts, Pin};

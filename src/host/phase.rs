@@ -83,7 +83,7 @@ pub struct HostReport {
     /// that would have been an error).
     pub config_rewritten: bool,
     /// OpenClaw plugins installed by this run (the vault called for them).
-    pub plugins_installed: Vec<&'static str>,
+    pub plugins_installed: Vec<String>,
     pub shredded: Vec<String>,
     /// True when anything on the server was written or started.
     pub changed: bool,
@@ -113,7 +113,10 @@ fn required<'a>(
     key: &'static str,
     why: &'static str,
 ) -> Result<&'a crate::secrets::Secret, HostError> {
-    vault.get(key).ok_or(HostError::MissingSecret { key, why })
+    vault.get(key).ok_or(HostError::MissingSecret {
+        key: key.into(),
+        why: why.into(),
+    })
 }
 
 /// Run the host phase. `progress` hears each step start and finish.
@@ -185,7 +188,7 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
     if home_fixed {
         progress.detail(HostStep::Deliver, &format!("{} made 0750", account.home));
     }
-    let plugins_installed = plugins::ensure(&session, stack, &account, inputs.vault).await?;
+    let plugins_installed = plugins::ensure(&session, stack, &account).await?;
     for id in &plugins_installed {
         progress.detail(
             HostStep::Deliver,
@@ -395,7 +398,15 @@ async fn start_and_probe(
     service::loopback_only(session, account, stack.openclaw.port).await?;
     let mut config_rewritten = false;
     if let Some((path, sha)) = config {
-        config_rewritten = write_back::check(session, account, path, sha, inputs.vault).await?;
+        config_rewritten = write_back::check(
+            session,
+            account,
+            path,
+            sha,
+            inputs.vault,
+            &super::deliver::gateway_secrets(stack),
+        )
+        .await?;
         if config_rewritten {
             progress.detail(
                 HostStep::Probe,

@@ -1,9 +1,10 @@
-//! OpenClaw plugins the vault calls for, installed before the gateway starts.
+//! OpenClaw plugins the declared channels call for, installed before the
+//! gateway starts.
 //!
 //! OpenClaw 2026.9 ships Discord as a plugin (`@openclaw/discord`, released
 //! in step with OpenClaw). Without it a gateway configured for Discord
 //! installs it itself at start, unpinned and at a moment nobody watches.
-//! So when the vault has a Discord token, the host phase installs the
+//! So when the stack declares Discord, the host phase installs the
 //! plugin at the OpenClaw version the stack pins, as the service user,
 //! before delivering openclaw.json (the install edits that file; clawprov's
 //! version, delivered right after, enables the plugin itself). This is the
@@ -16,29 +17,19 @@ use super::account::Account;
 use super::command::RemoteCommand;
 use super::session::Session;
 use super::HostError;
-use crate::secrets::Vault;
 use crate::stack::Stack;
 
 /// npm install of a plugin with its dependencies.
 const TIMEOUT: Duration = Duration::from_secs(600);
 
-/// A plugin and the vault key that calls for it.
-pub struct Plugin {
-    /// The plugin's id in `openclaw plugins list`.
-    pub id: &'static str,
-    pub package: &'static str,
-    pub vault_key: &'static str,
-}
+pub use crate::gateway::Plugin;
 
-pub const PLUGINS: &[Plugin] = &[Plugin {
-    id: "discord",
-    package: "@openclaw/discord",
-    vault_key: "discord_bot_token",
-}];
-
-/// The plugins `vault` calls for.
-pub fn wanted(vault: &Vault) -> impl Iterator<Item = &'static Plugin> + '_ {
-    PLUGINS.iter().filter(|p| vault.get(p.vault_key).is_some())
+/// The plugins the stack's declared channels need
+/// ([`crate::gateway::Gateway::plugins`]).
+pub fn wanted(stack: &Stack) -> Vec<Plugin> {
+    crate::gateway::build(stack, &crate::gateway::home_of(stack))
+        .map(|g| g.plugins)
+        .unwrap_or_default()
 }
 
 /// `openclaw ARGS` as the service user, with the stack's release.
@@ -71,9 +62,8 @@ pub async fn ensure(
     session: &Session,
     stack: &Stack,
     account: &Account,
-    vault: &Vault,
-) -> Result<Vec<&'static str>, HostError> {
-    let wanted: Vec<&Plugin> = wanted(vault).collect();
+) -> Result<Vec<String>, HostError> {
+    let wanted = wanted(stack);
     if wanted.is_empty() {
         return Ok(vec![]);
     }
@@ -85,11 +75,11 @@ pub async fn ensure(
     })?;
     let mut now = vec![];
     for plugin in wanted {
-        if present.iter().any(|id| id == plugin.id) {
+        if present.iter().any(|id| *id == plugin.id) {
             continue;
         }
         session
-            .check(&install_command(stack, account, plugin), None, TIMEOUT)
+            .check(&install_command(stack, account, &plugin), None, TIMEOUT)
             .await?;
         now.push(plugin.id);
     }

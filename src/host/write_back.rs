@@ -14,7 +14,6 @@ use zeroize::Zeroizing;
 
 use super::account::Account;
 use super::command::RemoteCommand;
-use super::deliver::GATEWAY_SECRETS;
 use super::session::Session;
 use super::HostError;
 use crate::secrets::Vault;
@@ -29,9 +28,10 @@ pub async fn check(
     path: &str,
     delivered_sha256: &str,
     vault: &Vault,
+    keys: &[String],
 ) -> Result<bool, HostError> {
     let mut patterns = Zeroizing::new(Vec::new());
-    for key in GATEWAY_SECRETS {
+    for key in keys {
         if let Some(secret) = vault.get(key) {
             patterns.extend_from_slice(secret.expose().as_bytes());
             patterns.push(b'\n');

@@ -64,8 +64,10 @@ pub enum VaultError {
 
     #[error(
         "unknown secret name {name}; known names: {known} \
-         (check the spelling)",
-        known = super::KNOWN_KEYS.join(", ")
+         (check the spelling), or a name of your own ending in {endings} \
+         (for `{{secret: KEY}}` in the stack)",
+        known = super::KNOWN_KEYS.join(", "),
+        endings = super::CUSTOM_KEY_ENDINGS.join(", ")
     )]
     UnknownKey { name: String },
 

@@ -29,4 +29,4 @@ pub use passphrase::{passphrase, PASSPHRASE_ENV};
 pub use recipient::Recipient;
 pub use requirements::{missing as missing_requirements, requirements, Requirement};
 pub use secret::Secret;
-pub use vault::{check_key, Vault, KNOWN_KEYS, MAX_VALUE_BYTES};
+pub use vault::{check_key, is_custom_key, Vault, CUSTOM_KEY_ENDINGS, KNOWN_KEYS, MAX_VALUE_BYTES};

@@ -20,7 +20,17 @@ pub const KNOWN_KEYS: &[&str] = &[
     "backup_signing_key",
     "telegram_bot_token",
     "discord_bot_token",
+    "slack_bot_token",
+    "slack_app_token",
+    "openai_api_key",
+    "openrouter_api_key",
+    "gemini_api_key",
 ];
+
+/// Endings of the secrets a stack names itself (`{secret: KEY}` in
+/// `openclaw.settings`, a custom provider's key): any name-shaped key with
+/// one of these is stored, so `hcloud_tokn` is still refused.
+pub const CUSTOM_KEY_ENDINGS: &[&str] = &["_token", "_key", "_secret", "_password"];
 
 /// The secrets whose values are multi-line (OpenSSH private keys).
 const MULTILINE_KEYS: &[&str] = &["ssh_private_key", "backup_signing_key"];
@@ -121,10 +131,18 @@ fn is_name_shaped(key: &str) -> bool {
         && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
 }
 
+/// A name a stack may give its own secret (see [`CUSTOM_KEY_ENDINGS`]).
+pub fn is_custom_key(key: &str) -> bool {
+    is_name_shaped(key)
+        && CUSTOM_KEY_ENDINGS
+            .iter()
+            .any(|e| key.len() > e.len() && key.ends_with(e))
+}
+
 /// Whether `key` is a name the vault stores. Commands call this before
 /// asking for a value nobody could store.
 pub fn check_key(key: &str) -> Result<(), VaultError> {
-    if KNOWN_KEYS.contains(&key) {
+    if KNOWN_KEYS.contains(&key) || is_custom_key(key) {
         return Ok(());
     }
     Err(if is_name_shaped(key) {

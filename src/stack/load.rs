@@ -87,6 +87,11 @@ fn parse_sized(bytes: &[u8], origin: &Path, size: Option<usize>) -> Result<Stack
         StackError::new(origin, outline.position(&field), field, why.message)
             .with_optional_hint(why.hint)
     })?;
+    // The gateway's configuration must build, and pass the pinned
+    // release's schema, before any command acts on the stack.
+    crate::gateway::build(&stack, &crate::gateway::home_of(&stack)).map_err(|e| {
+        StackError::new(origin, outline.position(&e.field), e.field, e.message).with_hint(e.hint)
+    })?;
     Ok(stack)
 }
 

@@ -2,6 +2,7 @@
 //! other layer sees it (invariant 6): layers may trust these values, but must
 //! still quote them for their own context.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -100,6 +101,232 @@ pub struct OpenClaw {
     pub version: String,
     /// Loopback port the gateway listens on.
     pub port: u16,
+    /// The agents' model and its fallbacks (`provider/model`).
+    pub model: Model,
+    /// Custom OpenAI-compatible endpoints, by provider id.
+    #[serde(deserialize_with = "names::map")]
+    pub providers: BTreeMap<String, CustomProvider>,
+    /// The chat channels the gateway serves, with who may talk to it.
+    pub channels: Channels,
+    /// Which tools the agent gets.
+    pub tools: Tools,
+    /// Any other `openclaw.json` keys, merged last (src/gateway/settings.rs).
+    pub settings: serde_yaml::Mapping,
+}
+
+/// The model OpenClaw's agents use by default.
+pub const DEFAULT_MODEL: &str = "anthropic/claude-opus-4-6";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Model {
+    pub primary: String,
+    #[serde(deserialize_with = "names::list")]
+    pub fallbacks: Vec<String>,
+}
+
+impl Default for Model {
+    fn default() -> Self {
+        Model {
+            primary: DEFAULT_MODEL.into(),
+            fallbacks: vec![],
+        }
+    }
+}
+
+/// A vault key named where a secret is needed: `{secret: KEY}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    pub secret: String,
+}
+
+/// An OpenAI-compatible endpoint (vLLM, Ollama, LiteLLM, a hosted one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomProvider {
+    /// `https://host/v1` (or `http://127.0.0.1:PORT/v1` on the server).
+    pub base_url: String,
+    /// OpenClaw's API adapter; `openai-completions` unless given.
+    #[serde(default = "default_api")]
+    pub api: String,
+    /// The key's vault entry; default `<id>_api_key`.
+    #[serde(default)]
+    pub api_key: Option<SecretRef>,
+    /// The model ids it serves (`<id>/<model>` in `model.primary`).
+    #[serde(deserialize_with = "names::list")]
+    pub models: Vec<String>,
+}
+
+fn default_api() -> String {
+    "openai-completions".into()
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Channels {
+    pub telegram: Option<Channel>,
+    pub discord: Option<Channel>,
+    pub slack: Option<Channel>,
+}
+
+impl Channels {
+    /// The declared channels, by name, in a fixed order.
+    pub fn declared(&self) -> Vec<(&'static str, &Channel)> {
+        [
+            ("telegram", &self.telegram),
+            ("discord", &self.discord),
+            ("slack", &self.slack),
+        ]
+        .into_iter()
+        .filter_map(|(name, c)| c.as_ref().map(|c| (name, c)))
+        .collect()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Channel {
+    /// The bot token's vault key; default `<channel>_bot_token`.
+    pub token: Option<SecretRef>,
+    /// Slack's app-level token (Socket Mode); default `slack_app_token`.
+    pub app_token: Option<SecretRef>,
+    /// Who may message the bot directly.
+    pub dm: DmPolicy,
+    /// Sender ids allowed to DM (required with `dm: allowlist`).
+    #[serde(deserialize_with = "names::list")]
+    pub allow_from: Vec<String>,
+    /// The group chats the bot answers in, by the channel's own ids; none:
+    /// no group chat.
+    #[serde(deserialize_with = "names::map")]
+    pub groups: BTreeMap<String, Group>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DmPolicy {
+    /// Unknown senders get a pairing code the owner approves.
+    #[default]
+    Pairing,
+    Allowlist,
+    Open,
+    Disabled,
+}
+
+impl DmPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DmPolicy::Pairing => "pairing",
+            DmPolicy::Allowlist => "allowlist",
+            DmPolicy::Open => "open",
+            DmPolicy::Disabled => "disabled",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Group {
+    /// Answer only when mentioned.
+    pub require_mention: bool,
+}
+
+impl Default for Group {
+    fn default() -> Self {
+        Group {
+            require_mention: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tools {
+    pub baseline: Baseline,
+    /// Tools added (OpenClaw's `tools.alsoAllow`); one the baseline denies
+    /// is taken off its deny list.
+    #[serde(deserialize_with = "names::list")]
+    pub allow: Vec<String>,
+    /// Tools denied on top of the baseline.
+    #[serde(deserialize_with = "names::list")]
+    pub deny: Vec<String>,
+    /// The gateway's OpenResponses file and image inputs (off unless declared).
+    pub http: Http,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Baseline {
+    /// OpenClaw's "Hardened baseline in 60 seconds".
+    #[default]
+    Hardened,
+    /// OpenClaw's own defaults.
+    Standard,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Http {
+    pub files: Option<Endpoint>,
+    pub images: Option<Endpoint>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Endpoint {
+    /// Hosts (`example.com`, `*.example.com`) URLs may be fetched from.
+    #[serde(deserialize_with = "names::list")]
+    pub url_allowlist: Vec<String>,
+}
+
+/// Ids written as YAML numbers (Telegram's `-1001234`, Discord's
+/// snowflakes) read as the text they are.
+mod names {
+    use std::collections::BTreeMap;
+
+    use serde::de::{Deserialize, Deserializer, Error};
+    use serde_yaml::Value;
+
+    fn text<E: Error>(v: Value) -> Result<String, E> {
+        match v {
+            Value::String(s) => Ok(s),
+            Value::Number(n) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
+            other => Err(E::custom(format!(
+                "expected a name or an id, found {}",
+                match other {
+                    Value::Null => "nothing",
+                    Value::Bool(_) => "a boolean",
+                    Value::Number(_) => "a fraction",
+                    _ => "a structure",
+                }
+            ))),
+        }
+    }
+
+    pub fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        Vec::<Value>::deserialize(d)?
+            .into_iter()
+            .map(text)
+            .collect()
+    }
+
+    pub fn map<'de, D, T>(d: D) -> Result<BTreeMap<String, T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: serde::de::DeserializeOwned,
+    {
+        let raw = serde_yaml::Mapping::deserialize(d)?;
+        let mut out = BTreeMap::new();
+        for (k, v) in raw {
+            let v = match v {
+                Value::Null => serde_yaml::from_value(Value::Mapping(Default::default())),
+                v => serde_yaml::from_value(v),
+            }
+            .map_err(D::Error::custom)?;
+            out.insert(text(k)?, v);
+        }
+        Ok(out)
+    }
 }
 
 /// The OpenClaw release clawprov defaults to: the newest stable release the
@@ -114,6 +341,11 @@ impl Default for OpenClaw {
         OpenClaw {
             version: DEFAULT_OPENCLAW_VERSION.into(),
             port: 18789,
+            model: Model::default(),
+            providers: BTreeMap::new(),
+            channels: Channels::default(),
+            tools: Tools::default(),
+            settings: serde_yaml::Mapping::new(),
         }
     }
 }

@@ -124,10 +124,25 @@ impl Outline {
     }
 }
 
+/// Which keys a mapping may hold.
+#[derive(Clone, Copy)]
+enum Keys {
+    /// Exactly these (the stack's own keys).
+    Fixed(&'static [(&'static str, Shape)]),
+    /// Any name, each holding this shape.
+    Names(&'static Shape),
+    /// Free-form YAML (OpenClaw's settings).
+    Free,
+}
+
+/// Deepest nesting accepted (the stack's own keys need 6; OpenClaw's
+/// settings rarely more than 8).
+const MAX_DEPTH: usize = 16;
+
 enum Frame {
     Map {
         path: String,
-        keys: &'static [(&'static str, Shape)],
+        keys: Keys,
         seen: Vec<String>,
         /// The key just read, waiting for its value: (path, shape).
         pending: Option<(String, Shape)>,
@@ -135,6 +150,8 @@ enum Frame {
     List {
         path: String,
         next: usize,
+        /// What each item may be: one value, or free-form YAML.
+        item: Shape,
     },
 }
 
@@ -253,7 +270,7 @@ fn pending_field(stack: &[Frame]) -> String {
             ..
         }) => p.clone(),
         Some(Frame::Map { path, .. }) => field_or_document(path),
-        Some(Frame::List { path, next }) => format!("{path}[{next}]"),
+        Some(Frame::List { path, next, .. }) => format!("{path}[{next}]"),
     }
 }
 
@@ -319,13 +336,39 @@ fn scalar(
                 let key_path = child(path, &value);
                 let shown_path = child(path, &shown(&value));
                 if value.chars().count() > MAX_KEY_CHARS {
-                    return Err(Fault::new(at, field_or_document(path), "a key is too long")
-                        .hint(format!("valid keys here: {}", schema::listing(keys))));
+                    let hint = match keys {
+                        Keys::Fixed(keys) => format!("valid keys here: {}", schema::listing(keys)),
+                        _ => format!("keys are at most {MAX_KEY_CHARS} characters"),
+                    };
+                    return Err(
+                        Fault::new(at, field_or_document(path), "a key is too long").hint(hint)
+                    );
                 }
                 if seen.contains(&value) {
                     return Err(Fault::new(at, key_path, "duplicate key")
                         .hint("each key may appear once; remove one of them"));
                 }
+                let keys = match *keys {
+                    Keys::Fixed(keys) => keys,
+                    Keys::Names(_) | Keys::Free if value.is_empty() => {
+                        return Err(Fault::new(at, shown_path, "a key is empty")
+                            .hint("name the entry, e.g. a chat's id"));
+                    }
+                    Keys::Names(inner) => {
+                        return Ok(accept_key(out, seen, pending, value, key_path, at, *inner));
+                    }
+                    Keys::Free => {
+                        return Ok(accept_key(
+                            out,
+                            seen,
+                            pending,
+                            value,
+                            key_path,
+                            at,
+                            Shape::Free,
+                        ));
+                    }
+                };
                 let Some((_, shape)) = keys.iter().find(|(k, _)| *k == value) else {
                     let hint = match schema::nearest(&value, keys) {
                         Some(near) => format!(
@@ -347,15 +390,7 @@ fn scalar(
                     };
                     return Err(Fault::new(at, field, "unknown key").hint(hint));
                 };
-                seen.push(value);
-                out.entries.push(Entry {
-                    path: key_path.clone(),
-                    key: Some(at),
-                    value: None,
-                });
-                out.current = Some((key_path.clone(), at));
-                *pending = Some((key_path, *shape));
-                Ok(())
+                Ok(accept_key(out, seen, pending, value, key_path, at, *shape))
             }
             Some((key_path, shape)) => {
                 // A key's value. An empty value's event is marked at the next
@@ -368,7 +403,13 @@ fn scalar(
                     e.value = Some(at);
                 }
                 match shape {
-                    Shape::Value => check_length(&key_path, &value, at),
+                    Shape::Value | Shape::Free => check_length(&key_path, &value, at),
+                    Shape::Names(_) => Err(Fault::new(
+                        at,
+                        key_path,
+                        "expected a mapping of names, found a single value",
+                    )
+                    .hint("write one `NAME:` per entry under it, or remove the line")),
                     Shape::Map(_) if value.is_empty() => Err(Fault::new(
                         at,
                         key_path,
@@ -394,7 +435,7 @@ fn scalar(
                 }
             }
         },
-        Frame::List { path, next } => {
+        Frame::List { path, next, .. } => {
             let item = format!("{path}[{next}]");
             *next += 1;
             out.entries.push(Entry {
@@ -416,17 +457,28 @@ fn collection(
     at: Pos,
 ) -> Result<(), Fault> {
     let found = if is_map { "a mapping" } else { "a list" };
-    let Some(top) = stack.last_mut() else {
+    if stack.is_empty() {
         *root_seen = true;
         if !is_map {
             return Err(top_level_fault(at, "a list"));
         }
         stack.push(Frame::Map {
             path: String::new(),
-            keys: schema::STACK,
+            keys: Keys::Fixed(schema::STACK),
             seen: vec![],
             pending: None,
         });
+        return Ok(());
+    }
+    if stack.len() >= MAX_DEPTH {
+        return Err(Fault::new(
+            at,
+            pending_field(stack),
+            format!("nested more than {MAX_DEPTH} levels deep"),
+        )
+        .hint("no setting needs this depth; check the indentation"));
+    }
+    let Some(top) = stack.last_mut() else {
         return Ok(());
     };
     let frame = match top {
@@ -445,14 +497,40 @@ fn collection(
             match (shape, is_map) {
                 (Shape::Map(keys), true) => Frame::Map {
                     path: key_path,
-                    keys,
+                    keys: Keys::Fixed(keys),
+                    seen: vec![],
+                    pending: None,
+                },
+                (Shape::Names(inner), true) => Frame::Map {
+                    path: key_path,
+                    keys: Keys::Names(inner),
+                    seen: vec![],
+                    pending: None,
+                },
+                (Shape::Free, true) => Frame::Map {
+                    path: key_path,
+                    keys: Keys::Free,
                     seen: vec![],
                     pending: None,
                 },
                 (Shape::List, false) => Frame::List {
                     path: key_path,
                     next: 0,
+                    item: Shape::Value,
                 },
+                (Shape::Free, false) => Frame::List {
+                    path: key_path,
+                    next: 0,
+                    item: Shape::Free,
+                },
+                (Shape::Names(_), false) => {
+                    return Err(Fault::new(
+                        at,
+                        key_path,
+                        "expected a mapping of names, found a list",
+                    )
+                    .hint("write one `NAME:` per entry under it"))
+                }
                 (Shape::Map(keys), false) => {
                     return Err(Fault::new(
                         at,
@@ -475,16 +553,61 @@ fn collection(
                 }
             }
         }
-        Frame::List { path, next } => {
-            let item = format!("{path}[{next}]");
-            return Err(
-                Fault::new(at, item, format!("expected a single value, found {found}"))
-                    .hint("each list item is one value, e.g. `- tag:openclaw`"),
-            );
+        Frame::List { path, next, item } => {
+            let item_path = format!("{path}[{next}]");
+            *next += 1;
+            if !matches!(item, Shape::Free) {
+                return Err(Fault::new(
+                    at,
+                    item_path,
+                    format!("expected a single value, found {found}"),
+                )
+                .hint("each list item is one value, e.g. `- tag:openclaw`"));
+            }
+            out.entries.push(Entry {
+                path: item_path.clone(),
+                key: None,
+                value: Some(at),
+            });
+            out.current = Some((item_path.clone(), at));
+            if is_map {
+                Frame::Map {
+                    path: item_path,
+                    keys: Keys::Free,
+                    seen: vec![],
+                    pending: None,
+                }
+            } else {
+                Frame::List {
+                    path: item_path,
+                    next: 0,
+                    item: Shape::Free,
+                }
+            }
         }
     };
     stack.push(frame);
     Ok(())
+}
+
+/// Record a key whose value comes next.
+fn accept_key(
+    out: &mut Outline,
+    seen: &mut Vec<String>,
+    pending: &mut Option<(String, Shape)>,
+    value: String,
+    key_path: String,
+    at: Pos,
+    shape: Shape,
+) {
+    seen.push(value);
+    out.entries.push(Entry {
+        path: key_path.clone(),
+        key: Some(at),
+        value: None,
+    });
+    out.current = Some((key_path.clone(), at));
+    *pending = Some((key_path, shape));
 }
 
 fn check_length(path: &str, value: &str, at: Pos) -> Result<(), Fault> {

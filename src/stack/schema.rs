@@ -16,6 +16,13 @@ pub enum Shape {
     List,
     /// One value (string, number or boolean).
     Value,
+    /// A mapping whose keys are names the user chooses (a provider id, a
+    /// chat's id), each holding the inner shape.
+    Names(&'static Shape),
+    /// Free-form YAML (OpenClaw's own settings): mappings, lists and values
+    /// at any depth up to the outline's nesting cap, checked later against
+    /// OpenClaw's schema.
+    Free,
 }
 
 const PROTECTION: &[(&str, Shape)] = &[("delete", Shape::Value), ("rebuild", Shape::Value)];
@@ -38,7 +45,57 @@ const TAILSCALE: &[(&str, Shape)] = &[
     ("version", Shape::Value),
 ];
 
-const OPENCLAW: &[(&str, Shape)] = &[("version", Shape::Value), ("port", Shape::Value)];
+/// `token: {secret: VAULT_KEY}`: a secret is only ever named, never written.
+pub const SECRET_REF: &[(&str, Shape)] = &[("secret", Shape::Value)];
+
+const MODEL: &[(&str, Shape)] = &[("primary", Shape::Value), ("fallbacks", Shape::List)];
+
+const PROVIDER: &[(&str, Shape)] = &[
+    ("base_url", Shape::Value),
+    ("api", Shape::Value),
+    ("api_key", Shape::Map(SECRET_REF)),
+    ("models", Shape::List),
+];
+
+const GROUP: &[(&str, Shape)] = &[("require_mention", Shape::Value)];
+
+const CHANNEL: &[(&str, Shape)] = &[
+    ("token", Shape::Map(SECRET_REF)),
+    ("app_token", Shape::Map(SECRET_REF)),
+    ("dm", Shape::Value),
+    ("allow_from", Shape::List),
+    ("groups", Shape::Names(&Shape::Map(GROUP))),
+];
+
+const CHANNELS: &[(&str, Shape)] = &[
+    ("telegram", Shape::Map(CHANNEL)),
+    ("discord", Shape::Map(CHANNEL)),
+    ("slack", Shape::Map(CHANNEL)),
+];
+
+const ENDPOINT: &[(&str, Shape)] = &[("url_allowlist", Shape::List)];
+
+const HTTP: &[(&str, Shape)] = &[
+    ("files", Shape::Map(ENDPOINT)),
+    ("images", Shape::Map(ENDPOINT)),
+];
+
+const TOOLS: &[(&str, Shape)] = &[
+    ("baseline", Shape::Value),
+    ("allow", Shape::List),
+    ("deny", Shape::List),
+    ("http", Shape::Map(HTTP)),
+];
+
+const OPENCLAW: &[(&str, Shape)] = &[
+    ("version", Shape::Value),
+    ("port", Shape::Value),
+    ("model", Shape::Map(MODEL)),
+    ("providers", Shape::Names(&Shape::Map(PROVIDER))),
+    ("channels", Shape::Map(CHANNELS)),
+    ("tools", Shape::Map(TOOLS)),
+    ("settings", Shape::Free),
+];
 
 const NODE: &[(&str, Shape)] = &[
     ("version", Shape::Value),
@@ -116,8 +173,13 @@ mod tests {
                 format!("{prefix}.{k}")
             };
             out.push(path.clone());
-            if let Shape::Map(inner) = shape {
-                schema_paths(&path, inner, out);
+            match shape {
+                Shape::Map(inner) => schema_paths(&path, inner, out),
+                Shape::Names(Shape::Map(inner)) => {
+                    out.push(format!("{path}.*"));
+                    schema_paths(&format!("{path}.*"), inner, out);
+                }
+                _ => {}
             }
         }
     }
@@ -127,6 +189,15 @@ mod tests {
         if let serde_yaml::Value::Mapping(map) = value {
             for (k, v) in map {
                 let k = k.as_str().unwrap_or_default();
+                // Names the user chooses stand as `*`; settings are free.
+                let k = if prefix == "openclaw.providers" || prefix.ends_with(".groups") {
+                    "*"
+                } else {
+                    k
+                };
+                if prefix == "openclaw.settings" {
+                    continue;
+                }
                 let path = if prefix.is_empty() {
                     k.to_string()
                 } else {
@@ -150,7 +221,46 @@ mod tests {
                 auth: Default::default(),
                 version: Some("1.90.8".into()),
             },
-            openclaw: Default::default(),
+            openclaw: {
+                let channel = crate::stack::Channel {
+                    token: Some(crate::stack::SecretRef {
+                        secret: "a_token".into(),
+                    }),
+                    app_token: Some(crate::stack::SecretRef {
+                        secret: "b_token".into(),
+                    }),
+                    groups: [("1".to_string(), crate::stack::Group::default())].into(),
+                    ..Default::default()
+                };
+                let endpoint = Some(crate::stack::Endpoint::default());
+                crate::stack::OpenClaw {
+                    providers: [(
+                        "local".to_string(),
+                        crate::stack::CustomProvider {
+                            base_url: "https://x".into(),
+                            api: "openai-completions".into(),
+                            api_key: Some(crate::stack::SecretRef {
+                                secret: "c_key".into(),
+                            }),
+                            models: vec![],
+                        },
+                    )]
+                    .into(),
+                    channels: crate::stack::Channels {
+                        telegram: Some(channel.clone()),
+                        discord: Some(channel.clone()),
+                        slack: Some(channel),
+                    },
+                    tools: crate::stack::Tools {
+                        http: crate::stack::Http {
+                            files: endpoint.clone(),
+                            images: endpoint,
+                        },
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                }
+            },
             node: Default::default(),
             host: Default::default(),
             secrets: crate::stack::SecretsConfig {

@@ -21,7 +21,6 @@ use zeroize::Zeroizing;
 use super::check::CheckResult;
 use crate::host::command::RemoteCommand;
 use crate::host::session::Session;
-use crate::host::GATEWAY_SECRETS;
 use crate::remote_text::escape;
 use crate::render::quote::sh_quote;
 use crate::secrets::Vault;
@@ -48,10 +47,10 @@ pub struct Expected<'a> {
 /// Tailscale's key prefix. Only those: the host holds no other vault value,
 /// and sending one (the Hetzner token, the Tailscale OAuth secret, the SSH
 /// key) would give it to a root that verify exists to doubt.
-fn patterns(vault: &Vault) -> Zeroizing<String> {
+fn patterns(vault: &Vault, stack: &Stack) -> Zeroizing<String> {
     let mut out = Zeroizing::new(String::from("tskey-auth-\n"));
-    for key in GATEWAY_SECRETS {
-        if let Some(secret) = vault.get(key) {
+    for key in crate::host::gateway_secrets(stack) {
+        if let Some(secret) = vault.get(&key) {
             for line in secret.expose().lines() {
                 let line = line.trim();
                 if line.len() >= 16 && !line.starts_with("-----") {
@@ -82,7 +81,10 @@ fn script(expected: &Expected, vault: &Vault, mark: &str) -> Zeroizing<Vec<u8>> 
     ] {
         text.push_str(&format!("{name}={}\n", sh_quote(value)));
     }
-    text.push_str(&format!("PATTERNS={}\n", sh_quote(&patterns(vault))));
+    text.push_str(&format!(
+        "PATTERNS={}\n",
+        sh_quote(&patterns(vault, expected.stack))
+    ));
     text.push_str(PROBE);
     Zeroizing::new(text.as_bytes().to_vec())
 }
@@ -953,7 +955,9 @@ mod tests {
             crate::secrets::Secret::new("CANARY-gateway-0123456789"),
         )
         .unwrap();
-        let p = patterns(&v);
+        let stack: Stack =
+            serde_yaml::from_str("name: t\ntailscale: {tailnet: a.ts.net, hostname: h}\n").unwrap();
+        let p = patterns(&v, &stack);
         assert!(p.contains("tskey-auth-\n"));
         assert!(p.contains("CANARY-gateway-0123456789\n"));
     }
