@@ -235,7 +235,19 @@ impl Loaded {
             (TailscaleAuth::AuthKey, None) => return Err(self.needs("tailscale_auth_key")),
         };
         let user_data = self.user_data(global, auth_key)?;
-        let desired = Desired::new(&self.stack, &operator, &user_data.fingerprint());
+        let gateway = crate::gateway::build(&self.stack, &crate::gateway::home_of(&self.stack))
+            .map_err(|e| Error::bad_input(format!("{}: {e}", shown(&self.path))))?;
+        let config = crate::plan::DesiredConfig {
+            label: crate::plan::DesiredConfig::label_of(&gateway.config_text()),
+            json: gateway.config.clone(),
+            warnings: gateway.warnings.clone(),
+            last_delivered: crate::gateway::record::read(&crate::gateway::record::beside(
+                &self.path,
+                &self.stack.name,
+            )),
+        };
+        let desired = Desired::new(&self.stack, &operator, &user_data.fingerprint())
+            .with_config(config);
         Ok((desired, user_data))
     }
 

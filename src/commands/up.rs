@@ -514,6 +514,17 @@ async fn converge_stack(
             }
             let ran = matches!(outcome, HostOutcome::Ran(_));
             if ran {
+                if let Some(c) = &p.desired.config {
+                    let path = crate::gateway::record::beside(&p.loaded.path, &stack.name);
+                    let text = format!("{}\n", serde_json::to_string_pretty(&c.json).unwrap_or_default());
+                    if let Err(e) = crate::gateway::record::write(&path, &text) {
+                        ui.warn(&format!(
+                            "{}: could not write {} (the record plan compares openclaw.json with): {e}",
+                            stack.name,
+                            path.display()
+                        ));
+                    }
+                }
                 if let Err(e) = record_release(&p, server_id).await {
                     let e = Error::from(e);
                     return fail(

@@ -20,17 +20,22 @@ enum VaultCheck {
     Opened {
         secrets: usize,
         missing: Vec<Requirement>,
+        /// Channel tokens in the vault no declared channel uses.
+        unused: Vec<&'static str>,
     },
 }
 
 pub fn run(global: &GlobalArgs, ui: &Ui) -> Result<()> {
     let ctx = StackContext::load(global)?;
     let vault = check_vault(&ctx, ui)?;
+    let gateway = crate::gateway::build(&ctx.stack, &crate::gateway::home_of(&ctx.stack))
+        .map_err(|e| crate::error::Error::bad_input(e.to_string()))?;
     ui.emit(&Validated {
         path: ctx.path.clone(),
         vault_path: ctx.vault_path.clone(),
         stack: ctx.stack.clone(),
         vault,
+        warnings: gateway.warnings,
     });
     Ok(())
 }
@@ -60,7 +65,8 @@ fn check_vault(ctx: &StackContext, ui: &Ui) -> Result<VaultCheck> {
     let (vault, _) = ctx.open_vault()?;
     Ok(VaultCheck::Opened {
         secrets: vault.len(),
-        missing: secrets::missing_requirements(&vault, ctx.stack.tailscale.auth),
+        missing: secrets::missing_requirements(&vault, &ctx.stack),
+        unused: secrets::unused_channel_tokens(&vault, &ctx.stack),
     })
 }
 
@@ -70,6 +76,29 @@ struct Validated {
     vault_path: PathBuf,
     stack: Stack,
     vault: VaultCheck,
+    /// The gateway configuration's warnings (weaker than the baseline, a
+    /// model not in the release's catalog).
+    warnings: Vec<String>,
+}
+
+/// `telegram (dm pairing, 2 groups), slack (dm allowlist)`.
+fn channels(stack: &Stack) -> String {
+    let declared = stack.openclaw.channels.declared();
+    if declared.is_empty() {
+        return "none".into();
+    }
+    declared
+        .iter()
+        .map(|(name, c)| {
+            let groups = match c.groups.len() {
+                0 => "no groups".to_string(),
+                1 => "1 group".to_string(),
+                n => format!("{n} groups"),
+            };
+            format!("{name} (dm {}, {groups})", c.dm.as_str())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Report for Validated {
@@ -80,20 +109,45 @@ impl Report for Validated {
         let vault_state = match &self.vault {
             VaultCheck::NotCreated => " (not created yet)".to_string(),
             VaultCheck::NotOpened(why) => format!(" (not opened: {why})"),
-            VaultCheck::Opened { secrets, missing } if missing.is_empty() => {
+            VaultCheck::Opened {
+                secrets, missing, ..
+            } if missing.is_empty() => {
                 format!(" ({secrets} secrets, nothing missing)")
             }
-            VaultCheck::Opened { secrets, missing } => format!(
+            VaultCheck::Opened {
+                secrets, missing, ..
+            } => format!(
                 " ({secrets} secrets; still needed for up: {})",
                 missing
                     .iter()
-                    .map(Requirement::label)
+                    .map(|r| format!("{} ({})", r.label(), r.why))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
         };
+        let mut notes = String::new();
+        if let VaultCheck::Opened { unused, .. } = &self.vault {
+            for key in unused {
+                notes.push_str(&format!(
+                    "\n  note:    the vault has {key} but no channel uses it; declare the channel under openclaw.channels to switch it on"
+                ));
+            }
+        }
+        for w in &self.warnings {
+            notes.push_str(&format!("\n  warning: {w}"));
+        }
+        let m = &s.openclaw.model;
+        let model = if m.fallbacks.is_empty() {
+            m.primary.clone()
+        } else {
+            format!("{} (fallbacks {})", m.primary, m.fallbacks.join(", "))
+        };
+        let baseline = match s.openclaw.tools.baseline {
+            crate::stack::Baseline::Hardened => "hardened",
+            crate::stack::Baseline::Standard => "standard",
+        };
         format!(
-            "{}: valid\n  name:    {}\n  server:  {} in {} ({})\n  node:    {}.{} tags {}\n  gateway: openclaw {} on 127.0.0.1:{}\n  vault:   {}{}",
+            "{}: valid\n  name:    {}\n  server:  {} in {} ({})\n  node:    {}.{} tags {}\n  gateway: openclaw {} on 127.0.0.1:{}\n  model:   {}\n  chat:    {}\n  tools:   baseline {}\n  vault:   {}{}{}",
             self.path.display(),
             s.name,
             h.server_type,
@@ -104,8 +158,12 @@ impl Report for Validated {
             t.tags.join(","),
             s.openclaw.version,
             s.openclaw.port,
+            model,
+            channels(s),
+            baseline,
             self.vault_path.display(),
             vault_state,
+            notes,
         )
     }
 
@@ -113,10 +171,15 @@ impl Report for Validated {
         let vault = match &self.vault {
             VaultCheck::NotCreated => json!({ "state": "not_created" }),
             VaultCheck::NotOpened(why) => json!({ "state": "not_opened", "reason": why }),
-            VaultCheck::Opened { secrets, missing } => json!({
+            VaultCheck::Opened {
+                secrets,
+                missing,
+                unused,
+            } => json!({
                 "state": "opened",
                 "secrets": secrets,
                 "missing": missing.iter().map(Requirement::label).collect::<Vec<_>>(),
+                "unused_channel_tokens": unused,
             }),
         };
         json!({
@@ -125,6 +188,7 @@ impl Report for Validated {
             "valid": true,
             "vault": self.vault_path,
             "vault_check": vault,
+            "warnings": self.warnings,
         })
     }
 }

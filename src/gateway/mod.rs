@@ -19,6 +19,7 @@ pub mod channels;
 pub mod diff;
 pub mod findings;
 pub mod providers;
+pub mod record;
 pub mod schema;
 pub mod secrets;
 pub mod settings;

@@ -202,6 +202,60 @@ pub fn gateway_secrets(stack: &Stack) -> Vec<String> {
     }
 }
 
+/// A file's previous version kept on the server, beside it, for a roll
+/// back: the env file holds secrets, so its old content never leaves the
+/// server (unlike the unit and openclaw.json, read back by [`read`]).
+/// Every step runs as the service user.
+pub struct KeptCopy {
+    path: String,
+    copy: String,
+}
+
+fn kept_name(path: &str) -> String {
+    format!("{path}.clawprov-prev")
+}
+
+/// Copy `path` aside (`None` when there is no regular file of the service
+/// user's there to keep).
+pub async fn keep_copy(
+    session: &Session,
+    account: &Account,
+    path: &str,
+) -> Result<Option<KeptCopy>, HostError> {
+    match inspect(session, account, path).await? {
+        Some(f) if f.kind == "regular file" && f.uid == account.uid => {}
+        _ => return Ok(None),
+    }
+    let copy = kept_name(path);
+    let cp = RemoteCommand::as_user(&account.name, "cp")
+        .args(["-p", "-T", "--", path, copy.as_str()]);
+    session.check(&cp, None, TIMEOUT).await?;
+    Ok(Some(KeptCopy {
+        path: path.to_string(),
+        copy,
+    }))
+}
+
+impl KeptCopy {
+    /// Put the previous version back in place.
+    pub async fn restore(&self, session: &Session, account: &Account) -> Result<(), HostError> {
+        let mv = RemoteCommand::as_user(&account.name, "mv").args([
+            "-f",
+            "-T",
+            "--",
+            self.copy.as_str(),
+            self.path.as_str(),
+        ]);
+        session.check(&mv, None, TIMEOUT).await.map(|_| ())
+    }
+
+    /// The new version stays: remove the copy.
+    pub async fn discard(&self, session: &Session, account: &Account) -> Result<(), HostError> {
+        let rm = RemoteCommand::as_user(&account.name, "rm").args(["-f", "--", self.copy.as_str()]);
+        session.check(&rm, None, TIMEOUT).await.map(|_| ())
+    }
+}
+
 /// Bring each file to its desired content, mode and owner.
 pub async fn deliver(
     session: &Session,

@@ -219,8 +219,16 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
             }
         }
     }
+    // The env file's old version stays on the server (it holds secrets).
+    let env_path = format!("{}/{}", account.home, deliver::ENV_FILE);
+    let kept_env = if was_active {
+        deliver::keep_copy(&session, &account, &env_path).await?
+    } else {
+        None
+    };
     desired.push(unit);
     let files = deliver::deliver(&session, &account, desired).await?;
+    let env_delivered = files.iter().any(|f| f.delivered && f.path == env_path);
     let delivered = files.iter().filter(|f| f.delivered).count();
     let unit_delivered = files
         .iter()
@@ -253,7 +261,7 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
     .await;
     let (service, probes, config_rewritten) = match checked {
         Ok(done) => done,
-        Err(cause) if was_active && (unit_delivered || config_delivered) => {
+        Err(cause) if was_active && (unit_delivered || config_delivered || env_delivered) => {
             let from = running
                 .as_ref()
                 .map(|r| r.to_string())
@@ -261,8 +269,28 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
             let to = if unit_delivered {
                 release.to_string()
             } else {
-                "the new openclaw.json".into()
+                match (config_delivered, env_delivered) {
+                    (true, true) => "the new openclaw.json and env file",
+                    (false, true) => "the new env file",
+                    _ => "the new openclaw.json",
+                }
+                .into()
             };
+            if let Some(kept) = &kept_env {
+                let put_back = if env_delivered {
+                    kept.restore(&session, &account).await
+                } else {
+                    kept.discard(&session, &account).await
+                };
+                if let Err(e) = put_back {
+                    return Err(HostError::RollbackFailed {
+                        from,
+                        to,
+                        cause: Box::new(cause),
+                        rollback: Box::new(e),
+                    });
+                }
+            }
             let back: Vec<_> = previous
                 .into_iter()
                 .filter(|f| files.iter().any(|o| o.delivered && o.path == f.path))
@@ -286,8 +314,17 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
                 },
             });
         }
-        Err(e) => return Err(e),
+        Err(e) => {
+            if let Some(kept) = &kept_env {
+                // Best effort: the error that stopped us is the one to report.
+                let _ = kept.discard(&session, &account).await;
+            }
+            return Err(e);
+        }
     };
+    if let Some(kept) = &kept_env {
+        kept.discard(&session, &account).await?;
+    }
     progress.finished(
         HostStep::Probe,
         &format!(

@@ -21,6 +21,9 @@ pub const USER_DATA_LABEL: &str = "clawprov/user-data";
 /// `plan` can say that a replace is an upgrade (and what it costs).
 pub const OPENCLAW_LABEL: &str = "clawprov/openclaw";
 pub const NODE_LABEL: &str = "clawprov/node";
+/// The first 32 hex digits of the sha256 of the openclaw.json the last
+/// successful host phase delivered.
+pub const CONFIG_LABEL: &str = "clawprov/config";
 
 /// The label selector that finds every resource of `stack` (and nothing of
 /// another stack, even one whose name starts the same).
@@ -78,9 +81,35 @@ pub struct DesiredServer {
 }
 
 /// Everything one stack wants.
+/// The gateway's configuration as the stack declares it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DesiredConfig {
+    /// The label value: sha256 of openclaw.json, first 32 hex digits.
+    pub label: String,
+    /// The whole openclaw.json (SecretRefs only, no secret value).
+    #[serde(skip)]
+    pub json: serde_json::Value,
+    /// Settings weaker than the hardened baseline, unknown models.
+    pub warnings: Vec<String>,
+    /// clawprov's local record of the openclaw.json it last delivered
+    /// (`<stack>.openclaw.json` beside the stack file), when there is one.
+    #[serde(skip)]
+    pub last_delivered: Option<serde_json::Value>,
+}
+
+impl DesiredConfig {
+    /// The label value for openclaw.json's text.
+    pub fn label_of(text: &str) -> String {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(text.as_bytes()))[..32].to_string()
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Desired {
     pub stack: String,
+    /// None for plans made without the gateway (tests of other steps).
+    pub config: Option<DesiredConfig>,
     pub ssh_key: DesiredSshKey,
     pub firewall: DesiredFirewall,
     pub server: DesiredServer,
@@ -95,6 +124,7 @@ impl Desired {
         let h = &stack.hetzner;
         Desired {
             stack: stack.name.clone(),
+            config: None,
             ssh_key: DesiredSshKey {
                 name: resource_name(&stack.name),
                 public_key: operator_key.trim().to_string(),
@@ -125,6 +155,12 @@ impl Desired {
     }
 
     /// Labels of the SSH key and the firewall.
+    /// The same, with the gateway's configuration.
+    pub fn with_config(mut self, config: DesiredConfig) -> Desired {
+        self.config = Some(config);
+        self
+    }
+
     pub fn labels(&self) -> BTreeMap<String, String> {
         base_labels(&self.stack)
     }
@@ -142,6 +178,9 @@ impl Desired {
             self.server.openclaw_version.clone(),
         );
         labels.insert(NODE_LABEL.to_string(), self.server.node_version.clone());
+        if let Some(c) = &self.config {
+            labels.insert(CONFIG_LABEL.to_string(), c.label.clone());
+        }
         labels
     }
 }

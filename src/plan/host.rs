@@ -11,7 +11,8 @@
 
 use serde::Serialize;
 
-use super::desired::{Desired, NODE_LABEL, OPENCLAW_LABEL};
+use super::desired::{Desired, CONFIG_LABEL, NODE_LABEL, OPENCLAW_LABEL};
+use crate::gateway::diff::{diff, KeyChange};
 use super::observed::Observed;
 use super::step::{Op, Resource, Step};
 
@@ -26,13 +27,36 @@ pub struct HostChange {
     pub reason: String,
 }
 
+/// A new openclaw.json for the running server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigChange {
+    /// The label the server carries (`None`: none yet).
+    pub from: Option<String>,
+    pub to: String,
+    /// Key by key, against clawprov's record of what it last delivered;
+    /// empty when there is no record matching the server's label.
+    pub keys: Vec<KeyChange>,
+    pub reason: String,
+}
+
 /// The host phase's changes on one server.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct HostPlan {
     /// The server they apply to, in place.
     pub server: Option<i64>,
     pub changes: Vec<HostChange>,
+    /// The gateway's configuration, when it changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<ConfigChange>,
+    /// The configuration's warnings (weaker than the hardened baseline, a
+    /// model not in the catalog), whether or not it changes.
+    pub warnings: Vec<String>,
 }
+
+/// How a config change goes, for the plan's reader.
+pub const CONFIG_HOW: &str = "deliver the new openclaw.json and env file, restart the gateway, \
+    probe as up does, and put the previous files back if the gateway refuses them; server and \
+    state directory kept";
 
 /// How an upgrade goes, for the plan's reader.
 pub const HOW: &str = "install the new release beside the running one, switch the gateway's \
@@ -41,7 +65,7 @@ pub const HOW: &str = "install the new release beside the running one, switch th
 
 impl HostPlan {
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty()
+        self.changes.is_empty() && self.config.is_none()
     }
 }
 
@@ -51,11 +75,19 @@ pub fn plan(desired: &Desired, observed: &Observed, steps: &[Step]) -> HostPlan 
     let kept = steps.iter().find(|s| {
         s.resource == Resource::Server && matches!(s.op, Op::NoOp | Op::Update | Op::Wait)
     });
+    let warnings = desired
+        .config
+        .as_ref()
+        .map(|c| c.warnings.clone())
+        .unwrap_or_default();
     let Some(server) = kept
         .and_then(|s| s.id)
         .and_then(|id| observed.servers.iter().find(|s| s.id == id))
     else {
-        return HostPlan::default();
+        return HostPlan {
+            warnings,
+            ..HostPlan::default()
+        };
     };
     let want = &desired.server;
     let changes = [
@@ -83,8 +115,39 @@ pub fn plan(desired: &Desired, observed: &Observed, steps: &[Step]) -> HostPlan 
         })
     })
     .collect();
+    let config = desired.config.as_ref().and_then(|c| {
+        let from = server.labels.get(CONFIG_LABEL);
+        if from == Some(&c.label) {
+            return None;
+        }
+        let record = c.last_delivered.as_ref().filter(|r| {
+            let text = format!("{}\n", serde_json::to_string_pretty(r).unwrap_or_default());
+            from == Some(&super::desired::DesiredConfig::label_of(&text))
+        });
+        let keys = record.map(|r| diff(r, &c.json, true)).unwrap_or_default();
+        let reason = match (from, record) {
+            (None, _) => format!(
+                "the server carries no {CONFIG_LABEL} label, so which openclaw.json it runs is not \
+                 known from the API; {CONFIG_HOW}"
+            ),
+            (Some(had), None) => format!(
+                "openclaw.json {had} -> {} (no local record of {had} to compare key by key; \
+                 `clawprov verify` shows the keys that differ on the server); {CONFIG_HOW}",
+                c.label
+            ),
+            (Some(had), Some(_)) => format!("openclaw.json {had} -> {}; {CONFIG_HOW}", c.label),
+        };
+        Some(ConfigChange {
+            from: from.cloned(),
+            to: c.label.clone(),
+            keys,
+            reason,
+        })
+    });
     HostPlan {
         server: Some(server.id),
         changes,
+        config,
+        warnings,
     }
 }

@@ -21,10 +21,10 @@ use crate::hetzner::MonthlyCost;
 
 pub use compute::{steps, teardown_steps};
 pub use desired::{
-    base_labels, resource_name, selector, Desired, DesiredFirewall, DesiredServer, DesiredSshKey,
-    MANAGED_LABEL, NODE_LABEL, OPENCLAW_LABEL, STACK_LABEL, USER_DATA_LABEL,
+    base_labels, resource_name, selector, Desired, DesiredConfig, DesiredFirewall, DesiredServer, DesiredSshKey,
+    CONFIG_LABEL, MANAGED_LABEL, NODE_LABEL, OPENCLAW_LABEL, STACK_LABEL, USER_DATA_LABEL,
 };
-pub use host::{HostChange, HostPlan};
+pub use host::{ConfigChange, HostChange, HostPlan};
 pub use observed::{observe, Observed};
 pub use step::{Change, Op, Resource, Step};
 pub use tailnet::{TailnetObserved, TailnetOp, TailnetPlan, TailnetStep};

@@ -56,6 +56,23 @@ pub(super) fn render(plan: &Plan) -> String {
             c.reason
         ));
     }
+    if let Some(c) = &plan.host.config {
+        let id = plan
+            .host
+            .server
+            .map(|i| format!("#{i}"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  ~ {:<13} {:<16} {} {}\n",
+            "configure", "openclaw.json", id, c.reason
+        ));
+        for k in &c.keys {
+            out.push_str(&format!("      {k}\n"));
+        }
+    }
+    for w in &plan.host.warnings {
+        out.push_str(&format!("  warning: {w}\n"));
+    }
     let t = &plan.tailnet;
     let tw = t.steps.iter().map(|s| s.name.len()).max().unwrap_or(0);
     for s in &t.steps {

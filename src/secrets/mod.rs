@@ -27,6 +27,8 @@ pub use file::{
 pub use generate::{generate_gateway_token, generate_ssh_key, public_key_of};
 pub use passphrase::{passphrase, PASSPHRASE_ENV};
 pub use recipient::Recipient;
-pub use requirements::{missing as missing_requirements, requirements, Requirement};
+pub use requirements::{
+    missing as missing_requirements, requirements, unused_channel_tokens, Requirement,
+};
 pub use secret::Secret;
 pub use vault::{check_key, is_custom_key, Vault, CUSTOM_KEY_ENDINGS, KNOWN_KEYS, MAX_VALUE_BYTES};

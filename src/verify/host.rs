@@ -40,6 +40,9 @@ pub struct Expected<'a> {
     pub authorized_keys: Vec<String>,
     /// sha256 of the openclaw.json clawprov delivers.
     pub config_sha256: String,
+    /// That openclaw.json: drift is named key by key against it, and the
+    /// audit lists what it allows beyond the hardened baseline.
+    pub config: serde_json::Value,
 }
 
 /// The lines to search for: the value of every secret the gateway gets
@@ -510,7 +513,24 @@ fn config(text: &str, e: &Expected) -> CheckResult {
     let mut bad = vec![];
     let sha = v.get("sha256").copied().unwrap_or("");
     if sha != e.config_sha256 {
-        bad.push(format!("sha256 {sha}, delivered {}", e.config_sha256));
+        // Which keys differ (values not shown: the server's side may hold
+        // anything), so a change made there can be moved into the stack.
+        let keys = decoded(text, "content")
+            .and_then(|c| serde_json::from_str::<serde_json::Value>(&c).ok())
+            .map(|on_server| {
+                crate::gateway::diff::diff(&e.config, &on_server, false)
+                    .iter()
+                    .map(|k| escape(&k.to_string()).to_string())
+                    .collect::<Vec<_>>()
+            });
+        match keys {
+            Some(keys) if !keys.is_empty() => bad.push(format!(
+                "sha256 {sha}, delivered {}; keys that differ on the server: {}",
+                e.config_sha256,
+                keys.join(", ")
+            )),
+            _ => bad.push(format!("sha256 {sha}, delivered {}", e.config_sha256)),
+        }
     }
     match v.get("secrets") {
         Some(&"0") => {}
@@ -607,7 +627,7 @@ fn tailscale_prefs(text: &str, e: &Expected) -> CheckResult {
     )
 }
 
-fn audit(text: &str, _: &Expected) -> CheckResult {
+fn audit(text: &str, e: &Expected) -> CheckResult {
     let id = "host.audit";
     let output = decoded(text, "output").unwrap_or_default();
     let start = output.find('{').unwrap_or(0);
@@ -631,8 +651,19 @@ fn audit(text: &str, _: &Expected) -> CheckResult {
         .filter(|f| f["severity"] == "critical")
         .filter_map(|f| f["id"].as_str().or(f["checkId"].as_str()))
         .collect();
+    // What the declared configuration allows beyond OpenClaw's hardened
+    // baseline: listed, not failed (the stack asked for it; plan warned).
+    let weaker: Vec<String> = crate::gateway::findings::weaker_than_baseline(&e.config)
+        .iter()
+        .map(|f| f.key.clone())
+        .collect();
+    let beyond = if weaker.is_empty() {
+        "; nothing beyond the hardened baseline".to_string()
+    } else {
+        format!("; beyond the hardened baseline, as declared: {}", weaker.join(", "))
+    };
     match critical {
-        Some(0) => CheckResult::pass(id, format!("0 critical, {warn} warn")),
+        Some(0) => CheckResult::pass(id, format!("0 critical, {warn} warn{beyond}")),
         Some(n) => CheckResult::fail(id, format!("{n} critical finding(s) {ids:?}, {warn} warn")),
         None => CheckResult::error(id, "the audit's JSON has no summary.critical"),
     }

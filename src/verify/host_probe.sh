@@ -75,7 +75,10 @@ sec config
 if runuser -u "$SVC" -- timeout 10 head -c 4194304 -- "$HOME_DIR/.openclaw/openclaw.json" \
     2>/dev/null | cat >"$work/config" && [ "${PIPESTATUS[0]}" -eq 0 ]; then
     echo "sha256=$(sha256sum <"$work/config" | cut -d' ' -f1)"
-    echo "secrets=$(grep -cF -f <(pats) -- "$work/config")"
+    found=$(grep -cF -f <(pats) -- "$work/config")
+    echo "secrets=$found"
+    # The content, for naming drifted keys; never when it holds a secret.
+    [ "$found" = 0 ] && b64 content 4194304 <"$work/config"
 fi
 
 sec serve

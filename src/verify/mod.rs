@@ -160,10 +160,10 @@ async fn host_checks(inputs: &Inputs<'_>) -> Vec<CheckResult> {
         Ok(f) => f,
         Err(e) => return host::unreachable(&format!("what clawprov delivers: {e}")),
     };
-    let config_sha256 = files
-        .iter()
-        .find(|f| f.path.ends_with(CONFIG_FILE))
-        .map(|f| f.sha256_hex())
+    let config_file = files.iter().find(|f| f.path.ends_with(CONFIG_FILE));
+    let config_sha256 = config_file.map(|f| f.sha256_hex()).unwrap_or_default();
+    let config = config_file
+        .and_then(|f| serde_json::from_slice(f.expose_content()).ok())
         .unwrap_or_default();
     let mut authorized_keys = vec![inputs.desired.ssh_key.public_key.clone()];
     authorized_keys.extend(stack.host.authorized_keys.iter().cloned());
@@ -174,6 +174,7 @@ async fn host_checks(inputs: &Inputs<'_>) -> Vec<CheckResult> {
         home: account.home.clone(),
         authorized_keys,
         config_sha256,
+        config,
     };
     let (mut checks, login) = tokio::join!(
         host::check(&session, &expected, inputs.vault),
