@@ -246,8 +246,8 @@ impl Loaded {
                 &self.stack.name,
             )),
         };
-        let desired = Desired::new(&self.stack, &operator, &user_data.fingerprint())
-            .with_config(config);
+        let desired =
+            Desired::new(&self.stack, &operator, &user_data.fingerprint()).with_config(config);
         Ok((desired, user_data))
     }
 

@@ -516,7 +516,10 @@ async fn converge_stack(
             if ran {
                 if let Some(c) = &p.desired.config {
                     let path = crate::gateway::record::beside(&p.loaded.path, &stack.name);
-                    let text = format!("{}\n", serde_json::to_string_pretty(&c.json).unwrap_or_default());
+                    let text = format!(
+                        "{}\n",
+                        serde_json::to_string_pretty(&c.json).unwrap_or_default()
+                    );
                     if let Err(e) = crate::gateway::record::write(&path, &text) {
                         ui.warn(&format!(
                             "{}: could not write {} (the record plan compares openclaw.json with): {e}",

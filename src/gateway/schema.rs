@@ -54,6 +54,7 @@ fn validator(version: &str) -> Result<&'static jsonschema::Validator, String> {
                     .and_then(|mut s| {
                         rebase_defs(&mut s, "");
                         portable(&mut s);
+                        defaults_optional(&mut s);
                         jsonschema::validator_for(&s).map_err(|e| {
                             format!("the vendored schema of {v} does not compile: {e}")
                         })
@@ -105,6 +106,32 @@ fn rebase_defs(v: &mut Value, pointer: &str) {
                 rebase_defs(x, &format!("{pointer}/{i}"));
             }
         }
+        _ => {}
+    }
+}
+
+/// OpenClaw prints its zod schema in output form: a key with a `default`
+/// is listed as `required`, because after parsing it always has a value.
+/// A file being written is input, where OpenClaw fills the default in
+/// (`openclaw config validate` accepts a Slack block without `postAs`), so
+/// a defaulted key is taken off `required`.
+fn defaults_optional(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            let defaulted: Vec<String> = match m.get("properties") {
+                Some(Value::Object(props)) => props
+                    .iter()
+                    .filter(|(_, p)| p.get("default").is_some())
+                    .map(|(k, _)| k.clone())
+                    .collect(),
+                _ => vec![],
+            };
+            if let Some(Value::Array(req)) = m.get_mut("required") {
+                req.retain(|r| !r.as_str().is_some_and(|r| defaulted.iter().any(|d| d == r)));
+            }
+            m.values_mut().for_each(defaults_optional);
+        }
+        Value::Array(a) => a.iter_mut().for_each(defaults_optional),
         _ => {}
     }
 }

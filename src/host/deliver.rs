@@ -227,8 +227,8 @@ pub async fn keep_copy(
         _ => return Ok(None),
     }
     let copy = kept_name(path);
-    let cp = RemoteCommand::as_user(&account.name, "cp")
-        .args(["-p", "-T", "--", path, copy.as_str()]);
+    let cp =
+        RemoteCommand::as_user(&account.name, "cp").args(["-p", "-T", "--", path, copy.as_str()]);
     session.check(&cp, None, TIMEOUT).await?;
     Ok(Some(KeptCopy {
         path: path.to_string(),

@@ -12,9 +12,9 @@
 use serde::Serialize;
 
 use super::desired::{Desired, CONFIG_LABEL, NODE_LABEL, OPENCLAW_LABEL};
-use crate::gateway::diff::{diff, KeyChange};
 use super::observed::Observed;
 use super::step::{Op, Resource, Step};
+use crate::gateway::diff::{diff, KeyChange};
 
 /// One change the host phase makes on the running server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

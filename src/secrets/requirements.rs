@@ -72,10 +72,15 @@ pub fn missing(vault: &Vault, stack: &Stack) -> Vec<Requirement> {
 /// longer switches a channel on by itself).
 pub fn unused_channel_tokens(vault: &Vault, stack: &Stack) -> Vec<&'static str> {
     let used = crate::host::gateway_secrets(stack);
-    ["telegram_bot_token", "discord_bot_token", "slack_bot_token", "slack_app_token"]
-        .into_iter()
-        .filter(|k| vault.get(k).is_some() && !used.iter().any(|u| u == k))
-        .collect()
+    [
+        "telegram_bot_token",
+        "discord_bot_token",
+        "slack_bot_token",
+        "slack_app_token",
+    ]
+    .into_iter()
+    .filter(|k| vault.get(k).is_some() && !used.iter().any(|u| u == k))
+    .collect()
 }
 
 #[cfg(test)]
@@ -143,8 +148,14 @@ mod tests {
         .unwrap();
         let labels: Vec<String> = missing(&vault, &s).iter().map(Requirement::label).collect();
         assert!(labels.contains(&"openai_api_key".to_string()), "{labels:?}");
-        assert!(labels.contains(&"slack_bot_token".to_string()), "{labels:?}");
-        assert!(labels.contains(&"slack_app_token".to_string()), "{labels:?}");
+        assert!(
+            labels.contains(&"slack_bot_token".to_string()),
+            "{labels:?}"
+        );
+        assert!(
+            labels.contains(&"slack_app_token".to_string()),
+            "{labels:?}"
+        );
         assert_eq!(unused_channel_tokens(&vault, &s), ["discord_bot_token"]);
     }
 }

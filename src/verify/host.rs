@@ -660,7 +660,10 @@ fn audit(text: &str, e: &Expected) -> CheckResult {
     let beyond = if weaker.is_empty() {
         "; nothing beyond the hardened baseline".to_string()
     } else {
-        format!("; beyond the hardened baseline, as declared: {}", weaker.join(", "))
+        format!(
+            "; beyond the hardened baseline, as declared: {}",
+            weaker.join(", ")
+        )
     };
     match critical {
         Some(0) => CheckResult::pass(id, format!("0 critical, {warn} warn{beyond}")),
@@ -790,7 +793,27 @@ mod tests {
             openclaw_dir: "/y".into(),
             authorized_keys: vec![],
             config_sha256: "abc".into(),
+            config: serde_json::json!({"tools": {"profile": "messaging"}, "gateway": {"port": 1}}),
         }
+    }
+
+    #[test]
+    fn drifted_config_keys_are_named_without_their_values() {
+        let s = stack();
+        let e = expected(&s);
+        let on_server = r#"{"tools":{"profile":"coding"},"gateway":{"port":1},"hooks":{"token":"CANARY-drift"}}"#;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(on_server);
+        let r = config(&format!("sha256=def\nsecrets=0\ncontent={b64}\n"), &e);
+        assert_eq!(r.status, super::super::check::Status::Fail, "{r:?}");
+        let text = format!("{r:?}");
+        assert!(
+            text.contains("+ hooks") && text.contains("~ tools.profile"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("CANARY") && !text.contains("coding"),
+            "{text}"
+        );
     }
 
     #[test]
