@@ -18,10 +18,13 @@ use super::secrets::{env_ref, variable, EnvRefs};
 use super::ConfigError;
 use crate::stack::{Channel, DmPolicy, Stack};
 
-/// The OpenClaw plugin a channel needs installed, if it is not bundled.
+/// The OpenClaw plugin a channel needs installed, if it is not bundled
+/// (2026.9.6 bundles Telegram; Discord and Slack are separate packages,
+/// released in step with OpenClaw).
 pub fn plugin_package(name: &str) -> Option<&'static str> {
     match name {
         "discord" => Some("@openclaw/discord"),
+        "slack" => Some("@openclaw/slack"),
         _ => None,
     }
 }

@@ -20,9 +20,10 @@ impl std::fmt::Display for Finding {
     }
 }
 
-/// Tools the gateway's HTTP `/tools/invoke` denies by default
-/// (docs/gateway/tools-invoke-http-api.md): `gateway.tools.allow` listing
-/// one of these opens it to anyone with the token.
+/// The gateway's default HTTP deny list for `/tools/invoke`
+/// (`DEFAULT_GATEWAY_HTTP_TOOL_DENY` in OpenClaw 2026.9.6's code; its docs
+/// table shows the first twelve): `gateway.tools.allow` listing one of
+/// these opens it to anyone with the token.
 pub const HTTP_HIGH_RISK: &[&str] = &[
     "exec",
     "spawn",
@@ -31,12 +32,21 @@ pub const HTTP_HIGH_RISK: &[&str] = &[
     "fs_delete",
     "fs_move",
     "apply_patch",
+    "terminal",
+    "portal",
     "sessions_spawn",
     "sessions_send",
+    "conversations_list",
+    "conversations_send",
+    "conversations_turn",
+    "automations",
     "cron",
     "gateway",
+    "plugins",
     "nodes",
-    "whatsapp_login",
+    "computer",
+    "mobile_ui",
+    "openclaw",
 ];
 
 fn at<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {

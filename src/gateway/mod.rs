@@ -166,12 +166,24 @@ pub fn build(stack: &Stack, home: &str) -> Result<Gateway, ConfigError> {
     if !channels.is_empty() {
         config["channels"] = Value::Object(channels);
     }
+    // Only the plugins the declared config uses load (OpenClaw's default
+    // loads 14, browser and computer-use among them): the model's
+    // providers, the declared channels, the memory slot's default.
+    let mut allow: Vec<String> = providers::plugins(stack)
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for name in stack.openclaw.channels.declared().iter().map(|(n, _)| *n) {
+        allow.push(name.to_string());
+    }
+    allow.push("memory-core".into());
     let mut entries = serde_json::Map::new();
     for p in &plugins {
         entries.insert(p.id.clone(), json!({ "enabled": true }));
     }
+    config["plugins"] = json!({ "allow": allow });
     if !entries.is_empty() {
-        config["plugins"] = json!({ "entries": entries });
+        config["plugins"]["entries"] = Value::Object(entries);
     }
 
     let (tools, undenied) = tools::build(stack);

@@ -9,35 +9,61 @@
 
 use serde_json::{json, Map, Value};
 
-use super::secrets::{variable, EnvRefs};
+use super::secrets::EnvRefs;
 use super::ConfigError;
 use crate::stack::Stack;
 
-/// A provider clawprov knows: its id (the `provider/` of a model) and the
-/// vault keys that can hold its credential (any one will do).
+/// A provider clawprov knows: its id (the `provider/` of a model, also the
+/// id of OpenClaw's bundled plugin for it) and the vault keys that can hold
+/// its credential (any one will do).
 pub struct Known {
     pub id: &'static str,
     pub keys: &'static [&'static str],
+    /// Whether the key is also named in openclaw.json
+    /// (`models.providers.<id>.apiKey` as a SecretRef). Anthropic's is not:
+    /// a Claude setup-token has no openclaw.json key (OpenClaw reads it
+    /// from `ANTHROPIC_OAUTH_TOKEN` only), and naming `ANTHROPIC_API_KEY`
+    /// would fail to resolve on a vault holding only the setup-token.
+    pub config_ref: bool,
 }
 
 pub const KNOWN: &[Known] = &[
     Known {
         id: "anthropic",
         keys: &["anthropic_api_key", "claude_setup_token"],
+        config_ref: false,
     },
     Known {
         id: "openai",
         keys: &["openai_api_key"],
+        config_ref: true,
     },
     Known {
         id: "openrouter",
         keys: &["openrouter_api_key"],
+        config_ref: true,
     },
     Known {
         id: "google",
         keys: &["gemini_api_key"],
+        config_ref: true,
     },
 ];
+
+/// The bundled provider plugins the declared models use (for
+/// `plugins.allow`).
+pub fn plugins(stack: &Stack) -> Vec<&'static str> {
+    let m = &stack.openclaw.model;
+    KNOWN
+        .iter()
+        .filter(|k| {
+            std::iter::once(&m.primary)
+                .chain(&m.fallbacks)
+                .any(|model| model.split('/').next() == Some(k.id))
+        })
+        .map(|k| k.id)
+        .collect()
+}
 
 fn known_ids() -> String {
     KNOWN.iter().map(|k| k.id).collect::<Vec<_>>().join(", ")
@@ -136,6 +162,12 @@ pub fn build(stack: &Stack, env: &mut EnvRefs) -> Result<(Value, Option<Value>),
         }
         if let Some(k) = KNOWN.iter().find(|k| k.id == provider) {
             env.require(k.keys, format!("the {provider} model credential"));
+            if k.config_ref && !custom.contains_key(provider) {
+                custom.insert(
+                    provider.to_string(),
+                    json!({ "apiKey": super::secrets::env_ref(&super::secrets::variable(k.keys[0])) }),
+                );
+            }
         } else if let Some(p) = stack.openclaw.providers.get(provider) {
             if !p.models.iter().any(|x| x == name) {
                 return Err(ConfigError::new(
@@ -156,8 +188,7 @@ pub fn build(stack: &Stack, env: &mut EnvRefs) -> Result<(Value, Option<Value>),
     if !m.fallbacks.is_empty() {
         model["fallbacks"] = json!(m.fallbacks);
     }
-    let providers = (!custom.is_empty()).then(|| Value::Object(custom));
-    let _ = variable;
+    let providers = (!custom.is_empty()).then_some(Value::Object(custom));
     Ok((model, providers))
 }
 

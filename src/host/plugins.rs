@@ -75,7 +75,7 @@ pub async fn ensure(
     })?;
     let mut now = vec![];
     for plugin in wanted {
-        if present.iter().any(|id| *id == plugin.id) {
+        if present.contains(&plugin.id) {
             continue;
         }
         session

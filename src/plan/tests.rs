@@ -247,3 +247,61 @@ fn labels_fit_hetzner_limits_and_the_selector_is_exact() {
     let labels: BTreeMap<_, _> = d.labels();
     assert_eq!(labels.get(STACK_LABEL).map(String::as_str), Some("demo"));
 }
+
+/// A config change is an in-place `configure` on the kept server, key by
+/// key against the local record when the server's label says it runs that
+/// record; without a matching record the keys are not guessed.
+#[test]
+fn a_config_change_is_configured_in_place_key_by_key() {
+    let text = |v: &serde_json::Value| format!("{}\n", serde_json::to_string_pretty(v).unwrap());
+    let old = serde_json::json!({"agents": {"defaults": {"model": {"primary": "anthropic/a"}}}});
+    let new = serde_json::json!({"agents": {"defaults": {"model": {"primary": "anthropic/b"}}},
+        "channels": {"telegram": {"dmPolicy": "pairing"}}});
+    let with = |record: Option<serde_json::Value>| {
+        desired().with_config(DesiredConfig {
+            label: DesiredConfig::label_of(&text(&new)),
+            json: new.clone(),
+            warnings: vec!["w: weaker".into()],
+            last_delivered: record,
+        })
+    };
+    let d = with(Some(old.clone()));
+    let mut o = matching(&d);
+    o.servers[0]
+        .labels
+        .insert(CONFIG_LABEL.into(), DesiredConfig::label_of(&text(&old)));
+    let p = Plan::converge(&d, &o);
+    assert!(p.steps.iter().all(|s| s.op == Op::NoOp), "{}", p.table());
+    assert!(!p.is_noop());
+    let c = p.host.config.as_ref().expect("a config change");
+    let keys: Vec<String> = c.keys.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        keys,
+        [
+            "~ agents.defaults.model.primary: \"anthropic/a\" -> \"anthropic/b\"",
+            "+ channels: {\"telegram\":{\"dmPolicy\":\"pairing\"}}"
+        ]
+    );
+    let table = p.table();
+    assert!(
+        table.contains("configure") && table.contains("warning: w: weaker"),
+        "{table}"
+    );
+
+    // A record that is not what the server runs: no keys, the reason says why.
+    let d = with(Some(serde_json::json!({"other": 1})));
+    let p = Plan::converge(&d, &o);
+    let c = p.host.config.as_ref().expect("a config change");
+    assert!(
+        c.keys.is_empty() && c.reason.contains("no local record"),
+        "{}",
+        c.reason
+    );
+
+    // The server runs the declared config: nothing to do.
+    o.servers[0]
+        .labels
+        .insert(CONFIG_LABEL.into(), DesiredConfig::label_of(&text(&new)));
+    let p = Plan::converge(&with(None), &o);
+    assert!(p.host.config.is_none() && p.is_noop(), "{}", p.table());
+}

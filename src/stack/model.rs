@@ -114,8 +114,11 @@ pub struct OpenClaw {
     pub settings: serde_yaml::Mapping,
 }
 
-/// The model OpenClaw's agents use by default.
-pub const DEFAULT_MODEL: &str = "anthropic/claude-opus-4-6";
+/// The model OpenClaw's agents use unless the stack says otherwise: the
+/// newest Opus in the pinned release's own Anthropic catalog
+/// (vendor/openclaw/2026.9.6/models.txt). 2026.9.6 itself defaults to a
+/// non-Anthropic model.
+pub const DEFAULT_MODEL: &str = "anthropic/claude-opus-5-5";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -355,18 +355,12 @@ fn scalar(
                             .hint("name the entry, e.g. a chat's id"));
                     }
                     Keys::Names(inner) => {
-                        return Ok(accept_key(out, seen, pending, value, key_path, at, *inner));
+                        accept_key(out, seen, pending, value, key_path, at, *inner);
+                        return Ok(());
                     }
                     Keys::Free => {
-                        return Ok(accept_key(
-                            out,
-                            seen,
-                            pending,
-                            value,
-                            key_path,
-                            at,
-                            Shape::Free,
-                        ));
+                        accept_key(out, seen, pending, value, key_path, at, Shape::Free);
+                        return Ok(());
                     }
                 };
                 let Some((_, shape)) = keys.iter().find(|(k, _)| *k == value) else {
@@ -390,7 +384,8 @@ fn scalar(
                     };
                     return Err(Fault::new(at, field, "unknown key").hint(hint));
                 };
-                Ok(accept_key(out, seen, pending, value, key_path, at, *shape))
+                accept_key(out, seen, pending, value, key_path, at, *shape);
+                Ok(())
             }
             Some((key_path, shape)) => {
                 // A key's value. An empty value's event is marked at the next
