@@ -284,7 +284,7 @@ async fn the_service_home_is_made_0750() {
     assert!(!again.changed, "{again:?}");
 }
 
-/// A Discord token in the vault: the plugin is installed at the pinned
+/// Discord declared in the stack: the plugin is installed at the pinned
 /// OpenClaw version, once, as the service user, and enabled in openclaw.json.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_discord_plugin_is_installed_once_at_the_pinned_version() {

@@ -91,6 +91,8 @@ enum Mutation {
     BindLan,
     /// `gateway.auth.allowTailscale: true` (seed 004's Tailscale identity auth).
     AllowTailscale,
+    /// The hardened baseline without `tools.profile: messaging`.
+    NoMessagingProfile,
 }
 
 /// One gateway, deployed as the host phase would, running until dropped.
@@ -106,6 +108,9 @@ struct Gateway {
     node: PathBuf,
     openclaw: PathBuf,
     child: Child,
+    /// A gateway with channels it cannot reach takes minutes to drain on
+    /// SIGTERM (FACTS.md): after the checks it is killed outright.
+    kill_outright: bool,
 }
 
 impl Drop for Gateway {
@@ -114,7 +119,8 @@ impl Drop for Gateway {
         // workers), the way systemd's KillMode=mixed would.
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", "--", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let wait = if self.kill_outright { 0 } else { 20 };
+        let deadline = Instant::now() + Duration::from_secs(wait);
         while Instant::now() < deadline {
             if matches!(self.child.try_wait(), Ok(Some(_))) {
                 break;
@@ -172,9 +178,16 @@ fn canary(name: &str) -> String {
 
 impl Gateway {
     fn deploy(mutation: Mutation) -> Gateway {
+        Gateway::deploy_stack(render_fixture::example(), mutation)
+    }
+
+    /// `stack`'s gateway, deployed as the host phase would: its channel
+    /// plugins installed at the pinned version (the host phase's exact
+    /// command), then its env file and openclaw.json, every vault key the
+    /// configuration names holding a canary.
+    fn deploy_stack(mut stack: Stack, mutation: Mutation) -> Gateway {
         let node_dir = node_dir();
         let port = free_port();
-        let mut stack = render_fixture::example();
         stack.openclaw.port = port;
         let service = stack.host.service_user.clone();
         let home = tempfile::Builder::new()
@@ -190,7 +203,17 @@ impl Gateway {
             .set("gateway_token", Secret::new(token.as_str()))
             .unwrap();
         let mut canaries = vec![token.clone()];
-        for key in ["claude_setup_token", "anthropic_api_key"] {
+        let gateway = clawprov::gateway::build(&stack, &home.path().display().to_string())
+            .expect("the stack's gateway config");
+        let mut keys: Vec<String> = gateway
+            .env
+            .vault_keys()
+            .into_iter()
+            .map(String::from)
+            .collect();
+        // Both Anthropic credentials, as a vault may hold them.
+        keys.push("claude_setup_token".into());
+        for key in keys.iter().filter(|k| *k != "gateway_token") {
             let value = canary(&key.replace('_', ""));
             vault.set(key, Secret::new(value.as_str())).unwrap();
             canaries.push(value);
@@ -201,6 +224,7 @@ impl Gateway {
             gid: id("-g"),
             home: home.path().display().to_string(),
         };
+        install_plugins(&stack, &account, home.path());
         for file in desired_files(&stack, &vault, &account).expect("host files") {
             for dir in &file.dirs {
                 fs::create_dir_all(dir).unwrap();
@@ -233,6 +257,16 @@ impl Gateway {
                 let mut v: serde_json::Value =
                     serde_json::from_slice(&fs::read(&config).unwrap()).unwrap();
                 v["gateway"]["auth"]["allowTailscale"] = serde_json::Value::Bool(true);
+                fs::write(&config, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+            }
+            Mutation::NoMessagingProfile => {
+                let mut v: serde_json::Value =
+                    serde_json::from_slice(&fs::read(&config).unwrap()).unwrap();
+                v["tools"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("profile")
+                    .expect("the rendered config has the messaging profile");
                 fs::write(&config, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
             }
             Mutation::None | Mutation::BindLan => {}
@@ -292,6 +326,7 @@ impl Gateway {
             node: PathBuf::from(&exec[0]),
             openclaw: PathBuf::from(&exec[1]),
             child,
+            kill_outright: !stack.openclaw.channels.declared().is_empty(),
         };
         gateway.wait_listening();
         gateway
@@ -511,6 +546,61 @@ fn proxy_one(mut client: TcpStream, upstream: u16, headers: &str) -> std::io::Re
     std::io::copy(&mut from_server, &mut client)?;
     let _ = up.join();
     Ok(())
+}
+
+/// Lay out the server's paths under `home` (nvm's node directory and the
+/// release, linked to the cached tree) so that the host phase's exact
+/// commands run here.
+fn server_layout(stack: &Stack, home: &Path) {
+    let node_dir = node_dir();
+    let nvm_node = home.join(format!(".nvm/versions/node/v{}", stack.node.version));
+    if nvm_node.exists() {
+        return;
+    }
+    fs::create_dir_all(nvm_node.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(node_dir, &nvm_node).unwrap();
+    let release = home.join(
+        clawprov::host::Release::of(stack)
+            .dir("")
+            .trim_start_matches('/'),
+    );
+    fs::create_dir_all(release.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(node_dir.parent().unwrap().join("release"), &release).unwrap();
+}
+
+/// A host-phase command (`RemoteCommand::argv`), run here in a clean
+/// environment from `home`; its stdout.
+fn run_remote(cmd: &clawprov::host::command::RemoteCommand, home: &Path) -> String {
+    let argv = cmd.argv();
+    let mut c = Command::new(&argv[0]);
+    c.args(&argv[1..]).env_clear().current_dir(home);
+    // This machine reaches the npm registry through a TLS proxy whose CA
+    // only the system store has (see openclaw-setup.sh).
+    if Path::new("/etc/ssl/certs/ca-certificates.crt").exists() {
+        c.env("NODE_EXTRA_CA_CERTS", "/etc/ssl/certs/ca-certificates.crt");
+    }
+    let out = c.output().expect("openclaw CLI");
+    assert!(
+        out.status.success(),
+        "{argv:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// The host phase's plugin installs for `stack` (`plugins::install_command`
+/// for each of `plugins::wanted`), before its files are delivered.
+fn install_plugins(stack: &Stack, account: &Account, home: &Path) {
+    use clawprov::host::plugins;
+    let wanted = plugins::wanted(stack);
+    if wanted.is_empty() {
+        return;
+    }
+    server_layout(stack, home);
+    for plugin in &wanted {
+        run_remote(&plugins::install_command(stack, account, plugin), home);
+    }
 }
 
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -868,7 +958,7 @@ fn tailscale_identity_headers_through_an_external_serve_do_not_replace_the_token
     assert_eq!(with_token["type"], "hello-ok", "{with_token}");
 }
 
-/// With a Discord token in the vault, the host phase installs
+/// With Discord declared in the stack, the host phase installs
 /// `@openclaw/discord` at the pinned version (its exact command, run here)
 /// and then delivers clawprov's openclaw.json: the real CLI lists the plugin
 /// as installed and loaded, the config (Discord channel SecretRef, plugin
@@ -876,27 +966,13 @@ fn tailscale_identity_headers_through_an_external_serve_do_not_replace_the_token
 #[test]
 fn the_discord_plugin_installs_at_the_pinned_version_and_the_config_loads_it() {
     use clawprov::host::plugins;
-    let node_dir = node_dir();
     let mut stack = render_fixture::example();
     stack.openclaw.port = free_port();
+    stack.openclaw.channels.discord = Some(Default::default());
     let home = tempfile::Builder::new()
         .prefix("cpt-openclaw-discord-")
         .tempdir()
         .unwrap();
-    // Where the bootstrap's nvm puts Node under the service user's home.
-    let nvm_node = home
-        .path()
-        .join(format!(".nvm/versions/node/v{}", stack.node.version));
-    fs::create_dir_all(nvm_node.parent().unwrap()).unwrap();
-    std::os::unix::fs::symlink(node_dir, &nvm_node).unwrap();
-    // and where it installs the release's OpenClaw.
-    let release = home.path().join(
-        clawprov::host::Release::of(&stack)
-            .dir("")
-            .trim_start_matches('/'),
-    );
-    fs::create_dir_all(release.parent().unwrap()).unwrap();
-    std::os::unix::fs::symlink(node_dir.parent().unwrap().join("release"), &release).unwrap();
     let account = Account {
         name: String::from_utf8_lossy(&Command::new("id").arg("-un").output().unwrap().stdout)
             .trim()
@@ -921,27 +997,9 @@ fn the_discord_plugin_installs_at_the_pinned_version_and_the_config_loads_it() {
         .set("discord_bot_token", Secret::new(discord.as_str()))
         .unwrap();
 
-    let run = |cmd: &clawprov::host::command::RemoteCommand| {
-        let argv = cmd.argv();
-        let mut c = Command::new(&argv[0]);
-        c.args(&argv[1..]).env_clear().current_dir(home.path());
-        // This machine reaches the npm registry through a TLS proxy whose CA
-        // only the system store has (see openclaw-setup.sh).
-        if Path::new("/etc/ssl/certs/ca-certificates.crt").exists() {
-            c.env("NODE_EXTRA_CA_CERTS", "/etc/ssl/certs/ca-certificates.crt");
-        }
-        let out = c.output().expect("openclaw CLI");
-        assert!(
-            out.status.success(),
-            "{argv:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
-    };
-    let wanted: Vec<_> = plugins::wanted(&vault).collect();
-    assert_eq!(wanted.len(), 1);
-    run(&plugins::install_command(&stack, &account, wanted[0]));
+    let run = |cmd: &clawprov::host::command::RemoteCommand| run_remote(cmd, home.path());
+    assert_eq!(plugins::wanted(&stack).len(), 1);
+    install_plugins(&stack, &account, home.path());
     // Then the host phase delivers its files over whatever the install wrote.
     for file in desired_files(&stack, &vault, &account).expect("host files") {
         for dir in &file.dirs {
@@ -987,4 +1045,239 @@ fn the_discord_plugin_installs_at_the_pinned_version_and_the_config_loads_it() {
             f.display()
         );
     }
+}
+
+/// Tools the hardened baseline takes away that OpenClaw's own HTTP deny
+/// list does not (FACTS.md; 2026.9.6's tool catalog): `web_fetch` (not in
+/// the messaging profile), the file tools of `group:fs`, the runtime tools
+/// of `group:runtime`, `heartbeat_respond` of `group:automation`.
+const BASELINE_ONLY_DENIED: &[&str] = &[
+    "web_fetch",
+    "read",
+    "write",
+    "edit",
+    "ls",
+    "process",
+    "code_execution",
+    "heartbeat_respond",
+];
+
+/// Audit warnings a hardened example may raise, each explained in the
+/// README ("Configuring the gateway"): anything else fails the test.
+const EXPLAINED_WARNINGS: &[&str] = &["security.trust_model.multi_user_heuristic"];
+
+impl Gateway {
+    /// `POST /tools/invoke` with the gateway token: (status, body).
+    fn invoke(&self, tool: &str) -> (u16, String) {
+        let body = serde_json::json!({ "tool": tool, "args": {} }).to_string();
+        let mut child = Command::new("curl")
+            .args([
+                "-sS",
+                "-w",
+                "\n%{http_code}",
+                "--max-time",
+                "20",
+                "-X",
+                "POST",
+            ])
+            .args(["-H", "Content-Type: application/json", "-H", "@-"])
+            .args(["--data-binary", &body])
+            .arg(format!("http://127.0.0.1:{}/tools/invoke", self.port))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("curl");
+        let header = format!("Authorization: Bearer {}\n", self.token.expose());
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(header.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+        (code.trim().parse().unwrap_or(0), body.to_string())
+    }
+
+    /// `openclaw ARGS --json`, parsed (the CLI may print lines before it).
+    fn openclaw_json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.openclaw(args);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let start = text.find('{').unwrap_or_else(|| {
+            panic!(
+                "{args:?} printed no JSON: {text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        serde_json::from_str(&text[start..]).unwrap_or_else(|e| panic!("{args:?}: {e}: {text}"))
+    }
+
+    /// What the hardened baseline promises, seen from outside: each tool
+    /// it denies (and HTTP would not) answers 404 "Tool not available", an
+    /// allowed one 200. The faults, named.
+    fn baseline_faults(&self, allowed: &[&str]) -> Vec<String> {
+        let mut faults = vec![];
+        for tool in BASELINE_ONLY_DENIED.iter().filter(|t| !allowed.contains(t)) {
+            let (code, body) = self.invoke(tool);
+            if code != 404 || !body.contains("Tool not available") {
+                faults.push(format!("{tool}: HTTP {code} {body}"));
+            }
+        }
+        let (code, body) = self.invoke("sessions_list");
+        if code != 200 {
+            faults.push(format!("sessions_list: HTTP {code} {body}"));
+        }
+        faults
+    }
+}
+
+/// Each example stack's gateway, on the real package: the delivered
+/// openclaw.json validates; the gateway starts and keeps running with its
+/// channels configured but unreachable; the audit has no critical finding
+/// and only the warnings the README explains; the baseline's tool denials
+/// hold through `/tools/invoke` (and `allow` works); the declared model is
+/// the one the CLI reports; exec is denied by the tool policy, not only by
+/// HTTP; only the plugins the config uses are loaded.
+#[test]
+fn the_example_stacks_pass_on_the_real_gateway() {
+    for example in ["examples/personal.yaml", "examples/team.yaml"] {
+        let stack = clawprov::stack::load(&support::repo_dir().join(example)).expect(example);
+        let gw = Gateway::deploy_stack(stack.clone(), Mutation::None);
+        let faults = gw.faults();
+        assert!(
+            faults.is_empty(),
+            "{example}: {faults:#?}\n{}",
+            gw.output_tail()
+        );
+
+        let v = gw.openclaw_json(&["config", "validate", "--json"]);
+        assert_eq!(v["valid"], true, "{example}: {v}");
+
+        let a = gw.openclaw_json(&["security", "audit", "--json"]);
+        assert_eq!(
+            a["summary"]["critical"], 0,
+            "{example}: {:#}",
+            a["findings"]
+        );
+        let warnings: Vec<&str> = a["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] == "warn")
+            .filter_map(|f| f["checkId"].as_str())
+            .collect();
+        for w in &warnings {
+            assert!(
+                EXPLAINED_WARNINGS.contains(w),
+                "{example}: audit warning {w} is not one the README explains: {:#}",
+                a["findings"]
+            );
+        }
+        let readme = fs::read_to_string(support::repo_dir().join("README.md")).unwrap();
+        for w in EXPLAINED_WARNINGS {
+            assert!(readme.contains(w), "README explains {w}");
+        }
+        // Exec: denied by the tool policy itself (HTTP's own list also
+        // blocks it, so the audit's view is the proof).
+        let surface = a["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["checkId"] == "summary.attack_surface")
+            .map(|f| f["detail"].to_string())
+            .unwrap_or_default();
+        assert!(
+            surface.contains("tools.elevated: disabled"),
+            "{example}: {surface}"
+        );
+
+        let allowed: Vec<&str> = stack
+            .openclaw
+            .tools
+            .allow
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let faults = gw.baseline_faults(&allowed);
+        assert!(faults.is_empty(), "{example}: {faults:#?}");
+        for tool in &allowed {
+            let (code, body) = gw.invoke(tool);
+            assert_ne!(code, 404, "{example}: allowed {tool} is offered: {body}");
+        }
+
+        let m = gw.openclaw_json(&["models", "status", "--json"]);
+        assert_eq!(
+            m["defaultModel"].as_str(),
+            Some(stack.openclaw.model.primary.as_str()),
+            "{example}: {m}"
+        );
+        let fallbacks: Vec<&str> = m["fallbacks"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|f| f.as_str()).collect())
+            .unwrap_or_default();
+        let declared: Vec<&str> = stack
+            .openclaw
+            .model
+            .fallbacks
+            .iter()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(fallbacks, declared, "{example}: {m}");
+
+        let c = gw.openclaw_json(&["channels", "status", "--json", "--timeout", "20000"]);
+        for (name, _) in stack.openclaw.channels.declared() {
+            assert_eq!(
+                c["channels"][name]["configured"], true,
+                "{example}: {name} configured: {c}"
+            );
+        }
+        let health = gw.openclaw_json(&["health", "--json"]);
+        let loaded: Vec<&str> = health["plugins"]["loaded"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|p| p.as_str()).collect())
+            .unwrap_or_default();
+        for unused in [
+            "browser",
+            "cua-computer",
+            "canvas",
+            "file-transfer",
+            "github",
+        ] {
+            assert!(
+                !loaded.contains(&unused),
+                "{example}: {unused} loaded: {loaded:?}"
+            );
+        }
+        assert!(loaded.contains(&"anthropic"), "{example}: {loaded:?}");
+        // Still running, channels and all.
+        let mut gw = gw;
+        assert!(
+            gw.child.try_wait().unwrap().is_none(),
+            "{example}: the gateway stopped:\n{}",
+            gw.output_tail()
+        );
+    }
+}
+
+/// `baseline: standard` is OpenClaw's own defaults, as a new user gets
+/// them: `web_fetch` is offered there. And a hardened config with one
+/// baseline item dropped (the messaging profile) fails the same checks the
+/// hardened examples pass.
+#[test]
+fn standard_defaults_and_a_dropped_baseline_item_are_caught() {
+    let mut stack = render_fixture::example();
+    stack.openclaw.tools.baseline = clawprov::stack::Baseline::Standard;
+    let gw = Gateway::deploy_stack(stack, Mutation::None);
+    let (code, body) = gw.invoke("web_fetch");
+    assert_ne!(code, 404, "standard offers web_fetch: {body}");
+    assert!(!gw.baseline_faults(&[]).is_empty());
+    drop(gw);
+
+    let gw = Gateway::deploy(Mutation::NoMessagingProfile);
+    let faults = gw.baseline_faults(&[]);
+    assert!(
+        faults.iter().any(|f| f.starts_with("web_fetch:")),
+        "{faults:#?}"
+    );
 }

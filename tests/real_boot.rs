@@ -1068,6 +1068,11 @@ fn full_up_second_up_outside_reboot() {
     // user manager, on the same server, the state directory untouched.
     upgrade_in_place(&mut vm, &p, ssh_port, &dir);
 
+    // --- the gateway's own configuration: a model and channel change is
+    // an in-place update (plan says so key by key), and a config the
+    // gateway refuses rolls back openclaw.json and the env file.
+    config_in_place(&mut vm, &p, ssh_port, &dir);
+
     // --- backup and restore: the state as an archive, the state damaged,
     // restored through the real user manager (stop, swap, host phase).
     backup_and_restore(&mut vm, &p, ssh_port);
@@ -1181,6 +1186,200 @@ fn backup_and_restore(vm: &mut Vm, p: &Project, ssh_port: u16) {
 
 /// The state directory as the guest has it: mode, sha256 and path of every
 /// file, except the gateway's own log (it appends a line at every start).
+/// `clawprov plan --json` for the project (no SSH: plan reads the labels
+/// and clawprov's local record of the delivered openclaw.json).
+fn plan_json(p: &Project) -> serde_json::Value {
+    let out = support::clawprov(p.home.path())
+        .current_dir(p.home.path())
+        .arg("-s")
+        .arg(&p.stack)
+        .args(["--json", "--hcloud-endpoint", &p.sim.endpoint()])
+        .args(["--tailscale-endpoint", &p.sim.tailscale_endpoint()])
+        .args(["plan", "--offline"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "plan: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("plan --json")
+}
+
+/// The stack file with `edit` applied to its `openclaw` mapping.
+fn edit_openclaw(p: &Project, edit: impl FnOnce(&mut serde_yaml::Value)) {
+    let text = fs::read_to_string(&p.stack).unwrap();
+    let mut doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    edit(&mut doc["openclaw"]);
+    fs::write(&p.stack, serde_yaml::to_string(&doc).unwrap()).unwrap();
+}
+
+/// sha256 of the delivered openclaw.json and env file, as root reads them.
+fn delivered_shas(vm: &mut Vm) -> String {
+    vm.check(
+        "delivered files",
+        &format!(
+            "cd /home/{SERVICE} && sha256sum .openclaw/openclaw.json .config/openclaw/gateway.env \
+             && ls -a .config/openclaw"
+        ),
+    )
+}
+
+fn config_in_place(vm: &mut Vm, p: &Project, ssh_port: u16, dir: &Path) {
+    let scenario = "config";
+    let servers: Vec<i64> = p.sim.sim.with(|w| w.servers.keys().copied().collect());
+    let state = state_listing(vm);
+    let model = "anthropic/claude-sonnet-5";
+    edit_openclaw(p, |o| {
+        o["model"] = serde_yaml::from_str(&format!("primary: {model}")).unwrap();
+        // The vault has held a Telegram token all along; declaring the
+        // channel is what switches it on.
+        o["channels"] = serde_yaml::from_str("telegram: {dm: pairing}").unwrap();
+    });
+    let plan = plan_json(p);
+    let config = &plan["plans"][0]["host"]["config"];
+    let keys: Vec<String> = config["keys"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|k| k["key"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let replaces = plan["plans"][0]["steps"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .any(|s| s["op"] == "replace" || s["op"] == "create")
+        })
+        .unwrap_or(true);
+    ensure!(
+        vm,
+        scenario,
+        keys.contains(&"agents.defaults.model.primary".to_string())
+            && keys.iter().any(|k| k.starts_with("channels.telegram"))
+            && !replaces,
+        "plan: {}",
+        plan["plans"][0]
+    );
+
+    let started = Instant::now();
+    let (code, stdout, stderr) = Up::start(p, ssh_port, dir, 6).finish(Duration::from_secs(900));
+    ensure!(
+        vm,
+        scenario,
+        code == 0,
+        "up exited {code}\n{stdout}\n{stderr}"
+    );
+    eprintln!(
+        "real boot: a config-only change from up to verified took {} s",
+        started.elapsed().as_secs()
+    );
+    no_canary_in(&stdout, "config up's stdout", &p.canaries);
+    no_canary_in(&stderr, "config up's stderr", &p.canaries);
+    let now: Vec<i64> = p.sim.sim.with(|w| w.servers.keys().copied().collect());
+    ensure!(
+        vm,
+        scenario,
+        now == servers,
+        "servers {servers:?} -> {now:?}"
+    );
+    let after = state_listing(vm);
+    // The state directory is untouched but for what the gateway itself
+    // writes there (its log is outside the listing).
+    ensure!(
+        vm,
+        scenario,
+        after == state,
+        "state changed:\n{state}\n->\n{after}"
+    );
+    let log = vm.check(
+        "log",
+        &format!("tail -n 4 /home/{SERVICE}/.openclaw/logs/openclaw.log"),
+    );
+    ensure!(
+        vm,
+        scenario,
+        log.contains(&format!("agent model: {model}")),
+        "log: {log}"
+    );
+    let env_has = vm.check(
+        "env file",
+        &format!(
+            "grep -c '^TELEGRAM_BOT_TOKEN=' /home/{SERVICE}/.config/openclaw/gateway.env || true"
+        ),
+    );
+    ensure!(vm, scenario, env_has.trim() == "1", "env file: {env_has}");
+    let plan = plan_json(p);
+    ensure!(
+        vm,
+        scenario,
+        plan["plans"][0]["host"]["config"].is_null(),
+        "after up, plan still changes the config: {}",
+        plan["plans"][0]["host"]
+    );
+    let good = delivered_shas(vm);
+
+    // A config this release refuses (the stand-in exits 78 on it, as the
+    // real gateway does on a config it cannot load), with an env-file
+    // change beside it: both are put back and the gateway runs on them.
+    vm.check(
+        "refuse a key",
+        "mkdir -p /etc/clawprov-test && echo session.notifyOnCreate >/etc/clawprov-test/refused-keys",
+    );
+    edit_openclaw(p, |o| {
+        o["channels"] = serde_yaml::Value::Null;
+        o["settings"] = serde_yaml::from_str("session: {notifyOnCreate: false}").unwrap();
+    });
+    let (code, stdout, stderr) = Up::start(p, ssh_port, dir, 7).finish(Duration::from_secs(900));
+    ensure!(
+        vm,
+        scenario,
+        code == 1 && stderr.contains("rolled back"),
+        "up should fail and roll back: exit {code}\n{stdout}\n{stderr}"
+    );
+    no_canary_in(&stderr, "rolled-back up's stderr", &p.canaries);
+    let back = delivered_shas(vm);
+    ensure!(
+        vm,
+        scenario,
+        back == good,
+        "not rolled back:\n{good}\n->\n{back}"
+    );
+    let unit = vm.check(
+        "unit",
+        &format!(
+            "runuser -u {SERVICE} -- env XDG_RUNTIME_DIR=/run/user/$(id -u {SERVICE}) \
+             systemctl --user show -p ActiveState clawprov-gateway.service"
+        ),
+    );
+    ensure!(
+        vm,
+        scenario,
+        unit.contains("ActiveState=active"),
+        "unit: {unit}"
+    );
+    let plan = plan_json(p);
+    ensure!(
+        vm,
+        scenario,
+        !plan["plans"][0]["host"]["config"].is_null(),
+        "the refused config is still to be applied: {}",
+        plan["plans"][0]["host"]
+    );
+
+    // Back to the config that runs: nothing to do.
+    vm.check("accept again", "rm -f /etc/clawprov-test/refused-keys");
+    edit_openclaw(p, |o| {
+        o["channels"] = serde_yaml::from_str("telegram: {dm: pairing}").unwrap();
+        if let Some(m) = o.as_mapping_mut() {
+            m.remove("settings");
+        }
+    });
+    noop_up(vm, p, ssh_port, dir, 8, scenario);
+}
+
 fn state_listing(vm: &mut Vm) -> String {
     vm.check(
         "state listing",

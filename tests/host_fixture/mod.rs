@@ -518,7 +518,7 @@ impl HostFixture {
 
         let stack_yaml = format!(
             "name: cpt{tag}\ntailscale:\n  tailnet: tail1234.ts.net\n  hostname: gw-{tag}\n\
-             openclaw:\n  port: {gateway_port}\nhost:\n  admin_user: {admin}\n  service_user: {service}\n"
+             openclaw:\n  port: {gateway_port}\n  channels:\n    telegram: {{}}\n    discord: {{}}\nhost:\n  admin_user: {admin}\n  service_user: {service}\n"
         );
         let stack = clawprov::stack::parse(stack_yaml.as_bytes(), Path::new("stack.yaml"))
             .unwrap_or_else(|e| panic!("{e}"));

@@ -14,7 +14,15 @@
 // - it listens on 127.0.0.1:PORT only, and POST /tools/invoke answers 401
 //   without the token or with a wrong one, 200 with it, and 403 to a
 //   request carrying X-Forwarded-For from a peer not in gateway.trustedProxies;
-// - it logs to logging.file (and stdout, the journal) without any secret.
+// - it logs to logging.file (and stdout, the journal) without any secret,
+//   and, as the real gateway does at start, the agent model it uses
+//   ("agent model: PROVIDER/MODEL");
+// - a config the release cannot load exits 78 (EX_CONFIG) before listening,
+//   as the real gateway does (its own unit has RestartPreventExitStatus=78).
+//   Which config that is, is the test's to say: a dotted key listed in
+//   /etc/clawprov-test/refused-keys (root's, planted by real_boot.rs) plays a
+//   key this release refuses, so that the host phase's rollback of
+//   openclaw.json and the env file is exercised on a real user manager.
 import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
@@ -81,6 +89,14 @@ try {
 } catch (e) {
   die(78, `cannot read config ${configPath}: ${e.message}`);
 }
+let refused = [];
+try {
+  refused = fs.readFileSync("/etc/clawprov-test/refused-keys", "utf8").split("\n").filter(Boolean);
+} catch {}
+for (const key of refused) {
+  const value = key.split(".").reduce((v, k) => (v && typeof v === "object" ? v[k] : undefined), config);
+  if (value !== undefined) die(78, `config: ${key} is not supported by this release`);
+}
 const gw = config.gateway || {};
 const ref = gw.auth && gw.auth.token;
 let token;
@@ -122,7 +138,11 @@ const server = http.createServer((req, res) => {
     answer(200, { ok: true });
   });
 });
-server.listen(port, hosts[bind], () => log(`gateway listening on ${hosts[bind]}:${port} (stand-in ${VERSION})`));
+const model = config.agents && config.agents.defaults && config.agents.defaults.model;
+server.listen(port, hosts[bind], () => {
+  log(`gateway listening on ${hosts[bind]}:${port} (stand-in ${VERSION})`);
+  log(`agent model: ${(model && model.primary) || "none"}`);
+});
 process.on("SIGTERM", () => {
   log("gateway stopping (SIGTERM)");
   server.close(() => process.exit(0));
