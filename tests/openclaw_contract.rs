@@ -172,6 +172,13 @@ fn read_env_file(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Rewrite the JSON file at `path` with `edit` applied.
+fn edit_json(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut v: serde_json::Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
+    edit(&mut v);
+    fs::write(path, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+}
+
 fn canary(name: &str) -> String {
     format!("CANARY{name}{:016x}", rand::random::<u64>())
 }
@@ -236,16 +243,13 @@ impl Gateway {
         let config = home.path().join(CONFIG_FILE);
         let env_path = home.path().join(ENV_FILE);
         match mutation {
-            Mutation::NoTrustedProxies => {
-                let mut v: serde_json::Value =
-                    serde_json::from_slice(&fs::read(&config).unwrap()).unwrap();
+            Mutation::NoTrustedProxies => edit_json(&config, |v| {
                 v["gateway"]
                     .as_object_mut()
                     .unwrap()
                     .remove("trustedProxies")
                     .expect("the rendered config has trustedProxies");
-                fs::write(&config, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
-            }
+            }),
             Mutation::OtherTokenInEnvFile => {
                 let text = fs::read_to_string(&env_path).unwrap();
                 let other = hex::encode(rand::random::<[u8; 32]>());
@@ -253,22 +257,16 @@ impl Gateway {
                 assert_ne!(changed, text, "the env file holds the vault token");
                 fs::write(&env_path, changed).unwrap();
             }
-            Mutation::AllowTailscale => {
-                let mut v: serde_json::Value =
-                    serde_json::from_slice(&fs::read(&config).unwrap()).unwrap();
+            Mutation::AllowTailscale => edit_json(&config, |v| {
                 v["gateway"]["auth"]["allowTailscale"] = serde_json::Value::Bool(true);
-                fs::write(&config, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
-            }
-            Mutation::NoMessagingProfile => {
-                let mut v: serde_json::Value =
-                    serde_json::from_slice(&fs::read(&config).unwrap()).unwrap();
+            }),
+            Mutation::NoMessagingProfile => edit_json(&config, |v| {
                 v["tools"]
                     .as_object_mut()
                     .unwrap()
                     .remove("profile")
                     .expect("the rendered config has the messaging profile");
-                fs::write(&config, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
-            }
+            }),
             Mutation::None | Mutation::BindLan => {}
         }
 

@@ -1184,8 +1184,6 @@ fn backup_and_restore(vm: &mut Vm, p: &Project, ssh_port: u16) {
     );
 }
 
-/// The state directory as the guest has it: mode, sha256 and path of every
-/// file, except the gateway's own log (it appends a line at every start).
 /// `clawprov plan --json` for the project (no SSH: plan reads the labels
 /// and clawprov's local record of the delivered openclaw.json).
 fn plan_json(p: &Project) -> serde_json::Value {
@@ -1226,6 +1224,33 @@ fn delivered_shas(vm: &mut Vm) -> String {
     )
 }
 
+/// `clawprov up` for a change made in place: it must succeed, its output
+/// holds no canary, and how long it took is printed. Its stdout.
+fn up_in_place(
+    vm: &mut Vm,
+    p: &Project,
+    ssh_port: u16,
+    dir: &Path,
+    n: usize,
+    scenario: &str,
+) -> String {
+    let started = Instant::now();
+    let (code, stdout, stderr) = Up::start(p, ssh_port, dir, n).finish(Duration::from_secs(900));
+    ensure!(
+        vm,
+        scenario,
+        code == 0,
+        "up exited {code}\n{stdout}\n{stderr}"
+    );
+    eprintln!(
+        "real boot: {scenario}: up in place to verified took {} s",
+        started.elapsed().as_secs()
+    );
+    no_canary_in(&stdout, &format!("{scenario} up's stdout"), &p.canaries);
+    no_canary_in(&stderr, &format!("{scenario} up's stderr"), &p.canaries);
+    stdout
+}
+
 fn config_in_place(vm: &mut Vm, p: &Project, ssh_port: u16, dir: &Path) {
     let scenario = "config";
     let servers: Vec<i64> = p.sim.sim.with(|w| w.servers.keys().copied().collect());
@@ -1264,20 +1289,7 @@ fn config_in_place(vm: &mut Vm, p: &Project, ssh_port: u16, dir: &Path) {
         plan["plans"][0]
     );
 
-    let started = Instant::now();
-    let (code, stdout, stderr) = Up::start(p, ssh_port, dir, 6).finish(Duration::from_secs(900));
-    ensure!(
-        vm,
-        scenario,
-        code == 0,
-        "up exited {code}\n{stdout}\n{stderr}"
-    );
-    eprintln!(
-        "real boot: a config-only change from up to verified took {} s",
-        started.elapsed().as_secs()
-    );
-    no_canary_in(&stdout, "config up's stdout", &p.canaries);
-    no_canary_in(&stderr, "config up's stderr", &p.canaries);
+    up_in_place(vm, p, ssh_port, dir, 6, scenario);
     let now: Vec<i64> = p.sim.sim.with(|w| w.servers.keys().copied().collect());
     ensure!(
         vm,
@@ -1380,6 +1392,8 @@ fn config_in_place(vm: &mut Vm, p: &Project, ssh_port: u16, dir: &Path) {
     noop_up(vm, p, ssh_port, dir, 8, scenario);
 }
 
+/// The state directory as the guest has it: mode, sha256 and path of every
+/// file, except the gateway's own log (it appends a line at every start).
 fn state_listing(vm: &mut Vm) -> String {
     vm.check(
         "state listing",
@@ -1413,25 +1427,8 @@ fn upgrade_in_place(vm: &mut Vm, p: &Project, ssh_port: u16, dir: &Path) {
         "planted: {before}"
     );
     let servers: Vec<i64> = p.sim.sim.with(|w| w.servers.keys().copied().collect());
-    let text = fs::read_to_string(&p.stack).unwrap();
-    let mut doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-    doc["openclaw"]["version"] = next.into();
-    fs::write(&p.stack, serde_yaml::to_string(&doc).unwrap()).unwrap();
-
-    let started = Instant::now();
-    let (code, stdout, stderr) = Up::start(p, ssh_port, dir, 4).finish(Duration::from_secs(900));
-    ensure!(
-        vm,
-        scenario,
-        code == 0,
-        "up exited {code}\n{stdout}\n{stderr}"
-    );
-    eprintln!(
-        "real boot: the upgrade in place took {} s",
-        started.elapsed().as_secs()
-    );
-    no_canary_in(&stdout, "upgrade's stdout", &p.canaries);
-    no_canary_in(&stderr, "upgrade's stderr", &p.canaries);
+    edit_openclaw(p, |o| o["version"] = next.into());
+    let stdout = up_in_place(vm, p, ssh_port, dir, 4, scenario);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let release = &v["stacks"][0]["host"]["report"]["release"];
     ensure!(

@@ -39,12 +39,12 @@ pub(super) fn render(plan: &Plan) -> String {
             s.reason
         ));
     }
+    let id = plan
+        .host
+        .server
+        .map(|i| format!("#{i}"))
+        .unwrap_or_default();
     for c in &plan.host.changes {
-        let id = plan
-            .host
-            .server
-            .map(|i| format!("#{i}"))
-            .unwrap_or_default();
         out.push_str(&format!(
             "  ~ {:<13} {:<16} {} {}\n",
             "upgrade",
@@ -57,11 +57,6 @@ pub(super) fn render(plan: &Plan) -> String {
         ));
     }
     if let Some(c) = &plan.host.config {
-        let id = plan
-            .host
-            .server
-            .map(|i| format!("#{i}"))
-            .unwrap_or_default();
         out.push_str(&format!(
             "  ~ {:<13} {:<16} {} {}\n",
             "configure", "openclaw.json", id, c.reason

@@ -71,6 +71,17 @@ tailscale:
 openclaw:
   version: {oc_version}        # exact npm version of openclaw, never "latest"
   port: {port}               # loopback only; Tailscale Serve proxies HTTPS to it
+  model:
+    primary: {model}   # provider/model; its key from the vault
+                                           # (anthropic_api_key or claude_setup_token)
+  # channels:                 # none declared: no chat channel (README "Configuring the gateway")
+  #   telegram:               # vault key telegram_bot_token
+  #     dm: pairing           # pairing | allowlist (with allow_from) | open | disabled
+  #     groups:               # group chats the bot answers in, when @mentioned
+  #       "-1001234567890": {{}}
+  # tools:
+  #   baseline: hardened      # OpenClaw's hardened baseline (default) | standard
+  # settings: {{}}              # any other openclaw.json keys, checked against the release's schema
 
 node:
   version: {node_version}           # exact Node.js version, installed with nvm
@@ -106,6 +117,7 @@ secrets:
         hostname_q = yaml_scalar(hostname),
         oc_version = o.version,
         port = o.port,
+        model = o.model.primary,
         node_version = n.version,
         nvm_version = n.nvm_version,
         nvm_sha256 = n.nvm_sha256,
