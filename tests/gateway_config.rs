@@ -327,3 +327,43 @@ fn both_examples_validate() {
         );
     }
 }
+
+/// A declared channel whose token is not in the vault stops `plan` and
+/// `up` before any request (exit 2, the key named), not the host phase on
+/// a server already created.
+#[test]
+fn a_missing_channel_token_stops_up_before_anything_is_created() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let body = "  channels:\n    slack: {}\n";
+    let (path, _, _) = support::canary_stack(
+        home.path(),
+        "gw",
+        &format!("{BASE}{body}"),
+        &[
+            "gateway_token",
+            "anthropic_api_key",
+            "tailscale_auth_key",
+            "hcloud_token",
+            "slack_app_token",
+        ],
+    );
+    for command in [
+        &["plan", "--offline"][..],
+        &["up", "--yes", "--offline"][..],
+    ] {
+        let out = support::clawprov(home.path())
+            .arg("-s")
+            .arg(&path)
+            // Nothing listens there: a request would fail differently.
+            .args(["--hcloud-endpoint", "http://127.0.0.1:9/v1"])
+            .args(command)
+            .output()
+            .expect("clawprov");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command:?}: {stderr}");
+        assert!(
+            stderr.contains("the vault has no slack_bot_token (the slack bot's token)"),
+            "{command:?}: {stderr}"
+        );
+    }
+}

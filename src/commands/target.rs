@@ -209,6 +209,17 @@ impl Loaded {
         })
     }
 
+    /// One of `keys` is missing from the vault, for `why`.
+    fn needs_any(&self, keys: &[String], why: &str) -> Error {
+        Error::bad_input(format!(
+            "stack {}: the vault has no {} ({why}); set it with `clawprov -s {} secrets set {}`",
+            self.stack.name,
+            keys.join(" or "),
+            shown(&self.path),
+            keys[0]
+        ))
+    }
+
     fn needs(&self, key: &str) -> Error {
         Error::bad_input(format!(
             "stack {}: the vault has no {key}; set it with `clawprov -s {} secrets set {key}`",
@@ -237,6 +248,15 @@ impl Loaded {
         let user_data = self.user_data(global, auth_key)?;
         let gateway = crate::gateway::build(&self.stack, &crate::gateway::home_of(&self.stack))
             .map_err(|e| Error::bad_input(format!("{}: {e}", shown(&self.path))))?;
+        // Every secret the gateway's configuration names, before anything
+        // is created (the host phase would otherwise stop on a new server).
+        if !sim {
+            for need in gateway.env.needs() {
+                if !need.keys.iter().any(|k| self.vault.get(k).is_some()) {
+                    return Err(self.needs_any(&need.keys, &need.why));
+                }
+            }
+        }
         let config = crate::plan::DesiredConfig {
             label: crate::plan::DesiredConfig::label_of(&gateway.config_text()),
             json: gateway.config.clone(),
