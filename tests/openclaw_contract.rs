@@ -1172,6 +1172,18 @@ fn the_example_stacks_pass_on_the_real_gateway() {
                 a["findings"]
             );
         }
+        // Without group chats the hardened gateway raises no warning at all
+        // (README: "Configuring the gateway").
+        let groups = stack
+            .openclaw
+            .channels
+            .declared()
+            .iter()
+            .any(|(_, c)| !c.groups.is_empty());
+        assert!(
+            groups || warnings.is_empty(),
+            "{example}: warnings without groups: {warnings:?}"
+        );
         let readme = fs::read_to_string(support::repo_dir().join("README.md")).unwrap();
         for w in EXPLAINED_WARNINGS {
             assert!(readme.contains(w), "README explains {w}");

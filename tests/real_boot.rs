@@ -1283,7 +1283,8 @@ fn config_in_place(vm: &mut Vm, p: &Project, ssh_port: u16, dir: &Path) {
         vm,
         scenario,
         keys.contains(&"agents.defaults.model.primary".to_string())
-            && keys.iter().any(|k| k.starts_with("channels.telegram"))
+            // A block new as a whole is one added key.
+            && keys.iter().any(|k| k == "channels" || k.starts_with("channels.telegram"))
             && !replaces,
         "plan: {}",
         plan["plans"][0]
