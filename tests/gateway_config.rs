@@ -157,6 +157,13 @@ fn a_model_missing_from_the_catalog_is_a_warning_naming_it() {
     let (code, stdout, _) = validate("  model:\n    primary: openai/gpt-5.4\n");
     assert_eq!(code, Some(0));
     assert!(!stdout.contains("catalog"), "{stdout}");
+    // What the real gateway does at start with an OpenAI model, said.
+    assert!(stdout.contains("@openclaw/codex"), "{stdout}");
+    let (_, stdout, _) = validate("  model:\n    primary: google/gemini-2.5-pro\n");
+    assert!(
+        !stdout.contains("codex") && !stdout.contains("catalog"),
+        "{stdout}"
+    );
 }
 
 #[test]

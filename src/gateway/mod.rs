@@ -200,6 +200,18 @@ pub fn build(stack: &Stack, home: &str) -> Result<Gateway, ConfigError> {
         warnings.push(format!("openclaw.settings: {loosened}"));
     }
 
+    if providers::plugins(stack).contains(&"openai") {
+        // Seen on the real 2026.9.6 gateway (tests/openclaw_contract.rs's
+        // log of a run with an OpenAI fallback): at start it installs the
+        // missing `@openclaw/codex` plugin from npm, unpinned; npm has no
+        // 2026.9.6 release of it to pin.
+        warnings.push(
+            "openclaw.model: an OpenAI model makes OpenClaw 2026.9 install the @openclaw/codex \
+             plugin from npm when the gateway starts (unpinned: there is no release of it at the \
+             pinned version); the server needs the npm registry then"
+                .into(),
+        );
+    }
     schema::check(stack, &config)?;
     for missing in catalog::unknown_models(stack) {
         warnings.push(missing);
