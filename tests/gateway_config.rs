@@ -179,6 +179,13 @@ fn a_custom_endpoint_declares_its_models_and_key() {
         "openclaw.model.primary",
         &["not among the models declared"],
     );
+    let err = refused(
+        "  providers:\n    local:\n      base_url: https://me:CANARYpw@llm.example.com/v1\n      models: [m]\n",
+        8,
+        "openclaw.providers.local.base_url",
+        &["credentials"],
+    );
+    assert!(!err.contains("CANARY"), "{err}");
     refused(
         "  providers:\n    local:\n      base_url: http://llm.example.com/v1\n      models: [m]\n",
         8,

@@ -97,6 +97,14 @@ pub fn build(stack: &Stack, env: &mut EnvRefs) -> Result<(Value, Option<Value>),
                 ),
             ));
         }
+        if p.base_url.contains('@') {
+            // user:password@host: a credential, not echoed.
+            return Err(ConfigError::new(
+                format!("{at}.base_url"),
+                "the URL carries credentials (`user:password@`)",
+                "put the key in the vault and name it with `api_key: {secret: KEY}`",
+            ));
+        }
         if !(p.base_url.starts_with("https://")
             || p.base_url.starts_with("http://127.0.0.1")
             || p.base_url.starts_with("http://localhost"))

@@ -518,10 +518,17 @@ fn config(text: &str, e: &Expected) -> CheckResult {
         let keys = decoded(text, "content")
             .and_then(|c| serde_json::from_str::<serde_json::Value>(&c).ok())
             .map(|on_server| {
-                crate::gateway::diff::diff(&e.config, &on_server, false)
+                let all = crate::gateway::diff::diff(&e.config, &on_server, false);
+                // Bounded: the server's file may differ everywhere.
+                let mut shown: Vec<String> = all
                     .iter()
+                    .take(20)
                     .map(|k| escape(&k.to_string()).to_string())
-                    .collect::<Vec<_>>()
+                    .collect();
+                if all.len() > 20 {
+                    shown.push(format!("and {} more", all.len() - 20));
+                }
+                shown
             });
         match keys {
             Some(keys) if !keys.is_empty() => bad.push(format!(
