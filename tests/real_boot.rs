@@ -1349,7 +1349,9 @@ fn config_in_place(vm: &mut Vm, p: &Project, ssh_port: u16, dir: &Path) {
         "mkdir -p /etc/clawprov-test && echo session.notifyOnCreate >/etc/clawprov-test/refused-keys",
     );
     edit_openclaw(p, |o| {
-        o["channels"] = serde_yaml::Value::Null;
+        if let Some(m) = o.as_mapping_mut() {
+            m.remove("channels");
+        }
         o["settings"] = serde_yaml::from_str("session: {notifyOnCreate: false}").unwrap();
     });
     let (code, stdout, stderr) = Up::start(p, ssh_port, dir, 7).finish(Duration::from_secs(900));
