@@ -233,6 +233,13 @@ impl Project {
                 )
                 .await;
             assert!(o.status.success(), "{}", text(&o));
+            let o = p
+                .run(
+                    &["-s", &stack, "secrets", "set", "anthropic_api_key"],
+                    Some("sk-ant-api03-preflight-0123456789\n"),
+                )
+                .await;
+            assert!(o.status.success(), "{}", text(&o));
             p.write(name, &good(name));
         }
         p
