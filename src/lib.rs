@@ -14,6 +14,7 @@ pub mod error;
 pub mod gateway;
 pub mod hetzner;
 pub mod host;
+pub mod lock;
 pub mod plan;
 pub mod preflight;
 pub mod remote_text;

@@ -9,6 +9,7 @@ use super::model::Stack;
 use super::outline::{self, Fault, Outline};
 use super::text::{self, MAX_FILE_BYTES};
 use super::validate;
+use crate::lock::Lock;
 
 /// Read, parse and validate the stack file at `path`.
 ///
@@ -80,7 +81,7 @@ fn parse_sized(bytes: &[u8], origin: &Path, size: Option<usize>) -> Result<Stack
         return Err(located(fault));
     }
 
-    let stack: Stack =
+    let mut stack: Stack =
         serde_yaml::from_str(text.text).map_err(|e| from_serde(origin, &outline, &e))?;
 
     validate::check(&stack).map_err(|(field, why)| {
@@ -92,6 +93,34 @@ fn parse_sized(bytes: &[u8], origin: &Path, size: Option<usize>) -> Result<Stack
     crate::gateway::build(&stack, &crate::gateway::home_of(&stack)).map_err(|e| {
         StackError::new(origin, outline.position(&e.field), e.field, e.message).with_hint(e.hint)
     })?;
+    // The release's lock: what every server installs, nothing else.
+    let (field, lock) = match &stack.openclaw.lock {
+        Some(dir) => {
+            let base = origin.parent().unwrap_or(Path::new("."));
+            let lock = Lock::read(&base.join(dir), &stack.openclaw.version)
+                .map(std::sync::Arc::new)
+                .map_err(|e| format!("the lock in {dir}: {e}"));
+            ("openclaw.lock", lock)
+        }
+        None => {
+            let lock = Lock::vendored(&stack.openclaw.version).ok_or_else(|| {
+                format!(
+                    "clawprov has no lock for OpenClaw {}: it vendors the locks of {}",
+                    stack.openclaw.version,
+                    Lock::vendored_versions().join(", ")
+                )
+            });
+            ("openclaw.version", lock)
+        }
+    };
+    let lock = lock.map_err(|why| {
+        StackError::new(origin, outline.position(field), field.to_string(), why).with_hint(
+            "make a lock with `scripts/openclaw-lock.sh NODE_VERSION OPENCLAW_VERSION DIR` and \
+             name DIR in openclaw.lock (review it like code: it is every package the server runs)"
+                .to_string(),
+        )
+    })?;
+    stack.openclaw.locked = Some(lock);
     Ok(stack)
 }
 

@@ -99,6 +99,13 @@ pub enum TailscaleAuth {
 pub struct OpenClaw {
     /// Exact npm version of `openclaw` (no ranges, no `latest`).
     pub version: String,
+    /// A directory holding the release's lock (`package.json`,
+    /// `package-lock.json`, made by scripts/openclaw-lock.sh), relative to
+    /// the stack file; none: the lock clawprov vendors for `version`.
+    pub lock: Option<String>,
+    /// The lock itself, read and checked by `stack::load` (src/lock).
+    #[serde(skip)]
+    pub locked: Option<std::sync::Arc<crate::lock::Lock>>,
     /// Loopback port the gateway listens on.
     pub port: u16,
     /// The agents' model and its fallbacks (`provider/model`).
@@ -339,10 +346,22 @@ pub const DEFAULT_OPENCLAW_VERSION: &str = "2026.9.6";
 /// 2026.9.6's `engines.node` (`>=24.16.0 <25 || >=26.1.0`) accepts.
 pub const DEFAULT_NODE_VERSION: &str = "24.22.3";
 
+impl OpenClaw {
+    /// The release's lock: the one `stack::load` read, else the one
+    /// clawprov vendors for the version.
+    pub fn lock(&self) -> Option<std::sync::Arc<crate::lock::Lock>> {
+        self.locked
+            .clone()
+            .or_else(|| crate::lock::Lock::vendored(&self.version))
+    }
+}
+
 impl Default for OpenClaw {
     fn default() -> Self {
         OpenClaw {
             version: DEFAULT_OPENCLAW_VERSION.into(),
+            lock: None,
+            locked: None,
             port: 18789,
             model: Model::default(),
             providers: BTreeMap::new(),

@@ -89,6 +89,7 @@ const TOOLS: &[(&str, Shape)] = &[
 
 const OPENCLAW: &[(&str, Shape)] = &[
     ("version", Shape::Value),
+    ("lock", Shape::Value),
     ("port", Shape::Value),
     ("model", Shape::Map(MODEL)),
     ("providers", Shape::Names(&Shape::Map(PROVIDER))),
