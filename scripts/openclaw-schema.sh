@@ -47,7 +47,7 @@ vendor="$root/vendor/openclaw/$openclaw_version"
 node_dir=$("$root/tests/contract/openclaw-setup.sh" "$node_version" "$openclaw_version" | tail -n 1)
 release="$(dirname "$node_dir")/release"
 node="$node_dir/bin/node"
-package="$release/lib/node_modules/openclaw"
+package="$release/node_modules/openclaw"
 if [ ! -x "$node" ] || [ ! -d "$package" ]; then
     echo "openclaw-schema: no release at $release" >&2
     exit 1
@@ -65,7 +65,7 @@ extra_ca=()
 openclaw() {
     env -i HOME="$tmp/home" PATH="$node_dir/bin:/usr/bin:/bin" \
         OPENCLAW_STATE_DIR="$tmp/home/.openclaw" "${extra_ca[@]}" \
-        "$node" "$release/bin/openclaw" "$@"
+        "$node" "$release/node_modules/.bin/openclaw" "$@"
 }
 
 version=$(openclaw --version)

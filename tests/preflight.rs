@@ -190,12 +190,21 @@ fn real_install_sh() -> Vec<u8> {
 // ---------------------------------------------------------------- project
 
 /// A stack file of our own (not the shipped defaults).
+/// A stack pinning those versions. An OpenClaw version clawprov vendors no
+/// lock for names `lock-VERSION` beside the stack file (the stand-in lock
+/// [`Project::write`] lays out), so that the preflight, not the lock, is
+/// what judges it.
 fn stack_text(name: &str, openclaw: &str, node: &str, nvm: &str, sha: &str) -> String {
+    let lock = if clawprov::lock::Lock::vendored(openclaw).is_some() {
+        String::new()
+    } else {
+        format!(", lock: lock-{openclaw}")
+    };
     format!(
         "name: {name}\n\
          hetzner: {{server_type: cax21, backups: false}}\n\
          tailscale: {{tailnet: tail1.ts.net, hostname: gw-{name}}}\n\
-         openclaw: {{version: {openclaw}}}\n\
+         openclaw: {{version: {openclaw}{lock}}}\n\
          node: {{version: {node}, nvm_version: {nvm}, nvm_sha256: {sha}}}\n"
     )
 }
@@ -245,7 +254,13 @@ impl Project {
         p
     }
 
+    /// Write the stack file (and the stand-in lock it names, if any).
     fn write(&self, name: &str, text: &str) {
+        let stacks = self.dir.path().join("stacks");
+        for version in text.split("lock: lock-").skip(1) {
+            let version = version.split('}').next().unwrap_or_default();
+            support::standin_lock(&stacks, version);
+        }
         std::fs::write(self.stack(name), text).expect("write stack");
     }
 

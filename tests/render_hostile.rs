@@ -99,7 +99,7 @@ fn hostile_values_stay_inside_their_yaml_scalars_and_shell_words() {
         .expect("assignments end");
     let assignments = &script[from..to];
     let probe = format!(
-        "{assignments}printf '%s\\0' \"$TS_HOSTNAME\" \"$TS_TAGS\" \"$OPENCLAW_VERSION\" \"$NVM_SHA256\"\n"
+        "{assignments}printf '%s\\0' \"$TS_HOSTNAME\" \"$TS_TAGS\" \"$NODE_VERSION\" \"$NVM_SHA256\"\n"
     );
     let out = Command::new("bash")
         .arg("-c")
@@ -121,7 +121,7 @@ fn hostile_values_stay_inside_their_yaml_scalars_and_shell_words() {
         [
             HOSTILE_HOSTNAME,
             "tag:a$(id),tag:`id`'",
-            stack.openclaw.version.as_str(),
+            stack.node.version.as_str(),
             HOSTILE_SHA
         ]
     );

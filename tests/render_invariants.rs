@@ -66,9 +66,12 @@ fn the_gateway_binds_loopback_and_never_all_interfaces() {
         let port = stack.openclaw.port.to_string();
         let home = format!("/home/{}", stack.host.service_user);
         let node = format!("{home}/.nvm/versions/node/v{}/bin/node", stack.node.version);
+        // The locked release's directory (src/host/paths.rs), its CLI where
+        // `npm ci` links it.
+        let lock = stack.openclaw.lock().expect("a lock");
         let expected = format!(
-            "ExecStart={node} {home}/.local/lib/clawprov/openclaw-{}-node-{}/bin/openclaw gateway --bind loopback --port {port}",
-            stack.openclaw.version, stack.node.version
+            "ExecStart={node} {home}/.local/lib/clawprov/openclaw-{}-node-{}-lock-{}/node_modules/.bin/openclaw gateway --bind loopback --port {port}",
+            stack.openclaw.version, stack.node.version, lock.hash()
         );
         assert_eq!(exec[0], expected, "{name}");
 
@@ -216,26 +219,21 @@ fn nvm_is_checksummed_before_it_runs_and_nothing_is_piped_to_a_shell() {
             "{name}"
         );
         assert!(
-            cmds.contains(&format!(
-                "readonly OPENCLAW_VERSION='{}'",
-                stack.openclaw.version
-            )),
-            "{name}"
-        );
-        assert!(
             cmds[run].contains("as_service"),
             "{name}: nvm installs as the service user"
         );
         // as_service keeps rc files untouched.
         assert!(bootstrap(&doc).contains("PROFILE=/dev/null"), "{name}");
-        let npm = position(&cmds, "npm\" install -g");
+        // OpenClaw is the host phase's, from the release's lock: the first
+        // boot runs no npm at all (and so no package's lifecycle script).
         assert!(
-            cmds[npm].contains("\"openclaw@$OPENCLAW_VERSION\"")
-                && cmds[npm].starts_with("as_service"),
-            "{name}"
+            !cmds.iter().any(|c| c.contains("npm")),
+            "{name}: the bootstrap runs npm: {:?}",
+            cmds.iter()
+                .filter(|c| c.contains("npm"))
+                .collect::<Vec<_>>()
         );
-        let which = position(&cmds, "nvm which");
-        assert!(which < npm, "{name}");
+        position(&cmds, "nvm which");
         // Tailscale comes from its signed apt repository.
         assert!(
             cmds.iter()

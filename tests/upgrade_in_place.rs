@@ -26,7 +26,9 @@ use sha2::{Digest, Sha256};
 
 const OLD: &str = clawprov::stack::DEFAULT_OPENCLAW_VERSION;
 
-/// Pin `field` (`openclaw` or `node`) to `version` in the stack file.
+/// Pin `field` (`openclaw` or `node`) to `version` in the stack file; an
+/// OpenClaw version clawprov vendors no lock for gets a stand-in lock
+/// (`openclaw.lock`) beside the stack.
 fn pin(stack: &Path, field: &str, version: &str) {
     let text = fs::read_to_string(stack).unwrap();
     let mut doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
@@ -34,11 +36,35 @@ fn pin(stack: &Path, field: &str, version: &str) {
     let section = map
         .entry(field.into())
         .or_insert_with(|| serde_yaml::Value::Mapping(Default::default()));
-    section
-        .as_mapping_mut()
-        .unwrap()
-        .insert("version".into(), version.into());
+    let section = section.as_mapping_mut().unwrap();
+    section.insert("version".into(), version.into());
+    if field == "openclaw" {
+        if clawprov::lock::Lock::vendored(version).is_some() {
+            section.remove("lock");
+        } else {
+            let lock = support::standin_lock(stack.parent().unwrap(), version);
+            section.insert("lock".into(), lock.display().to_string().into());
+        }
+    }
     fs::write(stack, serde_yaml::to_string(&doc).unwrap()).unwrap();
+}
+
+/// The release (OpenClaw `o`, Node `n`) as `pin` locks it.
+fn release(stack: &Path, o: &str, n: &str) -> clawprov::host::Release {
+    let lock = clawprov::lock::Lock::vendored(o)
+        .map(|l| l.hash().to_string())
+        .unwrap_or_else(|| {
+            let dir = support::standin_lock(stack.parent().unwrap(), o);
+            clawprov::lock::Lock::read(&dir, o)
+                .unwrap()
+                .hash()
+                .to_string()
+        });
+    clawprov::host::Release {
+        openclaw: o.into(),
+        node: n.into(),
+        lock: Some(lock),
+    }
 }
 
 fn plan(home: &Path, endpoint: &str, stack: &Path) -> serde_json::Value {
@@ -176,7 +202,7 @@ async fn an_upgrade_keeps_the_server_and_every_byte_of_the_state() {
 
     // OpenClaw, then Node: each an upgrade of the same server.
     let node_before = clawprov::stack::DEFAULT_NODE_VERSION;
-    for (field, version, release) in [
+    for (field, version, pair) in [
         ("openclaw", "2026.9.7", ("2026.9.7", node_before)),
         ("node", "24.23.0", ("2026.9.7", "24.23.0")),
     ] {
@@ -190,7 +216,20 @@ async fn an_upgrade_keeps_the_server_and_every_byte_of_the_state() {
             .unwrap();
         assert_ne!(server["op"], "replace", "{planned}");
         let changes = planned["host"]["changes"].as_array().unwrap();
-        assert_eq!(changes.len(), 1, "{planned}");
+        // A new OpenClaw comes with its lock: the tree changes with it.
+        let fields: Vec<&str> = changes
+            .iter()
+            .map(|c| c["field"].as_str().unwrap())
+            .collect();
+        if field == "openclaw" {
+            assert_eq!(fields, ["openclaw.version", "openclaw.lock"], "{planned}");
+            assert!(
+                changes[1]["reason"].as_str().unwrap().contains("changed"),
+                "{planned}"
+            );
+        } else {
+            assert_eq!(fields, ["node.version"], "{planned}");
+        }
         assert_eq!(changes[0]["field"], format!("{field}.version"));
         assert_eq!(changes[0]["to"], version);
         assert!(
@@ -202,8 +241,8 @@ async fn an_upgrade_keeps_the_server_and_every_byte_of_the_state() {
         let starts = served_by(&fx).len();
         let up = up_ok(&fx, &p);
         let report = &up["host"]["report"];
-        assert_eq!(report["release"]["running"]["openclaw"], release.0);
-        assert_eq!(report["release"]["running"]["node"], release.1);
+        assert_eq!(report["release"]["running"]["openclaw"], pair.0);
+        assert_eq!(report["release"]["running"]["node"], pair.1);
         assert!(report["release"]["previous"].is_object(), "{report}");
         let pruned = report["release"]["pruned"].as_array().unwrap().len();
         assert_eq!(pruned, usize::from(field == "node"), "{report}");
@@ -212,17 +251,14 @@ async fn an_upgrade_keeps_the_server_and_every_byte_of_the_state() {
         // loaded (daemon-reload) before the restart.
         let served = served_by(&fx);
         assert_eq!(served.len(), starts + 1, "{served:?}");
-        assert_eq!(served.last().unwrap(), release.0);
+        assert_eq!(served.last().unwrap(), pair.0);
         let unit = fs::read_to_string(
             fx.service_home()
                 .join(".config/systemd/user/clawprov-gateway.service"),
         )
         .unwrap();
         let home = fx.service_home().display().to_string();
-        let want = clawprov::host::Release {
-            openclaw: release.0.into(),
-            node: release.1.into(),
-        };
+        let want = release(&p.stack, pair.0, pair.1);
         assert!(
             unit.contains(&format!(
                 "ExecStart={} {} ",
@@ -246,7 +282,7 @@ async fn an_upgrade_keeps_the_server_and_every_byte_of_the_state() {
         ("2026.9.7", node_before, true),
         ("2026.9.7", "24.23.0", true),
     ] {
-        let dir = clawprov::host::release_dir(&home, o, n);
+        let dir = release(&p.stack, o, n).dir(&home);
         assert_eq!(Path::new(&dir).exists(), kept, "{dir}");
     }
     // Both Node versions stay (nvm's, not pruned).
@@ -285,11 +321,10 @@ async fn a_release_that_does_not_come_up_is_rolled_back() {
         let (code, stdout, stderr) = run_up(&fx, p.home.path(), &p.sim.endpoint(), &p.stack);
         assert_eq!(code, 1, "stdout: {stdout}\nstderr: {stderr}");
         let all = format!("{stdout}{stderr}");
+        let old = release(&p.stack, OLD, clawprov::stack::DEFAULT_NODE_VERSION);
         assert!(
-            all.contains(&format!(
-                "the upgrade from OpenClaw {OLD} on Node {} to OpenClaw {bad}",
-                clawprov::stack::DEFAULT_NODE_VERSION
-            )) && all.contains(&format!("rolled back to OpenClaw {OLD}")),
+            all.contains(&format!("the upgrade from {old} to OpenClaw {bad}"))
+                && all.contains(&format!("rolled back to {old}")),
             "{all}"
         );
         assert!(all.contains(why), "{all}");
@@ -329,8 +364,7 @@ async fn a_release_that_does_not_come_up_is_rolled_back() {
     assert_eq!(served_by(&fx).len(), starts);
     assert_eq!(fs::read_to_string(&unit_path).unwrap(), old_unit);
     let home = fx.service_home().display().to_string();
-    let half =
-        clawprov::host::release_dir(&home, "2026.9.10", clawprov::stack::DEFAULT_NODE_VERSION);
+    let half = release(&p.stack, "2026.9.10", clawprov::stack::DEFAULT_NODE_VERSION).dir(&home);
     assert!(
         !Path::new(&half).exists(),
         "an incomplete release is never in place"
@@ -345,4 +379,147 @@ async fn a_release_that_does_not_come_up_is_rolled_back() {
     );
     assert_eq!(served_by(&fx).last().unwrap(), "2026.9.10");
     assert_eq!(state_of(&fx), before);
+}
+
+/// A server set up by the clawprov before locks (bootstrap generation 1:
+/// OpenClaw installed unlocked at first boot, `npm install -g --prefix`,
+/// no `clawprov/bootstrap` or `clawprov/lock` label, the user-data
+/// fingerprint that generation rendered) is kept and brought into line:
+/// `plan` says so, `up` installs the locked tree as a new release and
+/// switches to it, the labels then say generation 2 and the lock. One
+/// whose fingerprint is not that generation's rendering of the stack is
+/// still a replace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_set_up_before_locks_is_brought_into_line_not_replaced() {
+    let fx = HostFixture::start();
+    let p = project(&fx).await;
+    up_ok(&fx, &p);
+    let servers = server_ids(&p);
+    let out = support::clawprov(p.home.path())
+        .current_dir(p.home.path())
+        .arg("-s")
+        .arg(&p.stack)
+        .args(["--json", "render"])
+        .output()
+        .expect("render");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rendered: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let previous = rendered["previous_user_data_fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(
+        previous,
+        rendered["user_data_fingerprint"].as_str().unwrap()
+    );
+    assert_eq!(rendered["bootstrap_generation"], 2);
+
+    // The server as generation 1 left it: labels, the unlocked release,
+    // the unit running it.
+    let home = fx.service_home().display().to_string();
+    let node = clawprov::stack::DEFAULT_NODE_VERSION;
+    let locked = release(&p.stack, OLD, node);
+    let unlocked = clawprov::host::Release {
+        lock: None,
+        ..locked.clone()
+    };
+    let as_generation_1 = |fingerprint: &str| {
+        p.sim.sim.with(|w| {
+            let labels = &mut w.servers.get_mut(&servers[0]).unwrap().labels;
+            labels.remove("clawprov/bootstrap");
+            labels.remove("clawprov/lock");
+            labels.insert("clawprov/user-data".into(), fingerprint.into());
+        })
+    };
+    as_generation_1(&previous);
+    fx.install_unlocked_release(&unlocked);
+    fs::remove_dir_all(locked.dir(&home)).unwrap();
+    let unit_path = fx
+        .service_home()
+        .join(".config/systemd/user/clawprov-gateway.service");
+    let unit = fs::read_to_string(&unit_path)
+        .unwrap()
+        .replace(&locked.openclaw_bin(&home), &unlocked.openclaw_bin(&home))
+        .replace(&locked.bin_dir(&home), &unlocked.bin_dir(&home));
+    fs::write(&unit_path, &unit).unwrap();
+    fs::write(fx.path("state/loaded-unit"), &unit).unwrap();
+    assert_eq!(
+        clawprov::host::Release::from_unit(&unit, &home),
+        Some(unlocked.clone())
+    );
+
+    let planned = plan(p.home.path(), &p.sim.endpoint(), &p.stack);
+    let server = planned["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["resource"] == "server")
+        .unwrap()
+        .clone();
+    assert_ne!(server["op"], "replace", "{planned}");
+    let changes = planned["host"]["changes"].as_array().unwrap();
+    let fields: Vec<&str> = changes
+        .iter()
+        .map(|c| c["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["openclaw.lock", "bootstrap"], "{planned}");
+    assert!(changes[0]["from"].is_null() && changes[0]["to"] == locked.lock.clone().unwrap());
+    assert!(
+        changes[0]["reason"].as_str().unwrap().contains("unlocked"),
+        "{planned}"
+    );
+
+    let up = up_ok(&fx, &p);
+    let report = &up["host"]["report"]["release"];
+    assert_eq!(
+        report["running"]["lock"],
+        locked.lock.clone().unwrap(),
+        "{report}"
+    );
+    assert!(report["previous"]["lock"].is_null(), "{report}");
+    assert_eq!(server_ids(&p), servers, "the server was not replaced");
+    let now = fs::read_to_string(&unit_path).unwrap();
+    assert_eq!(
+        clawprov::host::Release::from_unit(&now, &home),
+        Some(locked.clone())
+    );
+    assert!(Path::new(&locked.dir(&home))
+        .join("package-lock.json")
+        .exists());
+    let labels = p.sim.sim.with(|w| w.servers[&servers[0]].labels.clone());
+    assert_eq!(
+        labels.get("clawprov/bootstrap").map(String::as_str),
+        Some("2")
+    );
+    assert_eq!(labels.get("clawprov/lock"), locked.lock.as_ref());
+    assert_eq!(
+        labels.get("clawprov/user-data").map(String::as_str),
+        rendered["user_data_fingerprint"].as_str()
+    );
+    let again = plan(p.home.path(), &p.sim.endpoint(), &p.stack);
+    assert_eq!(again["host"]["changes"], serde_json::json!([]), "{again}");
+
+    // Generation 1 with a fingerprint that is not its rendering of this
+    // stack: the user-data differs, so it is a replace, as ever.
+    as_generation_1("0123456789abcdef0123456789abcdef");
+    let planned = plan(p.home.path(), &p.sim.endpoint(), &p.stack);
+    let server = planned["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["resource"] == "server")
+        .unwrap()
+        .clone();
+    assert_eq!(server["op"], "replace", "{planned}");
+    assert!(
+        server["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("as the earlier clawprov"),
+        "{server}"
+    );
 }

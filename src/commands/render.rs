@@ -39,6 +39,9 @@ impl RenderedFile {
 struct Rendered {
     files: Vec<RenderedFile>,
     fingerprint: String,
+    /// The fingerprint under the previous bootstrap generation (what a
+    /// server an earlier clawprov set up for this stack carries).
+    previous_fingerprint: String,
     out: Option<PathBuf>,
     redacted: bool,
 }
@@ -101,6 +104,8 @@ impl Report for Rendered {
         json!({
             "files": files,
             "user_data_fingerprint": self.fingerprint,
+            "bootstrap_generation": crate::render::BOOTSTRAP_GENERATION,
+            "previous_user_data_fingerprint": self.previous_fingerprint,
             "redacted": self.redacted,
             "out": self.out,
         })
@@ -161,6 +166,7 @@ pub fn run(args: RenderArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
     ui.emit(&Rendered {
         files,
         fingerprint: user_data.fingerprint(),
+        previous_fingerprint: user_data.previous_fingerprint(),
         out: args.out.clone(),
         redacted: !args.show_secrets,
     });

@@ -266,8 +266,13 @@ impl Loaded {
                 &self.stack.name,
             )),
         };
-        let desired =
-            Desired::new(&self.stack, &operator, &user_data.fingerprint()).with_config(config);
+        let desired = Desired::new(&self.stack, &operator, &user_data.fingerprint())
+            .with_previous_fingerprint(&user_data.previous_fingerprint())
+            .with_last_lock(crate::lock::record::read(&crate::lock::record::beside(
+                &self.path,
+                &self.stack.name,
+            )))
+            .with_config(config);
         Ok((desired, user_data))
     }
 

@@ -528,6 +528,18 @@ async fn converge_stack(
                         ));
                     }
                 }
+                if let Some(lock) = &p.desired.server.lock_tree {
+                    let path = crate::lock::record::beside(&p.loaded.path, &stack.name);
+                    if let Err(e) =
+                        crate::gateway::record::write(&path, &crate::lock::record::text(lock))
+                    {
+                        ui.warn(&format!(
+                            "{}: could not write {} (the record plan counts a tree's change with): {e}",
+                            stack.name,
+                            path.display()
+                        ));
+                    }
+                }
                 if let Err(e) = record_release(&p, server_id).await {
                     let e = Error::from(e);
                     return fail(

@@ -174,14 +174,16 @@ pub enum HostError {
     #[error("installing the release: {0}")]
     Release(String),
 
-    /// The new release did not come up (or failed its probes); the running
-    /// release was put back and answers again.
+    /// The new release (or the new files) did not come up, or failed its
+    /// probes; what ran before was put back and answers again.
     #[error(
-        "the upgrade from {from} to {to} failed, so the gateway was rolled back to {from}, \
+        "the {what} from {from} to {to} failed, so the gateway was rolled back to {from}, \
          which runs and passes its probes again; nothing in the state directory was touched. \
-         Why the new release failed: {cause}"
+         Why it failed: {cause}"
     )]
     RolledBack {
+        /// `upgrade` (a new release) or `change` (new files only).
+        what: &'static str,
         from: String,
         to: String,
         cause: Box<HostError>,
@@ -189,11 +191,12 @@ pub enum HostError {
 
     /// The new release failed and so did going back.
     #[error(
-        "the upgrade from {from} to {to} failed ({cause}), and rolling back to {from} failed \
+        "the {what} from {from} to {to} failed ({cause}), and rolling back to {from} failed \
          too ({rollback}); the gateway may be down: `clawprov logs` shows its journal, and \
          `clawprov up` tries again"
     )]
     RollbackFailed {
+        what: &'static str,
         from: String,
         to: String,
         cause: Box<HostError>,

@@ -51,15 +51,30 @@ pub fn node_bin_dir(home: &str, node_version: &str) -> String {
     format!("{home}/.nvm/versions/node/v{node_version}/bin")
 }
 
-/// Where one OpenClaw release is installed under a user's home: the npm
-/// prefix (`npm install -g --prefix`) of OpenClaw `openclaw` installed by
-/// Node `node`'s npm, `HOME/.local/lib/clawprov/openclaw-W-node-V`. One
-/// directory per (OpenClaw, Node) pair, because an upgrade installs the new
-/// release beside the running one and switches only when it is complete
-/// (and OpenClaw's native modules are built for one Node ABI). Outside the
-/// state directory (`~/.openclaw`): a backup never carries code.
-pub fn release_dir(home: &str, openclaw_version: &str, node_version: &str) -> String {
-    format!("{home}/.local/lib/clawprov/openclaw-{openclaw_version}-node-{node_version}")
+/// Where one OpenClaw release is installed under a user's home:
+/// `HOME/.local/lib/clawprov/openclaw-W-node-V-lock-H`, an npm project
+/// holding the release's lock (`package.json`, `package-lock.json`) and
+/// the tree `npm ci` installed from it (`node_modules/`). One directory per
+/// (OpenClaw, Node, lock), because an upgrade installs the new release
+/// beside the running one and switches only when it is complete (and
+/// OpenClaw's native modules are built for one Node ABI). Outside the state
+/// directory (`~/.openclaw`): a backup never carries code.
+///
+/// `lock` none: the layout of servers set up by clawprov before releases
+/// were locked, `openclaw-W-node-V`, an npm prefix (`npm install -g
+/// --prefix`) with `bin/openclaw`; still recognised, never installed.
+pub fn release_dir(
+    home: &str,
+    openclaw_version: &str,
+    node_version: &str,
+    lock: Option<&str>,
+) -> String {
+    let base =
+        format!("{home}/.local/lib/clawprov/openclaw-{openclaw_version}-node-{node_version}");
+    match lock {
+        Some(hash) => format!("{base}-lock-{hash}"),
+        None => base,
+    }
 }
 
 /// The gateway's user unit, as the bootstrap installs it.

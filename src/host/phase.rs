@@ -166,12 +166,16 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
     let running = running_unit
         .as_deref()
         .and_then(|u| Release::from_unit(u, &account.home));
-    let installed = release::ensure_installed(&session, &account, &release, progress)
-        .await
-        .map_err(|e| match e {
-            HostError::Release(_) => e,
-            other => HostError::Release(format!("{other} (the running gateway was not touched)")),
-        })?;
+    let lock = stack.openclaw.lock();
+    let installed =
+        release::ensure_installed(&session, &account, &release, lock.as_deref(), progress)
+            .await
+            .map_err(|e| match e {
+                HostError::Release(_) => e,
+                other => {
+                    HostError::Release(format!("{other} (the running gateway was not touched)"))
+                }
+            })?;
     progress.finished(
         HostStep::Release,
         &match (&installed, &running) {
@@ -262,19 +266,23 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
     let (service, probes, config_rewritten) = match checked {
         Ok(done) => done,
         Err(cause) if was_active && (unit_delivered || config_delivered || env_delivered) => {
-            let from = running
+            let running = running
                 .as_ref()
                 .map(|r| r.to_string())
                 .unwrap_or_else(|| "the release that ran before".into());
-            let to = if unit_delivered {
-                release.to_string()
+            let (what, from, to) = if unit_delivered {
+                ("upgrade", running, release.to_string())
             } else {
-                match (config_delivered, env_delivered) {
-                    (true, true) => "the new openclaw.json and env file",
-                    (false, true) => "the new env file",
-                    _ => "the new openclaw.json",
-                }
-                .into()
+                let files = match (config_delivered, env_delivered) {
+                    (true, true) => "openclaw.json and env file",
+                    (false, true) => "env file",
+                    _ => "openclaw.json",
+                };
+                (
+                    "change",
+                    format!("the running {files} (on {running})"),
+                    format!("the new {files}"),
+                )
             };
             if let Some(kept) = &kept_env {
                 let put_back = if env_delivered {
@@ -284,6 +292,7 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
                 };
                 if let Err(e) = put_back {
                     return Err(HostError::RollbackFailed {
+                        what,
                         from,
                         to,
                         cause: Box::new(cause),
@@ -302,11 +311,13 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
             let rolled = roll_back(&session, &account, &inputs, token, back, progress).await;
             return Err(match rolled {
                 Ok(()) => HostError::RolledBack {
+                    what,
                     from,
                     to,
                     cause: Box::new(cause),
                 },
                 Err(rollback) => HostError::RollbackFailed {
+                    what,
                     from,
                     to,
                     cause: Box::new(cause),

@@ -2,17 +2,27 @@
 //! installed, and how the host phase installs a new one beside the running
 //! one (an upgrade in place) without touching the state directory.
 //!
-//! A release is the pair (OpenClaw version, Node version). Node comes from
+//! A release is (OpenClaw version, Node version, lock). Node comes from
 //! nvm (`~/.nvm/versions/node/vV`, one directory per version, so versions
-//! sit side by side by nature); OpenClaw is installed by that Node's npm
-//! into a prefix of its own ([`super::paths::release_dir`]). The unit's
-//! `ExecStart` names both by absolute path, so switching releases is
-//! writing the unit and restarting, and going back is writing the old one.
+//! sit side by side by nature); OpenClaw's tree is installed by that Node's
+//! npm from the release's lock (src/lock) into a directory of its own
+//! ([`super::paths::release_dir`]): the lock's two files are written there
+//! and `npm ci --ignore-scripts` installs exactly the locked packages,
+//! checking each tarball against the lock's sha512, with no lifecycle
+//! script run (none is needed: README, "The locked tree"). The unit's
+//! `ExecStart` names Node and the CLI by absolute path, so switching
+//! releases is writing the unit and restarting, and going back is writing
+//! the old one.
 //!
 //! A release directory only exists once complete: npm installs into
 //! `DIR.partial`, the installed CLI must report the pinned version, and
 //! only then is it renamed to `DIR`. An interrupted install leaves a
 //! `.partial` that the next run removes first.
+//!
+//! Servers set up before releases were locked run an unlocked release
+//! (`lock: None`: `npm install -g --prefix`, `DIR/bin/openclaw`); it is
+//! recognised in their unit, kept as the release to go back to, and
+//! replaced by the locked one on the next `up`.
 
 use std::time::Duration;
 
@@ -24,22 +34,30 @@ use super::paths::{node_bin_dir, release_dir};
 use super::progress::{HostStep, Progress};
 use super::session::Session;
 use super::HostError;
+use crate::lock::Lock;
 use crate::stack::Stack;
 
 /// npm fetching OpenClaw and its dependencies, nvm fetching Node.
 const INSTALL_TIMEOUT: Duration = Duration::from_secs(900);
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// One (OpenClaw, Node) pair.
+/// One (OpenClaw, Node, lock).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Release {
     pub openclaw: String,
     pub node: String,
+    /// The lock's [`Lock::hash`]; none: an unlocked release of a server
+    /// set up before locks.
+    pub lock: Option<String>,
 }
 
 impl std::fmt::Display for Release {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "OpenClaw {} on Node {}", self.openclaw, self.node)
+        write!(f, "OpenClaw {} on Node {}", self.openclaw, self.node)?;
+        match &self.lock {
+            Some(hash) => write!(f, " (lock {hash})"),
+            None => write!(f, " (unlocked)"),
+        }
     }
 }
 
@@ -49,6 +67,7 @@ impl Release {
         Release {
             openclaw: stack.openclaw.version.clone(),
             node: stack.node.version.clone(),
+            lock: stack.openclaw.lock().map(|l| l.hash().to_string()),
         }
     }
 
@@ -61,23 +80,39 @@ impl Release {
         format!("{}/node", self.node_bin_dir(home))
     }
 
-    /// The npm prefix OpenClaw is installed into.
+    /// The directory OpenClaw's tree is installed in.
     pub fn dir(&self, home: &str) -> String {
-        release_dir(home, &self.openclaw, &self.node)
+        release_dir(home, &self.openclaw, &self.node, self.lock.as_deref())
+    }
+
+    /// The `openclaw` package's own directory.
+    pub fn package_dir(&self, home: &str) -> String {
+        match self.lock {
+            Some(_) => format!("{}/node_modules/openclaw", self.dir(home)),
+            None => format!("{}/lib/node_modules/openclaw", self.dir(home)),
+        }
+    }
+
+    /// npm's directory of links to the packages' commands.
+    pub fn bin_dir(&self, home: &str) -> String {
+        match self.lock {
+            Some(_) => format!("{}/node_modules/.bin", self.dir(home)),
+            None => format!("{}/bin", self.dir(home)),
+        }
     }
 
     /// The `openclaw` CLI (npm's link to the package's entry script).
     pub fn openclaw_bin(&self, home: &str) -> String {
-        format!("{}/bin/openclaw", self.dir(home))
+        format!("{}/openclaw", self.bin_dir(home))
     }
 
     /// The `PATH` the gateway and its CLI run with: this Node first (npm's
-    /// scripts say `#!/usr/bin/env node`), then this OpenClaw's `bin/`.
+    /// scripts say `#!/usr/bin/env node`), then this release's commands.
     pub fn path_env(&self, home: &str) -> String {
         format!(
-            "{}:{}/bin:/usr/local/bin:/usr/bin:/bin",
+            "{}:{}:/usr/local/bin:/usr/bin:/bin",
             self.node_bin_dir(home),
-            self.dir(home)
+            self.bin_dir(home)
         )
     }
 
@@ -95,11 +130,19 @@ impl Release {
             .strip_prefix(&format!("{home}/.nvm/versions/node/v"))?
             .strip_suffix("/bin/node")?;
         let base = format!("{home}/.local/lib/clawprov/openclaw-");
-        let pair = cli.strip_prefix(&base)?.strip_suffix("/bin/openclaw")?;
+        let name = cli.strip_prefix(&base)?;
+        let (pair, lock) = match name.strip_suffix("/node_modules/.bin/openclaw") {
+            Some(locked) => {
+                let (pair, hash) = locked.rsplit_once("-lock-")?;
+                (pair, Some(hash.to_string()))
+            }
+            None => (name.strip_suffix("/bin/openclaw")?, None),
+        };
         let openclaw = pair.strip_suffix(&format!("-node-{node_version}"))?;
         Some(Release {
             openclaw: openclaw.to_string(),
             node: node_version.to_string(),
+            lock,
         })
     }
 
@@ -125,10 +168,23 @@ pub enum Installed {
 }
 
 /// A command as the service user with the environment the bootstrap's
-/// `as_service` gives (HOME, nvm's directory, this release's PATH).
+/// `as_service` gives (HOME, nvm's directory, this release's PATH), from
+/// the home.
 fn as_service(account: &Account, release: &Release, program: &'static str) -> RemoteCommand {
+    as_service_in(account, release, &account.home, program)
+}
+
+/// [`as_service`] in the directory `dir`.
+fn as_service_in(
+    account: &Account,
+    release: &Release,
+    dir: &str,
+    program: &'static str,
+) -> RemoteCommand {
     RemoteCommand::as_user(&account.name, "env")
         .arg("-i")
+        .arg("-C")
+        .arg(dir.to_string())
         .arg(format!("HOME={}", account.home))
         .arg(format!("USER={}", account.name))
         .arg(format!("LOGNAME={}", account.name))
@@ -156,15 +212,25 @@ async fn exists(session: &Session, account: &Account, path: &str) -> Result<bool
 }
 
 /// Make sure `release` is installed, as the service user: Node through
-/// the nvm the bootstrap installed, OpenClaw with that Node's npm into
-/// `DIR.partial`, its `--version` checked, then renamed to `DIR`. Nothing
-/// the running gateway uses is touched.
+/// the nvm the bootstrap installed, OpenClaw's tree from `lock` with that
+/// Node's npm (`npm ci --ignore-scripts`) into `DIR.partial`, its
+/// `--version` checked, then renamed to `DIR`. Nothing the running gateway
+/// uses is touched.
 pub async fn ensure_installed(
     session: &Session,
     account: &Account,
     release: &Release,
+    lock: Option<&Lock>,
     progress: &dyn Progress,
 ) -> Result<Installed, HostError> {
+    let lock = match (lock, &release.lock) {
+        (Some(lock), Some(hash)) if lock.hash() == hash => lock,
+        _ => {
+            return Err(HostError::Release(format!(
+                "no lock for {release}: clawprov installs only locked releases"
+            )))
+        }
+    };
     let home = &account.home;
     let node_bin = release.node_bin(home);
     let dir = release.dir(home);
@@ -194,8 +260,9 @@ pub async fn ensure_installed(
     progress.detail(
         HostStep::Release,
         &format!(
-            "installing OpenClaw {} beside the running release",
-            release.openclaw
+            "installing OpenClaw {} from its lock ({} packages, lifecycle scripts off)",
+            release.openclaw,
+            lock.packages().len()
         ),
     );
     let partial = format!("{dir}.partial");
@@ -209,32 +276,40 @@ pub async fn ensure_installed(
                 format!("{home}/.local"),
                 format!("{home}/.local/lib"),
                 parent,
+                partial.clone(),
             ]),
             None,
             TIMEOUT,
         )
         .await?;
+    // The lock's two files, written by the service user into the directory
+    // it just made (nothing of root's touches it), by dd from its stdin
+    // as it is (re-opening /dev/stdin as the service user is refused: the
+    // pipe is the admin's SSH session's).
+    for (name, text) in [
+        ("package.json", lock.package_json()),
+        ("package-lock.json", lock.lock_json()),
+    ] {
+        let of = format!("of={partial}/{name}");
+        let write = RemoteCommand::as_user(&account.name, "dd").args([of.as_str(), "status=none"]);
+        let bytes = zeroize::Zeroizing::new(text.as_bytes().to_vec());
+        session.check(&write, Some(bytes), TIMEOUT).await?;
+    }
     let npm = format!("{}/npm", release.node_bin_dir(home));
-    let package = format!("openclaw@{}", release.openclaw);
-    // --prefix also moves npm's global config; keep it the Node install's
-    // own, as the bootstrap does (templates/bootstrap.sh.j2, step 8).
-    let node_prefix = release.node_bin_dir(home);
-    let globalconfig = format!("{}/etc/npmrc", node_prefix.trim_end_matches("/bin"));
-    let install = as_service(account, release, "node").args([
+    let install = as_service_in(account, release, &partial, "node").args([
         npm.as_str(),
-        "install",
-        "-g",
-        "--prefix",
-        partial.as_str(),
-        "--globalconfig",
-        globalconfig.as_str(),
+        "ci",
+        "--ignore-scripts",
         "--no-fund",
         "--no-audit",
-        package.as_str(),
+        "--no-update-notifier",
     ]);
-    session.check(&install, None, INSTALL_TIMEOUT).await?;
+    let out = session.run(&install, None, INSTALL_TIMEOUT).await?;
+    if !out.success() {
+        return Err(HostError::Release(install_failure(&out.stderr)));
+    }
     let version = as_service(account, release, "node")
-        .arg(format!("{partial}/bin/openclaw"))
+        .arg(format!("{partial}/node_modules/.bin/openclaw"))
         .arg("--version");
     let out = session.check(&version, None, TIMEOUT).await?;
     if !reports_version(&out.stdout, &release.openclaw) {
@@ -252,6 +327,32 @@ pub async fn ensure_installed(
     ]);
     session.check(&rename, None, TIMEOUT).await?;
     Ok(Installed::Now { node: !node_there })
+}
+
+/// What a failed `npm ci` means, from its stderr (escaped: the service
+/// user's npm wrote it). A tarball that does not match the lock is named
+/// first: npm says `Verification failed while extracting NAME@VERSION`.
+fn install_failure(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(|l| l.trim_start_matches("npm error").trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let tail = lines[lines.len().saturating_sub(12)..].join("\n");
+    let detail = crate::remote_text::escape(&tail).into_owned();
+    if stderr.contains("EINTEGRITY") {
+        let package = lines
+            .iter()
+            .find_map(|l| l.split("while extracting ").nth(1))
+            .map(|p| crate::remote_text::escape(p.trim_end_matches(':')).into_owned())
+            .unwrap_or_else(|| "a package".into());
+        return format!(
+            "npm ci refused {package}: its tarball does not match the lock's integrity \
+             (a tampered or substituted download; nothing was installed and the running \
+             gateway was not touched):\n{detail}"
+        );
+    }
+    format!("npm ci failed (the running gateway was not touched):\n{detail}")
 }
 
 /// Remove every release directory (and any `.partial` left by an
@@ -320,6 +421,7 @@ mod tests {
         Release {
             openclaw: o.into(),
             node: n.into(),
+            lock: Some("d8eb1a638dda".into()),
         }
     }
 
@@ -332,13 +434,40 @@ mod tests {
             r.node_bin(home),
             r.openclaw_bin(home)
         );
-        assert_eq!(Release::from_unit(&unit, home), Some(r));
-        // Not ours: another home, the old layout, no ExecStart.
+        assert_eq!(Release::from_unit(&unit, home), Some(r.clone()));
+        // The unlocked layout of servers set up before locks.
+        let unlocked = Release { lock: None, ..r };
+        let unit = format!(
+            "[Service]\nExecStart={} {} gateway --bind loopback --port 18789\n",
+            unlocked.node_bin(home),
+            unlocked.openclaw_bin(home)
+        );
+        assert!(
+            unit.contains("/openclaw-2026.9.6-node-24.16.0/bin/openclaw "),
+            "{unit}"
+        );
+        assert_eq!(Release::from_unit(&unit, home), Some(unlocked));
+        // Not ours: another home, the nvm-global layout, no ExecStart.
         assert_eq!(Release::from_unit(&unit, "/home/other"), None);
         let old = "ExecStart=/home/openclaw/.nvm/versions/node/v24.16.0/bin/node \
                    /home/openclaw/.nvm/versions/node/v24.16.0/bin/openclaw gateway";
         assert_eq!(Release::from_unit(old, home), None);
         assert_eq!(Release::from_unit("[Unit]\n", home), None);
+    }
+
+    #[test]
+    fn a_tampered_tarball_is_named() {
+        let stderr = "npm error code EINTEGRITY\nnpm error Verification failed while extracting \
+                      openclaw@2026.9.6:\nnpm error Verification failed while extracting \
+                      openclaw@2026.9.6:\nnpm error sha512-AAA integrity checksum failed";
+        let why = install_failure(stderr);
+        assert!(
+            why.starts_with("npm ci refused openclaw@2026.9.6: its tarball does not match"),
+            "{why}"
+        );
+        let other = install_failure("npm error code E404\nnpm error 404 \x1b[2Jx");
+        assert!(other.starts_with("npm ci failed"), "{other}");
+        assert!(!other.contains('\x1b'), "escaped: {other:?}");
     }
 
     #[test]

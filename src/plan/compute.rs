@@ -3,7 +3,7 @@
 
 use crate::hetzner::{Direction, Firewall, FirewallRule, Server, ServerStatus, SshKey};
 
-use super::desired::{Desired, USER_DATA_LABEL};
+use super::desired::{Desired, DesiredServer, BOOTSTRAP_LABEL, USER_DATA_LABEL};
 use super::observed::Observed;
 use super::step::{Change, Op, Resource, Step};
 
@@ -127,14 +127,7 @@ fn firewall_step(desired: &Desired, firewall: Option<&Firewall>) -> Step {
 /// Why the server must be replaced, if it must.
 fn replace_reason(desired: &Desired, s: &Server) -> Option<String> {
     let want = &desired.server;
-    let have_fp = s.labels.get(USER_DATA_LABEL).map(String::as_str);
-    if have_fp != Some(want.user_data_fingerprint.as_str()) {
-        let reason = format!(
-            "user-data changed (fingerprint {} -> {}); user-data cannot change after creation \
-             (a new OpenClaw or Node version alone would not be one: the host phase applies that in place)",
-            have_fp.unwrap_or("none"),
-            want.user_data_fingerprint
-        );
+    if let Some(reason) = user_data_reason(want, s) {
         return Some(reason);
     }
     if s.server_type != want.server_type {
@@ -152,6 +145,54 @@ fn replace_reason(desired: &Desired, s: &Server) -> Option<String> {
         }
     }
     None
+}
+
+/// Whether the server's user-data is the stack's, under the bootstrap
+/// generation that set it up (label [`BOOTSTRAP_LABEL`], none: 1): the
+/// current one's fingerprint, or the previous one's for a server that
+/// generation set up (kept: the host phase brings it into line).
+fn user_data_reason(want: &DesiredServer, s: &Server) -> Option<String> {
+    use crate::render::{BOOTSTRAP_GENERATION, PREVIOUS_GENERATION};
+    let have_fp = s.labels.get(USER_DATA_LABEL).map(String::as_str);
+    let label = s.labels.get(BOOTSTRAP_LABEL);
+    let generation = match label {
+        None => PREVIOUS_GENERATION,
+        Some(g) => match g.parse::<u32>() {
+            Ok(g) => g,
+            Err(_) => {
+                return Some(format!(
+                    "label {BOOTSTRAP_LABEL}={g} is not a generation clawprov wrote"
+                ))
+            }
+        },
+    };
+    let (wanted, under) = if generation == BOOTSTRAP_GENERATION {
+        (Some(want.user_data_fingerprint.as_str()), "")
+    } else if generation == PREVIOUS_GENERATION {
+        (
+            want.previous_user_data_fingerprint.as_deref(),
+            " (compared as the earlier clawprov that set it up would have rendered it)",
+        )
+    } else if generation > BOOTSTRAP_GENERATION {
+        return Some(format!(
+            "the server was set up by a newer clawprov (bootstrap generation {generation}; this one \
+             knows up to {BOOTSTRAP_GENERATION}): upgrade clawprov rather than replace it"
+        ));
+    } else {
+        return Some(format!(
+            "the server was set up by clawprov bootstrap generation {generation}, which this clawprov \
+             cannot bring into line in place (it keeps generation {PREVIOUS_GENERATION} and later)"
+        ));
+    };
+    if have_fp.is_some() && have_fp == wanted {
+        return None;
+    }
+    Some(format!(
+        "user-data changed{under} (fingerprint {} -> {}); user-data cannot change after creation \
+         (a new OpenClaw or Node version alone would not be one: the host phase applies that in place)",
+        have_fp.unwrap_or("none"),
+        wanted.unwrap_or("unknown")
+    ))
 }
 
 /// Protection and backups to apply to a server that has `protection` and

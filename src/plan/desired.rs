@@ -24,6 +24,12 @@ pub const NODE_LABEL: &str = "clawprov/node";
 /// The first 32 hex digits of the sha256 of the openclaw.json the last
 /// successful host phase delivered.
 pub const CONFIG_LABEL: &str = "clawprov/config";
+/// The [`crate::lock::Lock::hash`] of the tree the last successful host
+/// phase left running (none: an unlocked tree, set up before locks).
+pub const LOCK_LABEL: &str = "clawprov/lock";
+/// The bootstrap generation ([`crate::render::BOOTSTRAP_GENERATION`]) the
+/// server's user-data fingerprint belongs to (none: generation 1).
+pub const BOOTSTRAP_LABEL: &str = "clawprov/bootstrap";
 
 /// The label selector that finds every resource of `stack` (and nothing of
 /// another stack, even one whose name starts the same).
@@ -71,8 +77,17 @@ pub struct DesiredServer {
     pub location: String,
     pub image: String,
     pub user_data_fingerprint: String,
+    /// What the fingerprint was under the previous bootstrap generation.
+    pub previous_user_data_fingerprint: Option<String>,
     pub openclaw_version: String,
     pub node_version: String,
+    /// The release's lock (its hash).
+    pub lock: Option<String>,
+    #[serde(skip)]
+    pub lock_tree: Option<std::sync::Arc<crate::lock::Lock>>,
+    /// clawprov's record of the lock it last installed (src/lock/record.rs).
+    #[serde(skip)]
+    pub last_lock: Option<std::sync::Arc<crate::lock::Lock>>,
     pub backups: bool,
     pub protect_delete: bool,
     pub protect_rebuild: bool,
@@ -139,8 +154,12 @@ impl Desired {
                 location: h.location.clone(),
                 image: h.image.clone(),
                 user_data_fingerprint: fingerprint.to_string(),
+                previous_user_data_fingerprint: None,
                 openclaw_version: stack.openclaw.version.clone(),
                 node_version: stack.node.version.clone(),
+                lock: stack.openclaw.lock().map(|l| l.hash().to_string()),
+                lock_tree: stack.openclaw.lock(),
+                last_lock: None,
                 backups: h.backups,
                 protect_delete: h.protection.delete,
                 protect_rebuild: h.protection.rebuild,
@@ -155,6 +174,20 @@ impl Desired {
     }
 
     /// Labels of the SSH key and the firewall.
+    /// The same, recognising servers the previous bootstrap generation set
+    /// up for this stack by `fingerprint`
+    /// ([`crate::render::UserData::previous_fingerprint`]).
+    pub fn with_previous_fingerprint(mut self, fingerprint: &str) -> Desired {
+        self.server.previous_user_data_fingerprint = Some(fingerprint.to_string());
+        self
+    }
+
+    /// The same, with clawprov's record of the lock it last installed.
+    pub fn with_last_lock(mut self, lock: Option<crate::lock::Lock>) -> Desired {
+        self.server.last_lock = lock.map(std::sync::Arc::new);
+        self
+    }
+
     /// The same, with the gateway's configuration.
     pub fn with_config(mut self, config: DesiredConfig) -> Desired {
         self.config = Some(config);
@@ -178,6 +211,13 @@ impl Desired {
             self.server.openclaw_version.clone(),
         );
         labels.insert(NODE_LABEL.to_string(), self.server.node_version.clone());
+        labels.insert(
+            BOOTSTRAP_LABEL.to_string(),
+            crate::render::BOOTSTRAP_GENERATION.to_string(),
+        );
+        if let Some(lock) = &self.server.lock {
+            labels.insert(LOCK_LABEL.to_string(), lock.clone());
+        }
         if let Some(c) = &self.config {
             labels.insert(CONFIG_LABEL.to_string(), c.label.clone());
         }

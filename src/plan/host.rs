@@ -11,15 +11,19 @@
 
 use serde::Serialize;
 
-use super::desired::{Desired, CONFIG_LABEL, NODE_LABEL, OPENCLAW_LABEL};
+use super::desired::{
+    Desired, BOOTSTRAP_LABEL, CONFIG_LABEL, LOCK_LABEL, NODE_LABEL, OPENCLAW_LABEL,
+};
 use super::observed::Observed;
 use super::step::{Op, Resource, Step};
 use crate::gateway::diff::{diff, KeyChange};
+use crate::lock::Lock;
+use crate::render::BOOTSTRAP_GENERATION;
 
 /// One change the host phase makes on the running server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HostChange {
-    /// `openclaw.version` or `node.version`.
+    /// `openclaw.version`, `node.version`, `openclaw.lock` or `bootstrap`.
     pub field: &'static str,
     /// What runs now (`None`: the server carries no label for it).
     pub from: Option<String>,
@@ -58,6 +62,74 @@ pub const CONFIG_HOW: &str = "deliver the new openclaw.json and env file, restar
     probe as up does, and put the previous files back if the gateway refuses them; server and \
     state directory kept";
 
+/// The locked tree, when the server runs another (or an unlocked one):
+/// how many packages the supply-chain change adds, removes and changes.
+fn lock_change(
+    desired: &Desired,
+    labels: &std::collections::BTreeMap<String, String>,
+) -> Option<HostChange> {
+    let want = &desired.server;
+    let to = want.lock.clone()?;
+    let from = labels.get(LOCK_LABEL);
+    if from == Some(&to) {
+        return None;
+    }
+    let size = want
+        .lock_tree
+        .as_ref()
+        .map(|l| l.packages().len())
+        .unwrap_or(0);
+    let reason = match from {
+        None => format!(
+            "the server runs an unlocked OpenClaw tree (no {LOCK_LABEL} label: set up by an earlier \
+             clawprov, which resolved the tree anew at install): the locked tree ({size} packages, \
+             lifecycle scripts off) is installed as a new release; {HOW}"
+        ),
+        Some(had) => {
+            let running = Lock::vendored_by_hash(had)
+                .or_else(|| want.last_lock.clone().filter(|l| l.hash() == had));
+            match (running, &want.lock_tree) {
+                (Some(old), Some(new)) => format!(
+                    "lock {had} -> {to}: {} packages ({}); {HOW}",
+                    size,
+                    old.changes_to(new).counts()
+                ),
+                _ => format!(
+                    "lock {had} -> {to} ({size} packages; the running lock is neither one this \
+                     clawprov vendors nor the one it recorded installing, so the change cannot be \
+                     counted); {HOW}"
+                ),
+            }
+        }
+    };
+    Some(HostChange {
+        field: "openclaw.lock",
+        from: from.cloned(),
+        to,
+        reason,
+    })
+}
+
+/// A server the previous bootstrap generation set up (kept by
+/// `compute`): the host phase brings it into line, then `up` labels it
+/// with the current generation.
+fn bootstrap_change(labels: &std::collections::BTreeMap<String, String>) -> Option<HostChange> {
+    let to = BOOTSTRAP_GENERATION.to_string();
+    if labels.get(BOOTSTRAP_LABEL) == Some(&to) {
+        return None;
+    }
+    Some(HostChange {
+        field: "bootstrap",
+        from: labels.get(BOOTSTRAP_LABEL).cloned(),
+        to,
+        reason: "set up by an earlier clawprov (bootstrap generation 1, which installed OpenClaw \
+                 unlocked at first boot); kept, not replaced: the host phase brings it into line \
+                 (the locked tree as a new release), then the server is labelled with this \
+                 generation and its user-data fingerprint"
+            .into(),
+    })
+}
+
 /// How an upgrade goes, for the plan's reader.
 pub const HOW: &str = "install the new release beside the running one, switch the gateway's \
     unit to it, restart, probe as up does, and roll back to the running release if it does \
@@ -90,7 +162,7 @@ pub fn plan(desired: &Desired, observed: &Observed, steps: &[Step]) -> HostPlan 
         };
     };
     let want = &desired.server;
-    let changes = [
+    let mut changes: Vec<HostChange> = [
         ("openclaw.version", OPENCLAW_LABEL, &want.openclaw_version),
         ("node.version", NODE_LABEL, &want.node_version),
     ]
@@ -115,6 +187,8 @@ pub fn plan(desired: &Desired, observed: &Observed, steps: &[Step]) -> HostPlan 
         })
     })
     .collect();
+    changes.extend(lock_change(desired, &server.labels));
+    changes.extend(bootstrap_change(&server.labels));
     let config = desired.config.as_ref().and_then(|c| {
         let from = server.labels.get(CONFIG_LABEL);
         if from == Some(&c.label) {

@@ -22,8 +22,8 @@ use crate::hetzner::MonthlyCost;
 pub use compute::{steps, teardown_steps};
 pub use desired::{
     base_labels, resource_name, selector, Desired, DesiredConfig, DesiredFirewall, DesiredServer,
-    DesiredSshKey, CONFIG_LABEL, MANAGED_LABEL, NODE_LABEL, OPENCLAW_LABEL, STACK_LABEL,
-    USER_DATA_LABEL,
+    DesiredSshKey, BOOTSTRAP_LABEL, CONFIG_LABEL, LOCK_LABEL, MANAGED_LABEL, NODE_LABEL,
+    OPENCLAW_LABEL, STACK_LABEL, USER_DATA_LABEL,
 };
 pub use host::{ConfigChange, HostChange, HostPlan};
 pub use observed::{observe, Observed};

@@ -94,6 +94,28 @@ struct CloudConfigContext<'a> {
 /// host phase's, in place, so it must not make `plan` replace the server.
 pub const HOST_OWNED: &str = "host-owned";
 
+/// Which of clawprov's first-boot scripts a server was set up with (label
+/// `clawprov/bootstrap`; servers without it were set up by generation 1).
+/// A change to clawprov's own templates bumps it. Generation 2: OpenClaw's
+/// tree is no longer installed at first boot but by the host phase, from
+/// the release's lock (src/lock), which does not fit in user-data.
+///
+/// Which template changes need a new server: a first-boot step that only
+/// a new server can apply (the firewall, SSH, the service user, joining
+/// the tailnet) does, and then servers of earlier generations are
+/// replaced. A step the host phase brings into line on a running server
+/// (the release, the unit, the gateway's files, Serve) does not: a server
+/// of [`PREVIOUS_GENERATION`] whose user-data matches what that
+/// generation would have rendered for the stack is kept, and the host
+/// phase brings it into line (README, "Servers made by an earlier
+/// clawprov").
+pub const BOOTSTRAP_GENERATION: u32 = 2;
+/// The generation kept in place (its bootstrap is kept beside, to
+/// recognise its user-data: `templates/previous/`).
+pub const PREVIOUS_GENERATION: u32 = 1;
+const PREVIOUS_BOOTSTRAP: &str = include_str!("../../templates/previous/bootstrap.sh.j2");
+const BOOTSTRAP: &str = "bootstrap.sh.j2";
+
 /// Render the user-data for `inputs` with `templates`.
 pub fn render(templates: &Templates, inputs: &RenderInputs) -> Result<UserData, RenderError> {
     if inputs.operator_keys.is_empty() {
@@ -105,10 +127,28 @@ pub fn render(templates: &Templates, inputs: &RenderInputs) -> Result<UserData, 
     let key = inputs.tailscale_auth_key.expose();
     let text = render_text(&env, &sources, inputs.stack, inputs, key)?;
     let redacted = render_text(&env, &sources, inputs.stack, inputs, REDACTED)?;
+    // What the host phase owns, held fixed: the versions and the lock (so
+    // the release's paths are those of a release with no lock, as they
+    // were before locks: the basis of generation 1 is unchanged).
     let mut boot_only = inputs.stack.clone();
     boot_only.node.version = HOST_OWNED.into();
     boot_only.openclaw.version = HOST_OWNED.into();
+    boot_only.openclaw.locked = None;
     let basis = render_text(&env, &sources, &boot_only, inputs, REDACTED)?;
+    // The same, with the previous generation's bootstrap (unless the
+    // bootstrap is the user's own, the same in both).
+    let previous_basis = match sources
+        .iter()
+        .position(|s| s.name == BOOTSTRAP && s.path.is_none())
+    {
+        Some(i) => {
+            let mut previous = sources.clone();
+            previous[i].text = PREVIOUS_BOOTSTRAP.to_string();
+            let env = environment::environment(&previous)?;
+            render_text(&env, &previous, &boot_only, inputs, REDACTED)?
+        }
+        None => basis.clone(),
+    };
 
     check_cloud_config(&text, from_override)?;
     if text.len() > MAX_USER_DATA {
@@ -117,7 +157,7 @@ pub fn render(templates: &Templates, inputs: &RenderInputs) -> Result<UserData, 
             limit: MAX_USER_DATA,
         });
     }
-    Ok(UserData::new(text, redacted, &basis))
+    Ok(UserData::new(text, redacted, &basis, &previous_basis))
 }
 
 /// The cloud-config text for `stack` with `auth_key` in it.

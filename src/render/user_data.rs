@@ -21,21 +21,26 @@ pub struct UserData {
     text: Zeroizing<String>,
     redacted: String,
     fingerprint: String,
+    previous_fingerprint: String,
 }
 
 impl UserData {
     /// `redacted` must be the same rendering with the auth key replaced by
     /// [`REDACTED`], `basis` the redacted rendering with what the host
-    /// phase owns held fixed ([`super::HOST_OWNED`]); [`super::render`]
-    /// produces all three from one template set.
-    pub(crate) fn new(text: String, redacted: String, basis: &str) -> Self {
-        let digest = Sha256::digest(basis.as_bytes());
-        let mut fingerprint = hex::encode(digest);
-        fingerprint.truncate(FINGERPRINT_HEX_LEN);
+    /// phase owns held fixed ([`super::HOST_OWNED`]), `previous_basis`
+    /// the same rendered by the previous bootstrap generation;
+    /// [`super::render`] produces them from one template set.
+    pub(crate) fn new(text: String, redacted: String, basis: &str, previous_basis: &str) -> Self {
+        let hash = |text: &str| {
+            let mut fingerprint = hex::encode(Sha256::digest(text.as_bytes()));
+            fingerprint.truncate(FINGERPRINT_HEX_LEN);
+            fingerprint
+        };
         UserData {
             text: Zeroizing::new(text),
             redacted,
-            fingerprint,
+            fingerprint: hash(basis),
+            previous_fingerprint: hash(previous_basis),
         }
     }
 
@@ -61,6 +66,14 @@ impl UserData {
     /// Hetzner label.
     pub fn fingerprint(&self) -> String {
         self.fingerprint.clone()
+    }
+
+    /// The [`fingerprint`](Self::fingerprint) this stack's user-data had
+    /// under the previous bootstrap generation
+    /// ([`super::PREVIOUS_GENERATION`]): how `plan` recognises a server
+    /// that generation set up for this very stack.
+    pub fn previous_fingerprint(&self) -> String {
+        self.previous_fingerprint.clone()
     }
 
     /// Size in bytes of the full text (what counts against Hetzner's limit).

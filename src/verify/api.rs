@@ -124,8 +124,15 @@ pub fn judge(
             labels.push(format!("{key} is {:?}", s.labels.get(key)));
         }
     }
+    let generation = s.labels.get(crate::plan::BOOTSTRAP_LABEL);
     match s.labels.get(USER_DATA_LABEL) {
-        Some(fp) if *fp == want.user_data_fingerprint => {}
+        Some(fp) if *fp == want.user_data_fingerprint && generation.is_some() => {}
+        Some(fp) if Some(fp) == want.previous_user_data_fingerprint.as_ref() && generation.is_none() => {
+            labels.push(format!(
+                "the server was set up by an earlier clawprov (bootstrap generation 1, user-data {fp}): \
+                 `clawprov up` brings it into line in place and relabels it"
+            ))
+        }
         Some(fp) => labels.push(format!(
             "{USER_DATA_LABEL} is {fp}, the local render's is {}",
             want.user_data_fingerprint

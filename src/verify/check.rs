@@ -278,6 +278,11 @@ pub const CATALOG: &[Spec] = &[
         proves: "the pinned Node and OpenClaw (and Tailscale, when pinned) are what is installed",
         fix: "the server was built with other pins: `clawprov plan` shows the replace",
     },
+    Spec {
+        id: "host.tree",
+        proves: "the OpenClaw tree installed on the host (`npm ls --all`, as the service user) is exactly the release's lock: no package added, removed or at another version",
+        fix: "`clawprov up` installs the locked tree as a new release when the lock changed; a tree changed on the server is a compromise to investigate (`clawprov up --replace` rebuilds)",
+    },
 ];
 
 /// The spec of `id` (every id a check reports is in the catalog).

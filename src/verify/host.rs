@@ -34,8 +34,13 @@ pub struct Expected<'a> {
     pub stack: &'a Stack,
     pub home: String,
     pub node_bin_dir: String,
-    /// The npm prefix of the stack's OpenClaw release.
+    /// The directory of the stack's OpenClaw release.
     pub openclaw_dir: String,
+    /// Its commands (`openclaw`) and the `openclaw` package.
+    pub openclaw_bin_dir: String,
+    pub openclaw_package: String,
+    /// The release's lock: `host.tree` compares the installed tree with it.
+    pub lock: Option<std::sync::Arc<crate::lock::Lock>>,
     /// The admin's authorized keys as declared (vault key + stack's list).
     pub authorized_keys: Vec<String>,
     /// sha256 of the openclaw.json clawprov delivers.
@@ -81,6 +86,8 @@ fn script(expected: &Expected, vault: &Vault, mark: &str) -> Zeroizing<Vec<u8>> 
         ("HOME_DIR", expected.home.as_str()),
         ("NODE_BIN_DIR", expected.node_bin_dir.as_str()),
         ("OPENCLAW_DIR", expected.openclaw_dir.as_str()),
+        ("OPENCLAW_BIN_DIR", expected.openclaw_bin_dir.as_str()),
+        ("OPENCLAW_PACKAGE", expected.openclaw_package.as_str()),
     ] {
         text.push_str(&format!("{name}={}\n", sh_quote(value)));
     }
@@ -197,7 +204,7 @@ pub fn judge(s: &BTreeMap<String, String>, e: &Expected) -> Vec<CheckResult> {
     if s.is_empty() {
         return unreachable("the host probe printed nothing");
     }
-    let checks: [(&'static str, Judge, &str); 16] = [
+    let checks: [(&'static str, Judge, &str); 17] = [
         ("host.cloud_init", cloud_init, "cloud_init"),
         ("host.sshd", sshd, "sshd"),
         ("host.users", users, "users"),
@@ -214,6 +221,7 @@ pub fn judge(s: &BTreeMap<String, String>, e: &Expected) -> Vec<CheckResult> {
         ("host.secrets", secrets, "secrets"),
         ("host.upgrades", upgrades, "upgrades"),
         ("host.versions", versions, "versions"),
+        ("host.tree", tree, "tree"),
     ];
     checks
         .iter()
@@ -780,6 +788,53 @@ fn versions(text: &str, e: &Expected) -> CheckResult {
     )
 }
 
+/// The installed tree against the release's lock, package by package.
+fn tree(text: &str, e: &Expected) -> CheckResult {
+    let id = "host.tree";
+    let Some(lock) = &e.lock else {
+        return CheckResult::error(id, "the stack's release has no lock to compare with");
+    };
+    let Some(listing) = decoded(text, "listing") else {
+        return CheckResult::error(id, "the probe printed no package listing");
+    };
+    let installed = match crate::lock::installed::parse(&listing, &e.openclaw_dir) {
+        Ok(t) => t,
+        Err(why) => return CheckResult::fail(id, format!("npm's listing is not a tree: {why}")),
+    };
+    let d = crate::lock::installed::compare(lock, &installed);
+    let mut bad = vec![];
+    for (kind, entries) in [
+        ("added", &d.added),
+        ("removed", &d.removed),
+        ("changed", &d.changed),
+    ] {
+        if !entries.is_empty() {
+            let shown: Vec<&str> = entries.iter().take(10).map(String::as_str).collect();
+            let more = entries.len().saturating_sub(shown.len());
+            bad.push(format!(
+                "{} {kind} against lock {}: {}{}",
+                entries.len(),
+                lock.hash(),
+                shown.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+    }
+    verdict(
+        id,
+        bad,
+        format!(
+            "{} packages installed, exactly as lock {} says",
+            installed.len(),
+            lock.hash()
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -798,6 +853,9 @@ mod tests {
             home: "/home/openclaw".into(),
             node_bin_dir: "/x".into(),
             openclaw_dir: "/y".into(),
+            openclaw_bin_dir: "/y/node_modules/.bin".into(),
+            openclaw_package: "/y/node_modules/openclaw".into(),
+            lock: stack.openclaw.lock(),
             authorized_keys: vec![],
             config_sha256: "abc".into(),
             config: serde_json::json!({"tools": {"profile": "messaging"}, "gateway": {"port": 1}}),

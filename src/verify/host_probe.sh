@@ -90,11 +90,19 @@ tailscale debug prefs 2>&1
 sec audit
 # As the gateway runs: the service user, the env file loaded into the
 # environment (never onto a command line).
-runuser -u "$SVC" -- env -i HOME="$HOME_DIR" PATH="$NODE_BIN_DIR:$OPENCLAW_DIR/bin:/usr/local/bin:/usr/bin:/bin" \
+runuser -u "$SVC" -- env -i HOME="$HOME_DIR" PATH="$NODE_BIN_DIR:$OPENCLAW_BIN_DIR:/usr/local/bin:/usr/bin:/bin" \
     timeout 120 bash -c 'set -a; . "$1"; set +a; exec "$2" "$3" security audit --json' audit \
-    "$HOME_DIR/.config/openclaw/gateway.env" "$NODE_BIN_DIR/node" "$OPENCLAW_DIR/bin/openclaw" 2>/dev/null |
+    "$HOME_DIR/.config/openclaw/gateway.env" "$NODE_BIN_DIR/node" "$OPENCLAW_BIN_DIR/openclaw" 2>/dev/null |
     b64 output 4194304
 echo "exit=${PIPESTATUS[0]}"
+
+sec tree
+# The installed tree as npm reads it from disk, one `PATH:NAME@VERSION` line
+# a package, as the service user in the release directory (its output is
+# the service user's: encoded, bounded).
+runuser -u "$SVC" -- env -i -C "$OPENCLAW_DIR" HOME="$HOME_DIR" PATH="$NODE_BIN_DIR:/usr/bin:/bin" \
+    timeout 120 "$NODE_BIN_DIR/node" "$NODE_BIN_DIR/npm" ls --all --parseable --long \
+    --no-update-notifier 2>/dev/null | b64 listing 4194304
 
 sec traces
 ls -d /var/log/clawprov-bootstrap.log /run/clawprov/ts-authkey /var/lib/cloud/instance/user-data.txt* \
@@ -111,7 +119,7 @@ apt-config dump 2>/dev/null | grep -E '^(APT::Periodic::Unattended-Upgrade|APT::
 sec versions
 runuser -u "$SVC" -- timeout 30 "$NODE_BIN_DIR/node" --version 2>&1 | b64 node 256
 runuser -u "$SVC" -- timeout 30 "$NODE_BIN_DIR/node" -p \
-    "require('$OPENCLAW_DIR/lib/node_modules/openclaw/package.json').version" 2>&1 | b64 openclaw 256
+    "require('$OPENCLAW_PACKAGE/package.json').version" 2>&1 | b64 openclaw 256
 echo "tailscale=$(dpkg-query -W -f='${Version}' tailscale 2>&1)"
 }
 probe </dev/null

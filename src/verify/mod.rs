@@ -167,10 +167,14 @@ async fn host_checks(inputs: &Inputs<'_>) -> Vec<CheckResult> {
         .unwrap_or_default();
     let mut authorized_keys = vec![inputs.desired.ssh_key.public_key.clone()];
     authorized_keys.extend(stack.host.authorized_keys.iter().cloned());
+    let release = crate::host::Release::of(stack);
     let expected = host::Expected {
         stack,
         node_bin_dir: crate::host::node_bin_dir(&account.home, &stack.node.version),
-        openclaw_dir: crate::host::Release::of(stack).dir(&account.home),
+        openclaw_dir: release.dir(&account.home),
+        openclaw_bin_dir: release.bin_dir(&account.home),
+        openclaw_package: release.package_dir(&account.home),
+        lock: stack.openclaw.lock(),
         home: account.home.clone(),
         authorized_keys,
         config_sha256,

@@ -303,30 +303,38 @@ nvm() {
 }
 "#;
 
-/// The npm of a stand-in Node: `npm install -g --prefix DIR ... openclaw@W`
-/// installs the stand-in CLI at version W into DIR (as the real npm lays
-/// out a global prefix: `DIR/bin/openclaw`). A version listed in
-/// $STATE/unpublished fails the way the registry does (ETARGET).
+/// The npm of a stand-in Node, run in a release directory as the host
+/// phase runs it. `npm ci ...`: installs what package-lock.json locks at
+/// node_modules/openclaw, the stand-in CLI at that version (as the real npm
+/// lays out a project: `node_modules/openclaw/`, linked from
+/// `node_modules/.bin/openclaw`); a version listed in $STATE/unpublished
+/// fails the way the registry does (ETARGET). `npm ls --all --parseable
+/// --long`: one `PATH:NAME@VERSION` line per package found on disk.
 const STANDIN_NPM: &str = r#"#!/bin/bash
 printf 'npm [%s] %s\n' "$(id -un)" "$*" >>"$SHIM_LOG"
-prefix="" package=""
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --prefix) prefix=$2; shift ;;
-    openclaw@*) package=$1 ;;
-    esac
-    shift
-done
-[ -n "$prefix" ] && [ -n "$package" ] || { echo "npm stand-in: unsupported" >&2; exit 64; }
-version=${package#openclaw@}
-if grep -qxF "openclaw-$version" "$STATE/unpublished" 2>/dev/null; then
-    echo "npm error code ETARGET" >&2
-    echo "npm error notarget No matching version found for $package." >&2
-    exit 1
-fi
-mkdir -p "$prefix/bin"
-{ echo '#!/bin/bash'; echo "OPENCLAW_VERSION=$version"; tail -n +2 "$SHIMS/openclaw-standin"; } >"$prefix/bin/openclaw"
-chmod 0755 "$prefix/bin/openclaw"
+case "$1" in
+ci)
+    [ -f package.json ] && [ -f package-lock.json ] || { echo "npm error code EUSAGE" >&2; exit 1; }
+    version=$(/usr/bin/python3 -c 'import json; print(json.load(open("package-lock.json"))["packages"]["node_modules/openclaw"]["version"])')
+    if grep -qxF "openclaw-$version" "$STATE/unpublished" 2>/dev/null; then
+        echo "npm error code ETARGET" >&2
+        echo "npm error notarget No matching version found for openclaw@$version." >&2
+        exit 1
+    fi
+    mkdir -p node_modules/openclaw node_modules/.bin
+    printf '{"name":"openclaw","version":"%s"}\n' "$version" >node_modules/openclaw/package.json
+    { echo '#!/bin/bash'; echo "OPENCLAW_VERSION=$version"; tail -n +2 "$SHIMS/openclaw-standin"; } >node_modules/openclaw/openclaw.mjs
+    chmod 0755 node_modules/openclaw/openclaw.mjs
+    ln -s ../openclaw/openclaw.mjs node_modules/.bin/openclaw ;;
+ls)
+    echo "$PWD:clawprov-openclaw-release@0.0.0"
+    for m in node_modules/*/package.json node_modules/@*/*/package.json; do
+        [ -f "$m" ] || continue
+        d=${m%/package.json}
+        /usr/bin/python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(f"{sys.argv[2]}:{m[\"name\"]}@{m[\"version\"]}")' "$m" "$PWD/$d"
+    done ;;
+*) echo "npm stand-in: unsupported: $*" >&2; exit 64 ;;
+esac
 "#;
 
 /// Lay out Node `version` as the nvm stand-in does.
@@ -338,8 +346,9 @@ fn install_node(shims: &Path, home: &str, version: &str) {
     }
 }
 
-/// Lay out OpenClaw `version` in `dir` as the npm stand-in does.
-fn install_openclaw(shims: &Path, dir: &str, version: &str) {
+/// Lay out OpenClaw `version` in `dir` as an earlier clawprov's bootstrap
+/// did (unlocked: `npm install -g --prefix DIR`, `DIR/bin/openclaw`).
+fn install_unlocked_openclaw(shims: &Path, dir: &str, version: &str) {
     let standin = fs::read_to_string(shims.join("openclaw-standin")).unwrap();
     let (shebang, rest) = standin.split_once('\n').unwrap();
     write(
@@ -523,8 +532,8 @@ impl HostFixture {
         let stack = clawprov::stack::parse(stack_yaml.as_bytes(), Path::new("stack.yaml"))
             .unwrap_or_else(|e| panic!("{e}"));
 
-        // The server as cloud-init leaves it: nvm, and the stack's release
-        // (Node and OpenClaw) where nvm and npm put them,
+        // The server as cloud-init leaves it: nvm, and the stack's Node
+        // where nvm puts it (OpenClaw is the host phase's to install),
         let home = format!("/home/{service}");
         write(
             &PathBuf::from(format!("{home}/.nvm/nvm.sh")),
@@ -533,7 +542,8 @@ impl HostFixture {
         );
         let release = clawprov::host::Release::of(&stack);
         install_node(&shims, &home, &release.node);
-        install_openclaw(&shims, &release.dir(&home), &release.openclaw);
+        // The releases' parent, made by the bootstrap's step 5.
+        fs::create_dir_all(format!("{home}/.local/lib/clawprov")).unwrap();
         for dir in [".nvm", ".local"] {
             run(Command::new("chown")
                 .arg("-R")
@@ -707,6 +717,21 @@ impl HostFixture {
         write(&staged, &rules, 0o440);
         run(Command::new("visudo").arg("-cf").arg(&staged));
         fs::copy(&staged, &self.sudoers).unwrap();
+    }
+
+    /// Lay out `release` as an earlier clawprov's bootstrap installed it
+    /// (unlocked, `npm install -g --prefix`), owned by the service user.
+    pub fn install_unlocked_release(&self, release: &clawprov::host::Release) {
+        let home = self.service_home().display().to_string();
+        install_unlocked_openclaw(
+            &self.root.path().join("shims"),
+            &release.dir(&home),
+            &release.openclaw,
+        );
+        run(Command::new("chown")
+            .arg("-R")
+            .arg(format!("{0}:{0}", self.service))
+            .arg(release.dir(&home)));
     }
 
     pub fn service_home(&self) -> PathBuf {

@@ -169,3 +169,31 @@ pub fn auth_key_in(user_data: &str) -> Option<String> {
             .collect(),
     )
 }
+
+/// A lock directory for OpenClaw `version` under `dir` (`package.json`,
+/// `package-lock.json` locking the one package the npm stand-in installs),
+/// for stacks that pin a version clawprov vendors no lock for.
+pub fn standin_lock(dir: &Path, version: &str) -> PathBuf {
+    let lock = dir.join(format!("lock-{version}"));
+    std::fs::create_dir_all(&lock).unwrap();
+    let deps = serde_json::json!({ "openclaw": version });
+    let package = serde_json::json!({
+        "name": "clawprov-openclaw-release", "version": version, "private": true,
+        "dependencies": deps,
+    });
+    let locked = serde_json::json!({
+        "name": "clawprov-openclaw-release", "version": version, "lockfileVersion": 3,
+        "requires": true,
+        "packages": {
+            "": { "name": "clawprov-openclaw-release", "version": version, "dependencies": deps },
+            "node_modules/openclaw": {
+                "version": version,
+                "resolved": format!("https://registry.npmjs.org/openclaw/-/openclaw-{version}.tgz"),
+                "integrity": "sha512-c3RhbmQtaW4=",
+            },
+        },
+    });
+    std::fs::write(lock.join("package.json"), format!("{package:#}\n")).unwrap();
+    std::fs::write(lock.join("package-lock.json"), format!("{locked:#}\n")).unwrap();
+    lock
+}

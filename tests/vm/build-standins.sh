@@ -20,7 +20,12 @@
 #   the test CA is in it);
 # - registry.npmjs.org: a packument and tarballs for OPENCLAW_VERSION (and
 #   OPENCLAW_NEXT, for the upgrade in place) of the stand-in in
-#   tests/vm/standins/openclaw (why a stand-in: its header);
+#   tests/vm/standins/openclaw (why a stand-in: its header), and of its one
+#   dependency (tests/vm/standins/dep), so that its tree has two packages;
+# - locks/VERSION: the lock of each stand-in release (package.json,
+#   package-lock.json, as scripts/openclaw-lock.sh writes them for the real
+#   release, with the tarballs' real sha512), which the test stacks name in
+#   `openclaw.lock`;
 # - cert.pem/key.pem: the server's certificate for those hosts, signed by
 #   the image's test CA.
 #
@@ -140,11 +145,42 @@ printf 'version\tdate\tfiles\tnpm\tv8\tuv\tzlib\topenssl\tmodules\tlts\tsecurity
 printf 'v%s\t2026-01-01\tlinux-x64\t%s\t-\t-\t-\t-\t137\tKrypton\tfalse\n' "$node_version" "$npm_version" >>"$dist/index.tab"
 
 # --- registry.npmjs.org: the OpenClaw stand-in as a packument and a
-# tarball per version: OPENCLAW_VERSION (what the bootstrap installs) and
-# OPENCLAW_NEXT if given (what the upgrade scenario moves to in place).
-reg="$out/root/registry.npmjs.org/openclaw"
-mkdir -p "$reg/-"
-printf '{"name": "openclaw", "dist-tags": {"latest": "%s"}, "versions": {}}\n' "$openclaw_version" >"$reg/index.json"
+# tarball per version: OPENCLAW_VERSION (what the first up installs) and
+# OPENCLAW_NEXT if given (what the upgrade scenario moves to in place), and
+# its dependency; then the lock of each release.
+# publish NAME DIR: pack DIR (holding package/) as NAME's tarball at the
+# version in its package.json and add it to NAME's packument; prints the
+# tarball's sha512 integrity.
+publish() {
+    local name=$1 src=$2 version tarball integrity shasum
+    version=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$src/package/package.json")
+    mkdir -p "$out/root/registry.npmjs.org/$name/-"
+    tarball="$out/root/registry.npmjs.org/$name/-/$name-$version.tgz"
+    # Fixed times and order: the same inputs give the same bytes (and so the
+    # same lock) on every build.
+    tar -C "$src" --owner=0 --group=0 --mtime=@0 --sort=name -cf - package | gzip -n9 >"$tarball"
+    integrity="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w0)"
+    shasum=$(sha1sum "$tarball" | cut -d' ' -f1)
+    python3 - "$out/root/registry.npmjs.org/$name/index.json" "$src/package/package.json" "$name" "$version" "$integrity" "$shasum" <<'PY'
+import json, os, sys
+out, manifest, name, version, integrity, shasum = sys.argv[1:]
+m = json.load(open(manifest))
+# As the registry marks a version with install scripts (npm reads it).
+m["hasInstallScript"] = "scripts" in m
+m["dist"] = {"integrity": integrity, "shasum": shasum,
+             "tarball": f"https://registry.npmjs.org/{name}/-/{name}-{version}.tgz"}
+doc = json.load(open(out)) if os.path.exists(out) else {"name": name, "dist-tags": {}, "versions": {}}
+doc["versions"][version] = m
+doc["dist-tags"].setdefault("latest", version)
+json.dump(doc, open(out, "w"))
+PY
+    echo "$integrity"
+}
+dep="$work/dep"
+mkdir -p "$dep/package"
+cp "$here/standins/dep/package.json" "$here/standins/dep/index.js" "$dep/package/"
+dep_integrity=$(publish clawprov-standin-dep "$dep")
+dep_version=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$dep/package/package.json")
 for version in "$openclaw_version" ${openclaw_next:+"$openclaw_next"}; do
     oc="$work/openclaw-$version"
     mkdir -p "$oc/package"
@@ -152,21 +188,31 @@ for version in "$openclaw_version" ${openclaw_next:+"$openclaw_next"}; do
     sed "s/\"version\": \"[^\"]*\"/\"version\": \"$version\"/" \
         "$here/standins/openclaw/package.json" >"$oc/package/package.json"
     sed -i "s/^const VERSION = .*/const VERSION = \"$version\";/" "$oc/package/openclaw.mjs"
-    tarball="$reg/-/openclaw-$version.tgz"
-    tar -C "$oc" --owner=0 --group=0 -czf "$tarball" package
-    integrity="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w0)"
-    shasum=$(sha1sum "$tarball" | cut -d' ' -f1)
-    python3 - "$reg/index.json" "$oc/package/package.json" "$version" "$integrity" "$shasum" <<'PY'
+    integrity=$(publish openclaw "$oc")
+    lock="$out/locks/$version"
+    mkdir -p "$lock"
+    python3 - "$lock" "$version" "$integrity" "$dep_version" "$dep_integrity" "$oc/package/package.json" <<'PY'
 import json, sys
-out, manifest, version, integrity, shasum = sys.argv[1:]
+lock, version, integrity, dep_version, dep_integrity, manifest = sys.argv[1:]
 m = json.load(open(manifest))
-# As the registry marks a version with install scripts (npm reads it).
-m["hasInstallScript"] = "scripts" in m
-m["dist"] = {"integrity": integrity, "shasum": shasum,
-             "tarball": f"https://registry.npmjs.org/openclaw/-/openclaw-{version}.tgz"}
-doc = json.load(open(out))
-doc["versions"][version] = m
-json.dump(doc, open(out, "w"))
+root = {"name": "clawprov-openclaw-release", "version": version}
+deps = {"openclaw": version}
+json.dump({**root, "private": True, "dependencies": deps},
+          open(f"{lock}/package.json", "w"), indent=2)
+oc = {"version": version,
+      "resolved": f"https://registry.npmjs.org/openclaw/-/openclaw-{version}.tgz",
+      "integrity": integrity, "license": m["license"], "dependencies": m["dependencies"],
+      "bin": m["bin"], "engines": m["engines"]}
+if "scripts" in m:
+    oc["hasInstallScript"] = True
+json.dump({**root, "lockfileVersion": 3, "requires": True, "packages": {
+    "": {**root, "dependencies": deps},
+    "node_modules/clawprov-standin-dep": {
+        "version": dep_version,
+        "resolved": f"https://registry.npmjs.org/clawprov-standin-dep/-/clawprov-standin-dep-{dep_version}.tgz",
+        "integrity": dep_integrity, "license": "MIT"},
+    "node_modules/openclaw": oc,
+}}, open(f"{lock}/package-lock.json", "w"), indent=2)
 PY
 done
 

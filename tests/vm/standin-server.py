@@ -7,7 +7,12 @@ request is logged, one line each, to LOG; a path that starts with one of
 the --fail prefixes (HOST/PATH) answers 404, as a broken download would.
 
     standin-server.py --root DIR --cert PEM --key PEM --log FILE [--fail HOST/PATH ...]
-                      [--control URL]
+                      [--tamper-file FILE] [--control URL]
+
+With --tamper-file, a request whose HOST/PATH starts with a line of FILE
+(read at every request, so a test can switch it while the server runs) is
+answered with the file's bytes but its last one flipped: a substituted
+download, which npm must refuse against the lock's integrity.
 
 With --control, a POST to https://controlplane.tailscale.com/sim/tailscale/...
 is passed on to URL/sim/tailscale/... (the Tailscale simulator's control
@@ -25,6 +30,7 @@ ap.add_argument("--cert", required=True)
 ap.add_argument("--key", required=True)
 ap.add_argument("--log", required=True)
 ap.add_argument("--fail", action="append", default=[])
+ap.add_argument("--tamper-file")
 ap.add_argument("--control")
 opts = ap.parse_args()
 root = os.path.realpath(opts.root)
@@ -100,11 +106,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(size))
         self.end_headers()
+        tampered = self.tampered(wanted)
         if not head:
             with open(path, "rb") as f:
-                while chunk := f.read(1 << 20):
-                    self.wfile.write(chunk)
-        self.record(200, size)
+                if tampered:
+                    data = bytearray(f.read())
+                    data[-1] ^= 1
+                    self.wfile.write(bytes(data))
+                else:
+                    while chunk := f.read(1 << 20):
+                        self.wfile.write(chunk)
+        self.record("200-tampered" if tampered else 200, size)
+
+    def tampered(self, wanted):
+        if not opts.tamper_file:
+            return False
+        try:
+            with open(opts.tamper_file) as f:
+                prefixes = [l.strip() for l in f if l.strip()]
+        except OSError:
+            return False
+        return any(wanted.startswith(p) for p in prefixes)
 
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)

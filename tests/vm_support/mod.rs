@@ -51,6 +51,13 @@ fn script_output(cmd: &mut Command, what: &str) -> PathBuf {
 pub const OPENCLAW_NEXT: &str = "2026.9.7";
 
 impl Assets {
+    /// The lock of the stand-in release `version` (tests/vm/build-standins.sh).
+    pub fn lock(&self, version: &str) -> PathBuf {
+        self.standins.join("locks").join(version)
+    }
+}
+
+impl Assets {
     /// Build (or reuse) the image and the stand-ins for these pins. Fails
     /// loudly, naming the package, when a tool is missing.
     pub fn ensure(node: &str, openclaw: &str, nvm: &str) -> Assets {
@@ -93,6 +100,8 @@ pub struct Standin {
     child: Child,
     pub port: u16,
     pub log: PathBuf,
+    /// The `HOST/PATH` prefixes served tampered ([`Standin::tamper`]).
+    tamper_file: PathBuf,
 }
 
 impl Standin {
@@ -115,6 +124,9 @@ impl Standin {
         for prefix in fail {
             cmd.args(["--fail", prefix]);
         }
+        let tamper_file = dir.join("standin-tamper.list");
+        fs::write(&tamper_file, "").unwrap();
+        cmd.arg("--tamper-file").arg(&tamper_file);
         cmd.args(["--control", control]);
         let mut child = cmd
             .stdout(Stdio::piped())
@@ -126,7 +138,18 @@ impl Standin {
             .read_line(&mut line)
             .unwrap();
         let port = line.trim().parse().expect("the stand-in prints its port");
-        Standin { child, port, log }
+        Standin {
+            child,
+            port,
+            log,
+            tamper_file,
+        }
+    }
+
+    /// From now on, serve every download under `prefixes` (`HOST/PATH`)
+    /// with its last byte flipped (none: serve everything as built).
+    pub fn tamper(&self, prefixes: &[&str]) {
+        fs::write(&self.tamper_file, prefixes.join("\n")).unwrap();
     }
 
     /// Every request the guest made, one `METHOD HOST/PATH STATUS BYTES` line each.

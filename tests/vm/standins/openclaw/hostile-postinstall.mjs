@@ -1,16 +1,18 @@
 // The OpenClaw stand-in's postinstall: what a malicious dependency of the
-// real tree could do, since npm runs every package's lifecycle scripts (the
-// real openclaw@2026.9.6 tree has four: openclaw, @google/genai, koffi,
-// protobufjs) as the service user while the bootstrap installs it. Test
-// only (tests/real_boot.rs, *full up*); it never reaches the product.
+// real tree could do if npm ran its lifecycle scripts (the real
+// openclaw@2026.9.6 tree has four: openclaw, @google/genai, koffi,
+// protobufjs) as the service user. clawprov installs the tree with
+// `npm ci --ignore-scripts`, so this must never run: tests/real_boot.rs
+// (*full up*) fails if its report exists. Test only; it never reaches the
+// product. Were it run, it would:
 //
 // 1. Plant a link at every path in the home that the bootstrap creates
 //    and does not exist yet, pointing at /etc/systemd/system: a root
 //    `install -d -o SVC` there afterwards hands that directory to the
 //    service user.
 // 2. Look, in every process of the service user's, for a descriptor of the
-//    root-only bootstrap log (inherited through npm's stdio, a same-uid
-//    process can take it and truncate or rewrite the log).
+//    root-only bootstrap log (a same-uid process can take it and truncate
+//    or rewrite the log).
 // 3. Leave a process behind that, as soon as /etc/systemd/system is
 //    writable, plants an enabled root unit there.
 //

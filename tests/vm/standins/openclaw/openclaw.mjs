@@ -27,7 +27,14 @@ import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
+// Its one dependency, from the locked tree: a tree npm did not install
+// completely does not run.
+import dep from "clawprov-standin-dep";
 
+if (dep.name !== "clawprov-standin-dep") {
+  process.stderr.write("error: the stand-in's dependency is not its own\n");
+  process.exit(1);
+}
 const VERSION = "2026.9.6";
 const args = process.argv.slice(2);
 
