@@ -99,8 +99,11 @@ echo "exit=${PIPESTATUS[0]}"
 sec tree
 # The installed tree as npm reads it from disk, one `PATH:NAME@VERSION` line
 # a package, as the service user in the release directory (its output is
-# the service user's: encoded, bounded).
+# the service user's: encoded, bounded). npm turns Node's compile cache on:
+# in the home, as everywhere the service user's node runs (by default it is
+# the shared /tmp/node-compile-cache).
 runuser -u "$SVC" -- env -i -C "$OPENCLAW_DIR" HOME="$HOME_DIR" PATH="$NODE_BIN_DIR:/usr/bin:/bin" \
+    NODE_COMPILE_CACHE="$HOME_DIR/.cache/node-compile-cache" \
     timeout 120 "$NODE_BIN_DIR/node" "$NODE_BIN_DIR/npm" ls --all --parseable --long \
     --no-update-notifier 2>/dev/null | b64 listing 4194304
 
