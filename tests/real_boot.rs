@@ -913,8 +913,8 @@ fn full_up_second_up_outside_reboot() {
         "GET raw.githubusercontent.com/nvm-sh/nvm/v0.40.3/nvm.sh 200",
         "GET nodejs.org/dist/v24.22.3/node-v24.22.3-linux-x64.tar.xz 200",
         "GET nodejs.org/dist/v24.22.3/SHASUMS256.txt 200",
-        "GET registry.npmjs.org/openclaw 200",
         "GET registry.npmjs.org/openclaw/-/openclaw-2026.9.6.tgz 200",
+        "GET registry.npmjs.org/clawprov-standin-dep/-/clawprov-standin-dep-1.0.0.tgz 200",
     ] {
         ensure!(
             vm,
@@ -923,6 +923,15 @@ fn full_up_second_up_outside_reboot() {
             "no `{want}` in:\n{requests}"
         );
     }
+    // The tree came from the lock: npm fetched the locked tarballs and
+    // resolved nothing (no packument asked for).
+    ensure!(
+        vm,
+        "full up",
+        !requests.contains("GET registry.npmjs.org/openclaw 200")
+            && !requests.contains("GET registry.npmjs.org/clawprov-standin-dep 200"),
+        "npm resolved a package instead of installing the lock:\n{requests}"
+    );
     let joined = vm.check("tailscale", "cat /var/log/tailscale-stub.log");
     ensure!(
         vm,
