@@ -181,6 +181,17 @@ fn assert_no_canary(fx: &HostFixture, printed: &[&str]) {
     }
 }
 
+/// The plan's server step.
+fn server_step(planned: &serde_json::Value) -> serde_json::Value {
+    planned["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["resource"] == "server")
+        .cloned()
+        .expect("a server step")
+}
+
 fn server_ids(p: &Project) -> Vec<i64> {
     p.sim.sim.with(|w| w.servers.keys().copied().collect())
 }
@@ -208,12 +219,7 @@ async fn an_upgrade_keeps_the_server_and_every_byte_of_the_state() {
     ] {
         pin(&p.stack, field, version);
         let planned = plan(p.home.path(), &p.sim.endpoint(), &p.stack);
-        let server = planned["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["resource"] == "server")
-            .unwrap();
+        let server = server_step(&planned);
         assert_ne!(server["op"], "replace", "{planned}");
         let changes = planned["host"]["changes"].as_array().unwrap();
         // A new OpenClaw comes with its lock: the tree changes with it.
@@ -453,13 +459,7 @@ async fn a_server_set_up_before_locks_is_brought_into_line_not_replaced() {
     );
 
     let planned = plan(p.home.path(), &p.sim.endpoint(), &p.stack);
-    let server = planned["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["resource"] == "server")
-        .unwrap()
-        .clone();
+    let server = server_step(&planned);
     assert_ne!(server["op"], "replace", "{planned}");
     let changes = planned["host"]["changes"].as_array().unwrap();
     let fields: Vec<&str> = changes
@@ -507,13 +507,7 @@ async fn a_server_set_up_before_locks_is_brought_into_line_not_replaced() {
     // stack: the user-data differs, so it is a replace, as ever.
     as_generation_1("0123456789abcdef0123456789abcdef");
     let planned = plan(p.home.path(), &p.sim.endpoint(), &p.stack);
-    let server = planned["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["resource"] == "server")
-        .unwrap()
-        .clone();
+    let server = server_step(&planned);
     assert_eq!(server["op"], "replace", "{planned}");
     assert!(
         server["reason"]
