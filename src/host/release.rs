@@ -306,6 +306,9 @@ pub async fn ensure_installed(
     ]);
     let out = session.run(&install, None, INSTALL_TIMEOUT).await?;
     if !out.success() {
+        // What npm left is of no use (the next run clears it anyway): best
+        // effort, the install's failure is the error to report.
+        let _ = session.run(&clear, None, TIMEOUT).await;
         return Err(HostError::Release(install_failure(&out.stderr)));
     }
     let version = as_service(account, release, "node")
@@ -330,26 +333,42 @@ pub async fn ensure_installed(
 }
 
 /// What a failed `npm ci` means, from its stderr (escaped: the service
-/// user's npm wrote it). A tarball that does not match the lock is named
-/// first: npm says `Verification failed while extracting NAME@VERSION`.
+/// user's npm wrote it). A download that is not what the lock says is
+/// named first: npm says `Verification failed while extracting
+/// NAME@VERSION` when the sha512 differs (EINTEGRITY), and `tarball data
+/// for NAME@URL (sha512-…) seems to be corrupted` when the bytes are not
+/// even a tarball (Z_DATA_ERROR, as a flipped byte makes them).
 fn install_failure(stderr: &str) -> String {
     let lines: Vec<&str> = stderr
         .lines()
-        .map(|l| l.trim_start_matches("npm error").trim())
+        .map(|l| {
+            l.trim_start_matches("npm error")
+                .trim_start_matches("npm warn")
+                .trim()
+        })
         .filter(|l| !l.is_empty())
         .collect();
     let tail = lines[lines.len().saturating_sub(12)..].join("\n");
     let detail = crate::remote_text::escape(&tail).into_owned();
-    if stderr.contains("EINTEGRITY") {
-        let package = lines
-            .iter()
-            .find_map(|l| l.split("while extracting ").nth(1))
-            .map(|p| crate::remote_text::escape(p.trim_end_matches(':')).into_owned())
+    let refused = lines.iter().find_map(|l| {
+        l.split("while extracting ")
+            .nth(1)
+            .map(|p| p.trim_end_matches(':'))
+            .or_else(|| {
+                l.split("tarball data for ")
+                    .nth(1)
+                    .filter(|_| l.contains("corrupted"))
+                    .and_then(|p| p.split(" (").next())
+            })
+    });
+    if stderr.contains("EINTEGRITY") || refused.is_some() {
+        let package = refused
+            .map(|p| crate::remote_text::escape(p).into_owned())
             .unwrap_or_else(|| "a package".into());
         return format!(
             "npm ci refused {package}: its tarball does not match the lock's integrity \
-             (a tampered or substituted download; nothing was installed and the running \
-             gateway was not touched):\n{detail}"
+             (a tampered, substituted or corrupted download; nothing was installed and the \
+             running gateway was not touched):\n{detail}"
         );
     }
     format!("npm ci failed (the running gateway was not touched):\n{detail}")
@@ -463,6 +482,14 @@ mod tests {
         let why = install_failure(stderr);
         assert!(
             why.starts_with("npm ci refused openclaw@2026.9.6: its tarball does not match"),
+            "{why}"
+        );
+        // A flipped byte, as the real npm 11 reports it (the real-boot VM).
+        let corrupt = "npm warn tarball tarball data for openclaw@https://registry.npmjs.org/openclaw/-/openclaw-2026.9.7.tgz \
+                       (sha512-Y+fF==) seems to be corrupted. Trying again.\nnpm error code Z_DATA_ERROR";
+        let why = install_failure(corrupt);
+        assert!(
+            why.starts_with("npm ci refused openclaw@https://registry.npmjs.org/openclaw/-/openclaw-2026.9.7.tgz: its tarball"),
             "{why}"
         );
         let other = install_failure("npm error code E404\nnpm error 404 \x1b[2Jx");
