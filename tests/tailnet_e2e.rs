@@ -698,6 +698,11 @@ async fn an_up_killed_before_the_node_joined_is_finished_by_the_next_run() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    // BENCHMARKS.md quotes these.
+    eprintln!(
+        "up after a killed up (server standing, its key listed) requests: {}",
+        v["stacks"][0]["requests"]
+    );
     let t = &v["stacks"][0]["tailnet"];
     assert_eq!(
         t["leftover_keys_revoked"],

@@ -73,7 +73,14 @@ async fn one_token_serves_many_calls_and_keys_live_their_life() {
     let caps = seen.create_caps().unwrap();
     assert!(!caps.reusable && !caps.ephemeral && caps.preauthorized);
     assert_eq!(caps.tags, ["tag:openclaw"]);
-    assert!(ts.list_keys().await.unwrap().iter().any(|x| x.id == k.id));
+    let listed = ts.keys_in_detail().await.unwrap();
+    let mine = listed.keys.iter().find(|x| x.id == k.id).expect("listed");
+    assert_eq!(
+        mine.description.as_deref(),
+        Some("clawprov life"),
+        "the description, read by id (the list has ids only)"
+    );
+    assert!(listed.unread.is_empty());
     assert!(ts.revoke_key(&k.id).await.unwrap());
     assert!(
         !ts.revoke_key(&k.id).await.unwrap(),
@@ -96,6 +103,7 @@ async fn rate_limits_and_server_errors_are_retried_within_bounds() {
     s.sim.set_tailscale_faults(TailscaleFaults {
         too_many: 2,
         server_errors: 2,
+        ..TailscaleFaults::default()
     });
     // Two 429s (the token request included), two 500s, then an answer.
     assert!(ts.list_devices().await.unwrap().is_empty());
@@ -104,8 +112,8 @@ async fn rate_limits_and_server_errors_are_retried_within_bounds() {
     assert_eq!(r.retries, 4, "{r:?}");
     // Past the bound it gives up and says which call.
     s.sim.set_tailscale_faults(TailscaleFaults {
-        too_many: 0,
         server_errors: 10,
+        ..TailscaleFaults::default()
     });
     let e = ts.list_devices().await.unwrap_err();
     let text = e.to_string();
@@ -120,21 +128,67 @@ async fn rate_limits_and_server_errors_are_retried_within_bounds() {
 async fn a_create_that_may_have_happened_is_not_sent_twice_blindly() {
     let s = sim_with(&["auth_keys", "devices:core"]).await;
     let ts = client(&s);
-    ts.list_keys().await.unwrap(); // the token first
+    ts.list_devices().await.unwrap(); // the token first
+                                      // The first create is carried out, then answered 500 (the answer lost
+                                      // after the act). The recovery must find that key by its description,
+                                      // which the list does not carry (ids only): read by id.
     s.sim.set_tailscale_faults(TailscaleFaults {
-        too_many: 0,
-        server_errors: 1,
+        lost_creates: 1,
+        ..TailscaleFaults::default()
     });
     let k = ts.create_key(&spec("once")).await.unwrap();
-    let valid: Vec<_> = ts
-        .list_keys()
-        .await
-        .unwrap()
+    let now = s.sim.clock().now();
+    let valid: Vec<String> = s
+        .sim
+        .with(|w| w.tailscale.keys())
         .into_iter()
-        .filter(|x| x.description.as_deref() == Some("clawprov once") && !x.invalid)
+        .filter(|x| x.description == "clawprov once" && x.is_valid(now))
+        .map(|x| x.id)
         .collect();
-    assert_eq!(valid.len(), 1, "{valid:?}");
-    assert_eq!(valid[0].id, k.id);
+    assert_eq!(s.sim.with(|w| w.tailscale.keys()).len(), 2, "created twice");
+    assert_eq!(valid, [k.id.clone()], "the unseen first key is revoked");
+}
+
+#[tokio::test]
+async fn keys_are_read_one_by_one_up_to_a_bound_and_the_rest_reported() {
+    let s = sim_with(&["auth_keys", "devices:core"]).await;
+    let ts = client(&s);
+    let n = keys::MAX_KEYS_READ + 3;
+    s.sim.with(|w| {
+        let token = w
+            .tailscale
+            .mint_token(&sim::tailscale::TokenRequest::client(ID, SECRET))
+            .unwrap();
+        let actor = w.tailscale.authenticate(&token.token).unwrap();
+        for i in 0..n {
+            w.tailscale
+                .mint_key(
+                    &actor,
+                    &sim::tailscale::KeyRequest {
+                        tags: vec!["tag:openclaw".into()],
+                        expiry_seconds: 600,
+                        description: format!("clawprov st {i}"),
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+        }
+    });
+    let listed = ts.keys_in_detail().await.unwrap();
+    assert_eq!(listed.keys.len(), keys::MAX_KEYS_READ);
+    assert_eq!(listed.unread.len(), 3, "the rest is kept, not dropped");
+    assert_eq!(listed.keys[0].description.as_deref(), Some("clawprov st 0"));
+    let note = listed.unread_note("st").expect("a note for the unread");
+    assert!(
+        note.contains("not the other 3") && note.contains(&listed.unread[0]),
+        "{note}"
+    );
+    let r = ts.requests();
+    assert_eq!(
+        r.reads,
+        1 + keys::MAX_KEYS_READ as u64,
+        "one list, then one read per key up to the bound: {r:?}"
+    );
 }
 
 #[tokio::test]

@@ -59,6 +59,13 @@ impl Report for Rotated {
                 "  leftover key {k} of an interrupted run revoked\n"
             ));
         }
+        if !self.keys_unread.is_empty() {
+            out.push_str(&format!(
+                "  {} listed keys not read (past the {} read per listing): a leftover key of this stack among them was not revoked\n",
+                self.keys_unread.len(),
+                crate::tailscale::keys::MAX_KEYS_READ
+            ));
+        }
         for d in &self.stale_devices_deleted {
             out.push_str(&format!("  stale device #{d} deleted\n"));
         }

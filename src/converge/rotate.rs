@@ -33,6 +33,9 @@ pub struct Rotated {
     pub stack: String,
     /// Keys of an interrupted earlier run, revoked first.
     pub leftover_keys_revoked: Vec<String>,
+    /// Keys the sweep did not read (listed past
+    /// [`keys::MAX_KEYS_READ`]): a leftover among them stays valid.
+    pub keys_unread: Vec<String>,
     pub new_key: Option<String>,
     pub device_before: Option<String>,
     pub device_after: Option<String>,
@@ -79,11 +82,16 @@ pub async fn rotate(
         device_before: Some(node.id.clone()),
         ..Rotated::default()
     };
-    // 1. Sweep.
-    for k in ts.list_keys().await? {
-        if k.live_for(&stack.name) && ts.revoke_key(&k.id).await? {
-            out.leftover_keys_revoked.push(k.id.clone());
+    // 1. Sweep (each listed key read by id: the list may carry ids only).
+    let listed = ts.keys_in_detail().await?;
+    for id in listed.live_for(&stack.name) {
+        if ts.revoke_key(&id).await? {
+            out.leftover_keys_revoked.push(id);
         }
+    }
+    if let Some(note) = listed.unread_note(&stack.name) {
+        ui.warn(&note);
+        out.keys_unread = listed.unread;
     }
     // 2. Mint.
     let step = ui.step(&format!("{}: mint a single-use tailnet key", stack.name));

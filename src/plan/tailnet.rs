@@ -36,6 +36,9 @@ pub struct TailnetObserved {
     /// Still-valid keys this stack minted (description `clawprov <stack> ...`)
     /// that an earlier run did not get to revoke.
     pub leftover_keys: Vec<String>,
+    /// Listed keys not read (past [`crate::tailscale::keys::MAX_KEYS_READ`]): what that means,
+    /// for a warning.
+    pub unread_keys: Option<String>,
     /// When the API was asked (for expiry judgements).
     pub at: Option<OffsetDateTime>,
 }
@@ -164,6 +167,7 @@ pub fn plan(
     if ts.auth == TailscaleAuth::AuthKey {
         judge_provided_key(observed, &mut out);
     }
+    out.warnings.extend(observed.unread_keys.clone());
     let (staying, creating) = server_outcome(steps, servers);
     let delete = |d: &Device, why: String| TailnetStep {
         op: TailnetOp::DeleteDevice,
@@ -342,7 +346,9 @@ fn judge_provided_key(observed: &TailnetObserved, out: &mut TailnetPlan) {
 }
 
 /// Ask the Tailscale API about a stack: its devices and the keys it minted
-/// (two list requests) and, for a provided key, that key (one more).
+/// (two list requests and one read per listed key, see
+/// [`crate::tailscale::Tailscale::keys_in_detail`]) and, for a provided key,
+/// that key (one more).
 pub async fn observe(
     ts: &crate::tailscale::Tailscale,
     stack: &Stack,
@@ -360,17 +366,12 @@ pub async fn observe(
         Some(id) => ts.get_key(id).await?,
         None => None,
     };
-    let leftover_keys = ts
-        .list_keys()
-        .await?
-        .into_iter()
-        .filter(|k| k.live_for(&stack.name))
-        .map(|k| k.id)
-        .collect();
+    let listed = ts.keys_in_detail().await?;
     Ok(TailnetObserved {
         devices,
         provided_key,
-        leftover_keys,
+        leftover_keys: listed.live_for(&stack.name),
+        unread_keys: listed.unread_note(&stack.name),
         at: Some(OffsetDateTime::now_utc()),
     })
 }
@@ -408,6 +409,7 @@ pub fn teardown(observed: Option<&TailnetObserved>) -> TailnetPlan {
         plan.steps
             .push(revoke_leftover(id, "minted for the stack and still valid"));
     }
+    plan.warnings.extend(observed.unread_keys.clone());
     plan
 }
 

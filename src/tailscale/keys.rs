@@ -1,5 +1,11 @@
 //! Auth keys: minted per deploy (single-use, pre-authorized, tagged, short
 //! expiry), read back to see whether they are spent, revoked after use.
+//!
+//! `GET /tailnet/{t}/keys` may answer ids only: tailscale-client-go v2
+//! (`v2/keys.go`, `KeysResource.List`: "The only fields set for each Key
+//! will be its identifier") and the API docs say so. Whatever needs a key's
+//! description or validity therefore reads each listed key by id:
+//! [`Tailscale::keys_in_detail`], the one place that does.
 
 use std::time::Duration;
 
@@ -133,10 +139,60 @@ struct Created {
     expires: String,
 }
 
+/// One entry of `GET /tailnet/{t}/keys`: the id is all it is sure to carry.
+#[derive(Deserialize)]
+struct Listed {
+    id: String,
+}
+
 #[derive(Deserialize)]
 struct KeyList {
     #[serde(default)]
-    keys: Vec<AuthKey>,
+    keys: Vec<Listed>,
+}
+
+/// Most keys [`Tailscale::keys_in_detail`] reads one by one per listing: a
+/// request each, so a tailnet with thousands of keys visible to the
+/// credential cannot turn one `plan` into thousands of requests. Beyond it
+/// the ids are kept in [`KeysInDetail::unread`] and every caller says so.
+pub const MAX_KEYS_READ: usize = 200;
+
+/// The keys a listing showed, each read by id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeysInDetail {
+    /// Read by id, in listing order; a key gone between the listing and its
+    /// read (404) is left out.
+    pub keys: Vec<AuthKey>,
+    /// Listed past [`MAX_KEYS_READ`] and not read: their descriptions (so
+    /// whether clawprov minted them) are unknown.
+    pub unread: Vec<String>,
+}
+
+impl KeysInDetail {
+    /// Ids of the read keys clawprov minted for `stack` that still work.
+    pub fn live_for(&self, stack: &str) -> Vec<String> {
+        self.keys
+            .iter()
+            .filter(|k| k.live_for(stack))
+            .map(|k| k.id.clone())
+            .collect()
+    }
+
+    /// What the unread keys mean for `stack`, for a warning or a check's
+    /// evidence; `None` when every listed key was read.
+    pub fn unread_note(&self, stack: &str) -> Option<String> {
+        (!self.unread.is_empty()).then(|| {
+            format!(
+                "the Tailscale API listed {} keys; clawprov read the first {} and not the other {} (ids {}{}), so a still-valid key minted for this stack among them would go unnoticed: revoke keys described '{}*' in the admin console (Settings -> Keys), or revoke unused keys so fewer are listed",
+                self.keys.len() + self.unread.len(),
+                MAX_KEYS_READ,
+                self.unread.len(),
+                self.unread.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
+                if self.unread.len() > 5 { ", ..." } else { "" },
+                stack_prefix(stack)
+            )
+        })
+    }
 }
 
 /// The key id inside an auth key (`tskey-auth-<id>-<secret>`), if it has that shape.
@@ -161,9 +217,13 @@ pub(crate) fn path_id<'a>(what: &str, id: &'a str) -> Result<&'a str, TailscaleE
 
 impl Tailscale {
     /// Mint a key. A create is not repeated blindly: after an answer that
-    /// may have created it (5xx, dropped connection), the keys are listed,
-    /// a key with this description is revoked (its secret was never seen, so
-    /// it cannot be used), and the create is sent once more.
+    /// may have created it (5xx, dropped connection), the keys are read
+    /// ([`Tailscale::keys_in_detail`]), a key with this description is
+    /// revoked (its secret was never seen, so it cannot be used), and the
+    /// create is sent once more. Should it be among keys listed past
+    /// [`MAX_KEYS_READ`], it stays valid until it expires, with a secret
+    /// nobody has; `plan`, `rotate tailscale-key` and verify report such
+    /// unread keys.
     pub async fn create_key(&self, spec: &KeySpec) -> Result<NewKey, TailscaleError> {
         let call = format!(
             "create auth key {:?} (POST /tailnet/-/keys)",
@@ -186,7 +246,7 @@ impl Tailscale {
         let created = match first {
             Ok(c) => c,
             Err(e) if ambiguous(&e) => {
-                for k in self.list_keys().await? {
+                for k in self.keys_in_detail().await?.keys {
                     if k.description.as_deref() == Some(spec.description.as_str()) && !k.invalid {
                         self.revoke_key(&k.id).await?;
                     }
@@ -209,18 +269,41 @@ impl Tailscale {
         })
     }
 
-    pub async fn list_keys(&self) -> Result<Vec<AuthKey>, TailscaleError> {
-        let path = format!("/tailnet/{}/keys", self.tailnet());
+    /// The ids `GET /tailnet/{t}/keys?all=true` lists (the keys still valid
+    /// that the credential may see). Nothing else of a listed key is relied
+    /// on: see [`Tailscale::keys_in_detail`]. `all=true`: without it the
+    /// list is "relative to the user that owns the API key" and `all` adds
+    /// the tailnet-level keys, which is what keys minted through an OAuth
+    /// client are (tailscale-client-go v2.9.0 `keys.go`, `List`); the PyPI
+    /// `tailscale` client sends it on every listing too.
+    pub async fn list_key_ids(&self) -> Result<Vec<String>, TailscaleError> {
+        let path = format!("/tailnet/{}/keys?all=true", self.tailnet());
         let list: KeyList = self
             .json(
-                "list auth keys (GET /tailnet/-/keys)",
+                "list auth keys (GET /tailnet/-/keys?all=true)",
                 Method::GET,
                 &path,
                 None,
                 true,
             )
             .await?;
-        Ok(list.keys)
+        Ok(list.keys.into_iter().map(|k| k.id).collect())
+    }
+
+    /// The listed keys, each read by id for its description and validity:
+    /// one list request and one read per key, at most [`MAX_KEYS_READ`]
+    /// reads; the ids past that are returned unread, never dropped. A key
+    /// that is gone by the time it is read (404) is skipped.
+    pub async fn keys_in_detail(&self) -> Result<KeysInDetail, TailscaleError> {
+        let mut ids = self.list_key_ids().await?;
+        let unread = ids.split_off(ids.len().min(MAX_KEYS_READ));
+        let mut keys = Vec::with_capacity(ids.len());
+        for id in &ids {
+            if let Some(k) = self.get_key(id).await? {
+                keys.push(k);
+            }
+        }
+        Ok(KeysInDetail { keys, unread })
     }
 
     /// The key, or `None` if the API no longer knows it (404: deleted, or a

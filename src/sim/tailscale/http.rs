@@ -170,7 +170,14 @@ fn api(
         }
         (&M::POST, ["tailnet", t, "keys"]) => {
             tailnet(w, t)?;
-            w.create_key(&actor, &json_body(body)?).map(Reply::Json)
+            let created = w.create_key(&actor, &json_body(body)?)?;
+            if w.faults.lose_create() {
+                return Err(TsError::new(
+                    500,
+                    "internal server error (injected, after the key was created)",
+                ));
+            }
+            Ok(Reply::Json(created))
         }
         (&M::GET, ["tailnet", t, "keys", id]) => {
             tailnet(w, t)?;
