@@ -291,6 +291,10 @@ async fn devices_come_from_joins_and_obey_the_api() {
         .all(|b| b.is_ascii_digit()));
     let (_, spent) = answer(ts.get(&token, &format!("/tailnet/-/keys/{}", keys[0].0))).await;
     assert_eq!(spent["invalid"], true, "a single-use key is spent: {spent}");
+    assert!(
+        spent.get("revoked").is_none(),
+        "spent is not revoked: {spent}"
+    );
     let (status, msg) = error(ts.control("join", join(&keys[0].1, "vm-2"))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(msg.starts_with("invalid key: "), "{msg}");

@@ -717,3 +717,40 @@ async fn an_up_killed_before_the_node_joined_is_finished_by_the_next_run() {
     // And it was one server all along.
     assert_eq!(p.sim.sim.with(|w| w.servers.len()), 1);
 }
+
+/// The API may forget a used single-use key (404) instead of showing it
+/// `invalid` (unconfirmed which): `up` and `rotate tailscale-key` take a
+/// key that is gone as spent, and converge all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_and_rotate_take_a_forgotten_spent_key_as_spent() {
+    let mut fx = HostFixture::start();
+    let p = project(&mut fx).await;
+    p.sim
+        .sim
+        .with(|w| w.tailscale.config.spent_keys = sim::tailscale::SpentKeys::NotFound);
+    let hostname = fx.stack.tailscale.hostname.clone();
+    let run = up_and_join(&fx, &p);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let key = &out["stacks"][0]["tailnet"]["key"];
+    assert_eq!(key["consumed"], true, "{key}");
+    assert_eq!(
+        key["revoked"], false,
+        "gone already, nothing to revoke: {key}"
+    );
+    converged(&fx, &p, &hostname);
+
+    let out = rotate(&fx, &p, &[]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(r["rotated"]["backend_state"], "Running");
+    let new_key = r["rotated"]["new_key"].as_str().unwrap().to_string();
+    let k = p.sim.sim.with(|w| w.tailscale.key(&new_key)).unwrap();
+    assert_eq!(k.uses, 1, "the node used the new key");
+    converged(&fx, &p, &hostname);
+}

@@ -236,3 +236,58 @@ async fn errors_name_the_call_and_the_fix_and_never_the_secret() {
     .unwrap_err();
     assert!(e.to_string().contains("loopback"), "{e}");
 }
+
+/// A single-use key a node used reads as spent whichever way the API says
+/// it (unconfirmed which: `invalid: true`, or 404 as if deleted), through
+/// what `up` runs once the node joined (`retire_key`) and the test rotate
+/// polls on (`get_key(..).is_none_or(|k| k.invalid)`).
+#[tokio::test]
+async fn a_spent_key_is_spent_whether_the_api_marks_it_or_forgets_it() {
+    use clawprov::converge::tailnet::retire_key;
+    use clawprov::sim::tailscale::{JoinRequest, SpentKeys};
+    for mode in [SpentKeys::Invalid, SpentKeys::NotFound] {
+        let s = sim_with(&["auth_keys", "devices:core"]).await;
+        s.sim.with(|w| w.tailscale.config.spent_keys = mode);
+        let ts = client(&s);
+        let spent = |k: Option<clawprov::tailscale::AuthKey>| k.is_none_or(|k| k.invalid);
+        // Unused: not spent; retiring it revokes it, unspent.
+        let unused = ts.create_key(&spec("unused")).await.unwrap();
+        assert!(!spent(ts.get_key(&unused.id).await.unwrap()), "{mode:?}");
+        let o = retire_key(&ts, &unused).await.unwrap();
+        assert!(!o.consumed && o.revoked, "{mode:?}: {o:?}");
+
+        let k = ts.create_key(&spec("used")).await.unwrap();
+        s.sim
+            .with(|w| {
+                w.tailscale.join(&JoinRequest {
+                    auth_key: k.key.expose().to_string(),
+                    hostname: "gw".into(),
+                    advertise_tags: vec!["tag:openclaw".into()],
+                    machine: "m1".into(),
+                })
+            })
+            .unwrap();
+        let seen = ts.get_key(&k.id).await.unwrap();
+        match mode {
+            SpentKeys::Invalid => {
+                let seen = seen.as_ref().expect("still there");
+                assert!(seen.invalid && seen.revoked.is_none(), "{seen:?}");
+            }
+            SpentKeys::NotFound => assert!(seen.is_none(), "{seen:?}"),
+        }
+        assert!(spent(seen));
+        assert!(
+            ts.keys_in_detail().await.unwrap().keys.is_empty(),
+            "{mode:?}: a spent key is not listed"
+        );
+        let o = retire_key(&ts, &k).await.unwrap();
+        assert!(o.consumed, "{mode:?}: {o:?}");
+        assert_eq!(o.revoked, mode == SpentKeys::Invalid, "{mode:?}: {o:?}");
+        let now = s.sim.clock().now();
+        assert!(!s
+            .sim
+            .with(|w| w.tailscale.key(&k.id))
+            .unwrap()
+            .is_valid(now));
+    }
+}

@@ -126,7 +126,8 @@ async def oauth_cycle():
         assert status == 200, joined
         device_id = joined["device"]["id"]
         got = await ts.key(key.key_id)
-        assert got.invalid and got.revoked is not None, f"single-use key spent: {got}"
+        # Spent, not revoked: `revoked` is what a DELETE sets.
+        assert got.invalid and got.revoked is None, f"single-use key spent: {got}"
         assert key.key_id not in {k.key_id for k in await ts.keys()}
         status, refused = join(key.key, "vm-2")
         assert status == 401 and refused["message"].startswith("invalid key: "), refused

@@ -29,6 +29,21 @@ pub struct TailscaleConfig {
     /// API access tokens (`tskey-api-...`) with every scope and any tags,
     /// like a user's token.
     pub api_tokens: Vec<String>,
+    /// What the API says of a used single-use key.
+    pub spent_keys: SpentKeys,
+}
+
+/// How `GET`/`DELETE .../keys/{id}` treat a single-use key a join used. The
+/// real API's choice is unconfirmed (FACTS.md; terraform-provider-tailscale
+/// `resource_tailnet_key.go` expects either: "Single-use keys may no longer
+/// be here"), so clients must accept both and tests can run both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SpentKeys {
+    /// Still there, `invalid: true`, no `revoked` (no one revoked it).
+    #[default]
+    Invalid,
+    /// Forgotten: 404, as if deleted.
+    NotFound,
 }
 
 impl Default for TailscaleConfig {
@@ -43,6 +58,7 @@ impl Default for TailscaleConfig {
                 tags: vec!["tag:openclaw".to_string()],
             }],
             api_tokens: Vec::new(),
+            spent_keys: SpentKeys::default(),
         }
     }
 }

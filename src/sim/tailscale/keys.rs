@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Value};
 
+use super::config::SpentKeys;
 use super::error::{TsError, TsResult};
 use super::oauth::{Actor, Scope};
 use super::{timestamp, TailscaleWorld};
@@ -66,8 +67,16 @@ impl AuthKey {
         }}})
     }
 
-    /// `GET .../keys/{id}`: never the secret; `invalid` and `revoked` once
-    /// the key stopped working.
+    /// A single-use key a join has used.
+    pub fn spent(&self) -> bool {
+        !self.reusable && self.first_used.is_some()
+    }
+
+    /// `GET .../keys/{id}`: never the secret; `invalid: true` once the key
+    /// stopped working (revoked, spent or expired), `revoked` only when a
+    /// `DELETE` revoked it: the API docs name `revoked` for a revoked key
+    /// and `invalid` for "a revoked (deleted) or expired key"; a spent key
+    /// is `invalid` or gone (see [`SpentKeys`](super::config::SpentKeys)).
     pub fn json(&self, now: SystemTime) -> Value {
         let mut v = json!({
             "id": self.id,
@@ -76,8 +85,10 @@ impl AuthKey {
             "expires": timestamp(self.expires),
             "capabilities": self.capabilities(),
         });
-        if let Some(t) = self.invalid_since(now) {
+        if let Some(t) = self.revoked {
             v["revoked"] = json!(timestamp(t));
+        }
+        if !self.is_valid(now) {
             v["invalid"] = json!(true);
         }
         v
@@ -303,27 +314,35 @@ impl TailscaleWorld {
         Ok(json!({ "keys": keys }))
     }
 
-    /// `GET /tailnet/{t}/keys/{id}`, revoked and spent keys included.
+    /// Whether the API answers for `key` at all: with
+    /// [`SpentKeys::NotFound`] a spent single-use key is forgotten.
+    fn answers_for(&self, key: &AuthKey) -> bool {
+        !(self.config.spent_keys == SpentKeys::NotFound && key.spent() && key.revoked.is_none())
+    }
+
+    /// `GET /tailnet/{t}/keys/{id}`, revoked, expired and (unless
+    /// [`SpentKeys::NotFound`]) spent keys included.
     pub fn get_key(&self, actor: &Actor, id: &str) -> TsResult<Value> {
         actor.require(Scope::KeysRead)?;
         let key = self
             .keys
             .iter()
-            .find(|k| k.id == id)
+            .find(|k| k.id == id && self.answers_for(k))
             .ok_or_else(|| TsError::not_found("key"))?;
         Ok(key.json(self.now()))
     }
 
-    /// `DELETE /tailnet/{t}/keys/{id}`: revokes; a revoked key is not found.
+    /// `DELETE /tailnet/{t}/keys/{id}`: revokes; a revoked key (or, with
+    /// [`SpentKeys::NotFound`], a spent one) is not found.
     pub fn delete_key(&mut self, actor: &Actor, id: &str) -> TsResult<()> {
         actor.require(Scope::Keys)?;
         let now = self.now();
-        let key = self
+        let found = self
             .keys
-            .iter_mut()
-            .find(|k| k.id == id && k.revoked.is_none())
+            .iter()
+            .position(|k| k.id == id && k.revoked.is_none() && self.answers_for(k))
             .ok_or_else(|| TsError::not_found("key"))?;
-        key.revoked = Some(now);
+        self.keys[found].revoked = Some(now);
         Ok(())
     }
 
@@ -478,7 +497,52 @@ mod tests {
         clock.advance(Duration::from_secs(60));
         let got = w.get_key(&Actor::ApiToken, &key.id).unwrap();
         assert_eq!(got["invalid"], true);
-        assert_eq!(got["revoked"], got["expires"]);
+        assert!(got.get("revoked").is_none(), "expired, not revoked: {got}");
+    }
+
+    #[test]
+    fn a_spent_key_is_invalid_not_revoked_or_with_the_switch_gone() {
+        use super::super::control::JoinRequest;
+        let (mut w, _) = world();
+        let mut spend = |w: &mut TailscaleWorld| {
+            let key = w
+                .mint_key(
+                    &Actor::ApiToken,
+                    &KeyRequest {
+                        tags: vec!["tag:openclaw".into()],
+                        ..KeyRequest::default()
+                    },
+                )
+                .unwrap();
+            w.join(&JoinRequest {
+                auth_key: key.key.clone(),
+                hostname: "gw".into(),
+                advertise_tags: vec![],
+                machine: key.id.clone(),
+            })
+            .unwrap();
+            key.id
+        };
+        let id = spend(&mut w);
+        let got = w.get_key(&Actor::ApiToken, &id).unwrap();
+        assert_eq!(got["invalid"], true);
+        assert!(
+            got.get("revoked").is_none(),
+            "a join is not a revoke: {got}"
+        );
+        w.delete_key(&Actor::ApiToken, &id)
+            .expect("DELETE revokes it");
+        let got = w.get_key(&Actor::ApiToken, &id).unwrap();
+        assert!(
+            got["revoked"].is_string() && got["invalid"] == true,
+            "{got}"
+        );
+
+        w.config.spent_keys = SpentKeys::NotFound;
+        let id = spend(&mut w);
+        assert_eq!(w.get_key(&Actor::ApiToken, &id).unwrap_err().status, 404);
+        assert_eq!(w.delete_key(&Actor::ApiToken, &id).unwrap_err().status, 404);
+        assert_eq!(w.list_keys(&Actor::ApiToken).unwrap()["keys"], json!([]));
     }
 
     #[test]

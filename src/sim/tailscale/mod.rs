@@ -34,6 +34,10 @@
 //! - `POST /sim/tailscale/seen` `{"machine","online"}` -> `{"device": {...}}`
 //!   flips `connectedToControl` (a node going offline or coming back).
 //!
+//! A used single-use key reads `invalid: true` without `revoked` (only a
+//! `DELETE` revokes); with [`SpentKeys::NotFound`] it is 404 instead, the
+//! other answer the real API may give.
+//!
 //! Simplifications: one tailnet; no ACL policy (any well-formed `tag:` is
 //! defined); ephemeral devices are not reaped when offline; listing keys
 //! shows only the keys still usable.
@@ -55,8 +59,8 @@ use rand::{Rng, SeedableRng};
 use super::clock::Clock;
 
 pub use config::{
-    OAuthClient, TailscaleConfig, DEFAULT_MAGIC_DNS_SUFFIX, DEFAULT_TAILNET, DEFAULT_TS_CLIENT_ID,
-    DEFAULT_TS_CLIENT_SECRET,
+    OAuthClient, SpentKeys, TailscaleConfig, DEFAULT_MAGIC_DNS_SUFFIX, DEFAULT_TAILNET,
+    DEFAULT_TS_CLIENT_ID, DEFAULT_TS_CLIENT_SECRET,
 };
 pub use control::{JoinRequest, SeenRequest};
 pub use devices::Device;
