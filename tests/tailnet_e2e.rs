@@ -30,6 +30,13 @@ struct Project {
 }
 
 async fn project(fx: &mut HostFixture) -> Project {
+    project_with(fx, "oauth").await
+}
+
+/// The stack with `tailscale.auth: AUTH`; for `auth_key`, the vault's
+/// `tailscale_auth_key` is a key a person made (a user's, invisible to the
+/// OAuth client): tagged, pre-authorized and reusable, valid for a day.
+async fn project_with(fx: &mut HostFixture, auth: &str) -> Project {
     let client_secret = format!(
         "tskey-client-{CLIENT_ID}-CANARYoauth{:08x}",
         rand::random::<u32>()
@@ -58,6 +65,28 @@ async fn project(fx: &mut HostFixture) -> Project {
     let sim = sim::serve(config, SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .expect("simulator");
+    if auth == "auth_key" {
+        let users = sim
+            .sim
+            .with(|w| {
+                w.tailscale.mint_key(
+                    &sim::tailscale::Actor::ApiToken,
+                    &sim::tailscale::KeyRequest {
+                        reusable: true,
+                        preauthorized: true,
+                        tags: vec!["tag:openclaw".into()],
+                        expiry_seconds: 86_400,
+                        description: "made in the admin console".into(),
+                        ..Default::default()
+                    },
+                )
+            })
+            .expect("a user's key");
+        fx.vault
+            .set("tailscale_auth_key", Secret::new(users.key.as_str()))
+            .unwrap();
+        fx.canaries.push(users.key);
+    }
     let home = tempfile::tempdir().unwrap();
     let stacks = home.path().join("stacks");
     fs::create_dir_all(&stacks).unwrap();
@@ -66,7 +95,7 @@ async fn project(fx: &mut HostFixture) -> Project {
     fs::write(
         &stack,
         format!(
-            "name: {}\ntailscale:\n  tailnet: tail1234.ts.net\n  hostname: {}\n  tags: [tag:openclaw]\n  auth: oauth\n\
+            "name: {}\ntailscale:\n  tailnet: tail1234.ts.net\n  hostname: {}\n  tags: [tag:openclaw]\n  auth: {auth}\n\
              openclaw:\n  port: {}\nhost:\n  admin_user: {}\n  service_user: {}\n",
             s.name, s.tailscale.hostname, s.openclaw.port, s.host.admin_user, s.host.service_user
         ),
@@ -753,4 +782,103 @@ async fn up_and_rotate_take_a_forgotten_spent_key_as_spent() {
     let k = p.sim.sim.with(|w| w.tailscale.key(&new_key)).unwrap();
     assert_eq!(k.uses, 1, "the node used the new key");
     converged(&fx, &p, &hostname);
+}
+
+/// `auth: auth_key` with a key a person made: the OAuth client cannot see
+/// it (404), so `plan` says it cannot check or revoke it, and `rotate
+/// tailscale-key` never reports it revoked but says, naming the key, that
+/// the user must revoke it in the admin console; the key stays valid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotate_never_claims_a_users_key_revoked_and_says_what_to_do() {
+    let mut fx = HostFixture::start();
+    let p = project_with(&mut fx, "auth_key").await;
+    let users = fx
+        .vault
+        .get("tailscale_auth_key")
+        .unwrap()
+        .expose()
+        .to_string();
+    let id = clawprov::tailscale::keys::key_id_of(&users)
+        .unwrap()
+        .to_string();
+    let hostname = fx.stack.tailscale.hostname.clone();
+
+    // plan's word on it.
+    let out = command(&fx, &p, &["plan", "--offline"]).output().unwrap();
+    let plan =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{plan}");
+    for part in [
+        format!("does not show key {id} (the vault's tailscale_auth_key) to this OAuth client"),
+        "a key a person made".to_string(),
+        format!("revoke it yourself in the Tailscale admin console (Settings -> Keys, key {id})"),
+    ] {
+        assert!(plan.contains(&part), "{part:?} in {plan}");
+    }
+
+    let run = up_and_join(&fx, &p);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.user_data_key.as_deref(), Some(users.as_str()));
+
+    let check = |stdout: &str, stderr: &str| {
+        let now = p.sim.sim.clock().now();
+        let k = p.sim.sim.with(|w| w.tailscale.key(&id)).unwrap();
+        assert!(
+            k.is_valid(now) && k.revoked.is_none(),
+            "the user's key is untouched: {k:?}"
+        );
+        for c in &fx.canaries {
+            assert!(
+                !stdout.contains(c.as_str()) && !stderr.contains(c.as_str()),
+                "a canary leaked"
+            );
+        }
+    };
+    let out = rotate(&fx, &p, &[]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let r: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let r = &r["rotated"];
+    assert_eq!(r["backend_state"], "Running");
+    assert!(r["old_key_revoked"].is_null(), "never claimed revoked: {r}");
+    let left = &r["old_key_not_revoked"];
+    assert_eq!(left["id"], id.as_str(), "{r}");
+    assert!(
+        left["reason"]
+            .as_str()
+            .unwrap()
+            .contains("to this OAuth client"),
+        "{left}"
+    );
+    assert_eq!(
+        left["action"],
+        format!("if it is still valid, revoke it yourself in the Tailscale admin console: Settings -> Keys, key {id}").as_str()
+    );
+    check(&stdout, &stderr);
+    converged(&fx, &p, &hostname);
+
+    // Again, in human form: the same (a 404 is not "already revoked").
+    let out = support::clawprov(p.home.path())
+        .current_dir(p.home.path())
+        .arg("-s")
+        .arg(&p.stack)
+        .args(["--hcloud-endpoint", &p.sim.endpoint()])
+        .args(["--tailscale-endpoint", &p.sim.tailscale_endpoint()])
+        .args(["rotate", "tailscale-key"])
+        .args(["--ssh-host", &format!("127.0.0.1:{}", fx.ssh_port)])
+        .args(["--host-root", fx.path("fs").to_str().unwrap()])
+        .args(["--reach-timeout", "30"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&format!("old key  {id} NOT revoked"))
+            && stdout.contains(&format!("Settings -> Keys, key {id}")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(&format!("{id} revoked")), "{stdout}");
+    check(&stdout, &stderr);
 }

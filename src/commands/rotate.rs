@@ -54,6 +54,13 @@ impl Report for Rotated {
         if let Some(k) = &self.old_key_revoked {
             out.push_str(&format!("  old key  {k} revoked\n"));
         }
+        if let Some(k) = &self.old_key_not_revoked {
+            out.push_str(&format!(
+                "  old key  {} NOT revoked: {}\n",
+                k.id.as_deref().unwrap_or("(no id)"),
+                k.sentence()
+            ));
+        }
         for k in &self.leftover_keys_revoked {
             out.push_str(&format!(
                 "  leftover key {k} of an interrupted run revoked\n"
@@ -132,7 +139,7 @@ async fn tailscale_key(args: RotateKeyArgs, global: &GlobalArgs, ui: &Ui) -> Res
             format!(
                 "revoke the new key{}, delete every other device of the stack, keep key expiry off",
                 if stack.tailscale.auth == crate::stack::TailscaleAuth::AuthKey {
-                    " and the vault's old tailscale_auth_key"
+                    " and the vault's old tailscale_auth_key (if this credential can see it: a key a person made is theirs, and you revoke it in the admin console)"
                 } else {
                     ""
                 }
@@ -168,6 +175,13 @@ async fn tailscale_key(args: RotateKeyArgs, global: &GlobalArgs, ui: &Ui) -> Res
     };
     let progress = UiProgress::new(ui, &stack.name);
     let rotated = rotate::rotate(&ts, inputs, node, ui, &progress).await?;
+    if let Some(k) = &rotated.old_key_not_revoked {
+        ui.warn(&format!(
+            "stack {}: old key not revoked: {}",
+            stack.name,
+            k.sentence()
+        ));
+    }
     ui.emit(&rotated);
     Ok(())
 }

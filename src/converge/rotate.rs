@@ -21,7 +21,7 @@ use super::tailnet::{minted_at, nonce};
 use crate::host::{self, command::RemoteCommand, HostError, HostInputs, Progress};
 use crate::plan::tailnet::MINTED_KEY_EXPIRY;
 use crate::stack::TailscaleAuth;
-use crate::tailscale::{keys, node, Device, KeySpec, Tailscale, TailscaleError};
+use crate::tailscale::{keys, node, Device, KeySpec, Tailscale, TailscaleError, UnseenKey};
 use crate::ui::Ui;
 
 /// How often the key is read while waiting for the node to use it.
@@ -43,6 +43,10 @@ pub struct Rotated {
     pub device_changed: bool,
     /// The vault's provided key (`auth: auth_key`), revoked.
     pub old_key_revoked: Option<String>,
+    /// The vault's provided key when clawprov could not revoke it (the API
+    /// does not show it to this credential: a key a person made is theirs),
+    /// with what the user must do. Never reported as revoked.
+    pub old_key_not_revoked: Option<UnseenKey>,
     pub stale_devices_deleted: Vec<String>,
     /// `tailscale status` over a fresh SSH session after the re-auth.
     pub backend_state: String,
@@ -108,14 +112,19 @@ pub async fn rotate(
     let revoked = ts.revoke_key(&key.id).await;
     with_revoke(result, revoked, &key.id)?;
     // 6b. The old provided key, stale devices, key expiry.
+    // A 404 on the revoke is not "already revoked": the API answers 404 for
+    // a key this credential may not see (one a person made), which stays
+    // valid. Only a key read back as invalid counts as done.
     if stack.tailscale.auth == TailscaleAuth::AuthKey {
-        if let Some(id) = inputs
-            .vault
-            .get("tailscale_auth_key")
-            .and_then(|k| keys::key_id_of(k.expose()))
-        {
-            if ts.revoke_key(id).await? {
-                out.old_key_revoked = Some(id.to_string());
+        if let Some(old) = inputs.vault.get("tailscale_auth_key") {
+            match keys::key_id_of(old.expose()) {
+                Some(id) if ts.revoke_key(id).await? => {
+                    out.old_key_revoked = Some(id.to_string());
+                }
+                Some(id) if ts.get_key(id).await?.is_some_and(|k| k.invalid) => {}
+                id => {
+                    out.old_key_not_revoked = Some(UnseenKey::new(id, ts.credentials().describe()));
+                }
             }
         }
     }

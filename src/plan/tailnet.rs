@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use super::{Op, Resource, Step};
 use crate::hetzner::Server;
 use crate::stack::{Stack, TailscaleAuth};
-use crate::tailscale::{node, AuthKey, Device};
+use crate::tailscale::{node, AuthKey, Device, UnseenKey};
 
 /// How long a minted key stays valid: long enough for a slow first boot
 /// (packages, Node, OpenClaw, then `tailscale up`), short enough that a
@@ -33,6 +33,10 @@ pub struct TailnetObserved {
     /// `auth: auth_key`: the vault's key as the API describes it (`None`:
     /// not found, or not a `tskey-auth-` key).
     pub provided_key: Option<AuthKey>,
+    /// `auth: auth_key`: the vault's key when the API does not show it to
+    /// this credential (404: a key a person made is theirs, invisible to an
+    /// OAuth client) or it has no id to ask about.
+    pub provided_key_unseen: Option<UnseenKey>,
     /// Still-valid keys this stack minted (description `clawprov <stack> ...`)
     /// that an earlier run did not get to revoke.
     pub leftover_keys: Vec<String>,
@@ -307,9 +311,17 @@ pub fn plan(
 /// works but is warned about.
 fn judge_provided_key(observed: &TailnetObserved, out: &mut TailnetPlan) {
     let Some(key) = &observed.provided_key else {
-        out.warnings.push(
-            "the vault's tailscale_auth_key is not known to the Tailscale API (wrong tailnet, deleted, or spent): the node may not be able to join".into(),
-        );
+        if let Some(unseen) = &observed.provided_key_unseen {
+            out.warnings.push(format!(
+                "{}. So clawprov can check neither that it works nor what it allows, and cannot revoke it after the deploy: once the node has joined, revoke it yourself in the Tailscale admin console (Settings -> Keys{}), or use tailscale.auth: oauth (a single-use key minted per deploy and revoked once used)",
+                unseen.reason,
+                unseen
+                    .id
+                    .as_deref()
+                    .map(|id| format!(", key {id}"))
+                    .unwrap_or_default()
+            ));
+        }
         return;
     };
     if key.invalid {
@@ -359,17 +371,22 @@ pub async fn observe(
         .into_iter()
         .cloned()
         .collect();
-    let provided_key = match provided_key
-        .filter(|_| stack.tailscale.auth == TailscaleAuth::AuthKey)
-        .and_then(|k| crate::tailscale::keys::key_id_of(k.expose()))
-    {
-        Some(id) => ts.get_key(id).await?,
-        None => None,
-    };
+    let (mut seen, mut unseen) = (None, None);
+    if let Some(k) = provided_key.filter(|_| stack.tailscale.auth == TailscaleAuth::AuthKey) {
+        let id = crate::tailscale::keys::key_id_of(k.expose());
+        seen = match id {
+            Some(id) => ts.get_key(id).await?,
+            None => None,
+        };
+        if seen.is_none() {
+            unseen = Some(UnseenKey::new(id, ts.credentials().describe()));
+        }
+    }
     let listed = ts.keys_in_detail().await?;
     Ok(TailnetObserved {
         devices,
-        provided_key,
+        provided_key: seen,
+        provided_key_unseen: unseen,
         leftover_keys: listed.live_for(&stack.name),
         unread_keys: listed.unread_note(&stack.name),
         at: Some(OffsetDateTime::now_utc()),
@@ -657,8 +674,25 @@ mod tests {
             "{:?}",
             p.warnings
         );
-        // Unknown to the API: a warning.
+        // Not shown to the credential (a key a person made): a warning
+        // that says so, names the key and the admin console step.
+        let unseen = TailnetObserved {
+            provided_key_unseen: Some(UnseenKey::new(Some("kUser1CNTRL"), "OAuth client")),
+            ..TailnetObserved::default()
+        };
+        let p = plan(&st, &steps, &[], Some(&unseen));
+        assert!(p.refusal.is_none());
+        let w = &p.warnings[0];
+        for part in [
+            "does not show key kUser1CNTRL",
+            "to this OAuth client",
+            "a key a person made",
+            "cannot revoke it",
+            "once the node has joined, revoke it yourself in the Tailscale admin console (Settings -> Keys, key kUser1CNTRL)",
+        ] {
+            assert!(w.contains(part), "{part:?} in {w}");
+        }
         let p = plan(&st, &steps, &[], Some(&TailnetObserved::default()));
-        assert!(p.warnings[0].contains("not known to the Tailscale API"));
+        assert!(p.warnings.is_empty(), "no key to judge: {:?}", p.warnings);
     }
 }

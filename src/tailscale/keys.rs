@@ -195,6 +195,55 @@ impl KeysInDetail {
     }
 }
 
+/// A key the user gave clawprov (the vault's `tailscale_auth_key`) that the
+/// API does not show to clawprov's credential, so clawprov can neither
+/// check nor revoke it: why, and what the user must do instead. Keys belong
+/// to whoever made them (tailscale-client-go v2.9.0 `keys.go`: keys are
+/// "relative to the user that owns the API key"); a key a person made in
+/// the admin console is theirs, and an OAuth client gets 404 for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnseenKey {
+    /// The key's id (`None`: the vault's key has none in it).
+    pub id: Option<String>,
+    pub reason: String,
+    /// What the user must do.
+    pub action: String,
+}
+
+impl UnseenKey {
+    /// The vault's key `id` got 404 from the API with `credential`
+    /// ([`super::Credentials::describe`]), or (`id: None`) has no id to ask
+    /// about.
+    pub fn new(id: Option<&str>, credential: &str) -> UnseenKey {
+        let Some(id) = id else {
+            return UnseenKey {
+                id: None,
+                reason: "the vault's tailscale_auth_key is not shaped tskey-auth-<id>-<secret>, so clawprov cannot look it up or revoke it".into(),
+                action: "check it in the Tailscale admin console (Settings -> Keys) and revoke it there once the node has joined".into(),
+            };
+        };
+        let whose = if credential == "OAuth client" {
+            "a key a person made (in the admin console, or with their own API access token) belongs to that person, and an OAuth client can neither read nor revoke it"
+        } else {
+            "a key another user made belongs to them, and this token can neither read nor revoke it"
+        };
+        UnseenKey {
+            id: Some(id.to_string()),
+            reason: format!(
+                "the Tailscale API does not show key {id} (the vault's tailscale_auth_key) to this {credential}: {whose} (else the key was deleted or spent, or is of another tailnet)"
+            ),
+            action: format!(
+                "if it is still valid, revoke it yourself in the Tailscale admin console: Settings -> Keys, key {id}"
+            ),
+        }
+    }
+
+    /// Reason and action in one sentence.
+    pub fn sentence(&self) -> String {
+        format!("{}; {}", self.reason, self.action)
+    }
+}
+
 /// The key id inside an auth key (`tskey-auth-<id>-<secret>`), if it has that shape.
 pub fn key_id_of(key: &str) -> Option<&str> {
     let rest = key.strip_prefix("tskey-auth-")?;

@@ -19,4 +19,4 @@ pub use client::{endpoint_from, ClientOptions, Tailscale, TailscaleCounts, DEFAU
 pub use credentials::Credentials;
 pub use devices::Device;
 pub use error::TailscaleError;
-pub use keys::{AuthKey, CreateCaps, KeySpec, NewKey};
+pub use keys::{AuthKey, CreateCaps, KeySpec, NewKey, UnseenKey};

@@ -37,6 +37,42 @@ pub struct AuthKey {
     pub first_used: Option<SystemTime>,
     /// How many joins used it.
     pub uses: u32,
+    /// Who the key belongs to, which decides who sees it.
+    pub owner: KeyOwner,
+}
+
+/// Whose a key is. A key made with a user's API access token (or by the
+/// user in the admin console) is that user's; one made through an OAuth
+/// client is the tailnet's (Tailscale's API docs, create key: "the key will
+/// be owned by the tailnet"; terraform-provider-tailscale documents
+/// `userId` as "empty for keys created by OAuth clients").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOwner {
+    User,
+    Tailnet,
+}
+
+impl KeyOwner {
+    /// The owner of the keys `actor` makes.
+    pub fn of(actor: &Actor) -> KeyOwner {
+        match actor {
+            Actor::ApiToken => KeyOwner::User,
+            Actor::OAuth { .. } => KeyOwner::Tailnet,
+        }
+    }
+
+    /// Whether `actor` sees (lists, reads, revokes) a key of this owner.
+    /// Keys belong to their creator (tailscale-client-go v2.9.0 keys.go:
+    /// the list is "relative to the user that owns the API key"), so an
+    /// OAuth client never sees a user's key: 404, as for a key that does
+    /// not exist. Simplified: the simulator has one user, the admin, whose
+    /// API tokens see every key.
+    pub fn visible_to(self, actor: &Actor) -> bool {
+        match actor {
+            Actor::ApiToken => true,
+            Actor::OAuth { .. } => self == KeyOwner::Tailnet,
+        }
+    }
 }
 
 impl AuthKey {
@@ -286,6 +322,7 @@ impl TailscaleWorld {
             revoked: None,
             first_used: None,
             uses: 0,
+            owner: KeyOwner::of(actor),
         };
         self.keys.push(key.clone());
         Ok(key)
@@ -308,16 +345,20 @@ impl TailscaleWorld {
         let keys: Vec<Value> = self
             .keys
             .iter()
-            .filter(|k| k.is_valid(now))
+            .filter(|k| k.is_valid(now) && k.owner.visible_to(actor))
             .map(|k| json!({"id": k.id}))
             .collect();
         Ok(json!({ "keys": keys }))
     }
 
-    /// Whether the API answers for `key` at all: with
-    /// [`SpentKeys::NotFound`] a spent single-use key is forgotten.
-    fn answers_for(&self, key: &AuthKey) -> bool {
-        !(self.config.spent_keys == SpentKeys::NotFound && key.spent() && key.revoked.is_none())
+    /// Whether the API answers `actor` about `key` at all: not about
+    /// another owner's key ([`KeyOwner::visible_to`]), nor, with
+    /// [`SpentKeys::NotFound`], about a spent single-use key.
+    fn answers_for(&self, actor: &Actor, key: &AuthKey) -> bool {
+        key.owner.visible_to(actor)
+            && !(self.config.spent_keys == SpentKeys::NotFound
+                && key.spent()
+                && key.revoked.is_none())
     }
 
     /// `GET /tailnet/{t}/keys/{id}`, revoked, expired and (unless
@@ -327,7 +368,7 @@ impl TailscaleWorld {
         let key = self
             .keys
             .iter()
-            .find(|k| k.id == id && self.answers_for(k))
+            .find(|k| k.id == id && self.answers_for(actor, k))
             .ok_or_else(|| TsError::not_found("key"))?;
         Ok(key.json(self.now()))
     }
@@ -340,7 +381,7 @@ impl TailscaleWorld {
         let found = self
             .keys
             .iter()
-            .position(|k| k.id == id && k.revoked.is_none() && self.answers_for(k))
+            .position(|k| k.id == id && k.revoked.is_none() && self.answers_for(actor, k))
             .ok_or_else(|| TsError::not_found("key"))?;
         self.keys[found].revoked = Some(now);
         Ok(())
@@ -543,6 +584,47 @@ mod tests {
         assert_eq!(w.get_key(&Actor::ApiToken, &id).unwrap_err().status, 404);
         assert_eq!(w.delete_key(&Actor::ApiToken, &id).unwrap_err().status, 404);
         assert_eq!(w.list_keys(&Actor::ApiToken).unwrap()["keys"], json!([]));
+    }
+
+    #[test]
+    fn an_oauth_client_cannot_see_a_users_key() {
+        let (mut w, _) = world();
+        let oauth = oauth_actor(&mut w);
+        let users = w
+            .mint_key(
+                &Actor::ApiToken,
+                &KeyRequest {
+                    reusable: true,
+                    tags: vec!["tag:openclaw".into()],
+                    ..KeyRequest::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(users.owner, KeyOwner::User);
+        let created = w
+            .create_key(&oauth, &body(&["tag:openclaw"], 60, ""))
+            .unwrap();
+        let tailnets = created["id"].as_str().unwrap().to_string();
+        assert_eq!(w.key(&tailnets).unwrap().owner, KeyOwner::Tailnet);
+        assert_eq!(
+            w.list_keys(&oauth).unwrap()["keys"],
+            json!([{"id": tailnets}]),
+            "the user's key is not listed to the OAuth client"
+        );
+        assert_eq!(w.get_key(&oauth, &users.id).unwrap_err().status, 404);
+        assert_eq!(w.delete_key(&oauth, &users.id).unwrap_err().status, 404);
+        assert!(w.key(&users.id).unwrap().is_valid(w.now()), "still valid");
+        // The user (admin) sees both.
+        assert_eq!(
+            w.list_keys(&Actor::ApiToken).unwrap()["keys"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        assert!(w.get_key(&Actor::ApiToken, &tailnets).is_ok());
+        w.delete_key(&Actor::ApiToken, &users.id)
+            .expect("its owner revokes it");
     }
 
     #[test]

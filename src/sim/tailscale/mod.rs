@@ -34,6 +34,10 @@
 //! - `POST /sim/tailscale/seen` `{"machine","online"}` -> `{"device": {...}}`
 //!   flips `connectedToControl` (a node going offline or coming back).
 //!
+//! Keys belong to whoever made them: a user's (made with an API token) are
+//! invisible to OAuth clients (404 on GET and DELETE, not listed); an OAuth
+//! client's are the tailnet's ([`KeyOwner`]).
+//!
 //! A used single-use key reads `invalid: true` without `revoked` (only a
 //! `DELETE` revokes); with [`SpentKeys::NotFound`] it is 404 instead, the
 //! other answer the real API may give.
@@ -66,7 +70,7 @@ pub use control::{JoinRequest, SeenRequest};
 pub use devices::Device;
 pub use error::{TsError, TsResult};
 pub use faults::TailscaleFaults;
-pub use keys::{AuthKey, KeyRequest};
+pub use keys::{AuthKey, KeyOwner, KeyRequest};
 pub use oauth::{AccessToken, Actor, Scope, TokenRequest};
 
 /// The whole simulated tailnet: credentials, auth keys and devices.
