@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
 use serde_json::{json, Value};
 
+use clawprov::sim::tailscale::ClientCredentialsIn;
 use clawprov::sim::{
     self, Clock, RateLimit, SimConfig, SimServer, TailscaleFaults, DEFAULT_TOKEN,
     DEFAULT_TS_CLIENT_ID, DEFAULT_TS_CLIENT_SECRET,
@@ -158,6 +159,26 @@ async fn oauth_client_credentials_as_basic_or_form_fields() {
     ]))
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "a scope the client lacks");
+
+    // Form fields only: Basic alone is refused, the fields still work.
+    server.sim.with(|w| {
+        w.tailscale.config.client_credentials = ClientCredentialsIn::FormOnly;
+    });
+    let (status, _) = error(
+        ts.http
+            .post(ts.url("/oauth/token"))
+            .basic_auth(DEFAULT_TS_CLIENT_ID, Some(DEFAULT_TS_CLIENT_SECRET))
+            .form(&[("grant_type", "client_credentials")]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "Basic alone");
+    let (status, body) = answer(ts.http.post(ts.url("/oauth/token")).form(&[
+        ("grant_type", "client_credentials"),
+        ("client_id", DEFAULT_TS_CLIENT_ID),
+        ("client_secret", DEFAULT_TS_CLIENT_SECRET),
+    ]))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 #[tokio::test]

@@ -291,3 +291,28 @@ async fn a_spent_key_is_spent_whether_the_api_marks_it_or_forgets_it() {
             .is_valid(now));
     }
 }
+
+/// The token request carries the client id and secret as form fields, as
+/// Tailscale's OAuth docs show: a token endpoint that reads only the fields
+/// (and ignores HTTP Basic) still mints clawprov its token.
+#[tokio::test]
+async fn the_client_goes_to_the_token_endpoint_as_form_fields() {
+    let s = sim_with(&["auth_keys", "devices:core"]).await;
+    s.sim.with(|w| {
+        w.tailscale.config.client_credentials = sim::tailscale::ClientCredentialsIn::FormOnly;
+    });
+    let ts = client(&s);
+    assert!(ts.list_devices().await.unwrap().is_empty());
+    let r = ts.requests();
+    assert_eq!((r.tokens, r.retries), (1, 0), "{r:?}");
+    let log = s.sim.request_log();
+    assert!(
+        log.iter()
+            .any(|e| e.path == "/api/v2/oauth/token" && e.status == 200),
+        "{log:?}"
+    );
+    assert!(
+        !format!("{log:?}").contains("CANARY"),
+        "no secret in the log"
+    );
+}

@@ -262,12 +262,17 @@ impl Tailscale {
         let answer = loop {
             attempts += 1;
             self.inner.counters.tokens.fetch_add(1, Ordering::Relaxed);
+            // The client in form fields, as Tailscale's docs show it (see
+            // oauth.rs); the body is never logged.
             let sent = self
                 .inner
                 .http
                 .post(&url)
-                .basic_auth(id.expose(), Some(secret.expose()))
-                .form(&[("grant_type", "client_credentials")])
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", id.expose()),
+                    ("client_secret", secret.expose()),
+                ])
                 .timeout(self.inner.options.request_timeout)
                 .send()
                 .await;

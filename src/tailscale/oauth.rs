@@ -1,9 +1,13 @@
 //! OAuth client credentials: an access token minted from the client id and
 //! secret, cached for its lifetime (less a margin), never logged.
 //!
-//! `POST /oauth/token` with `grant_type=client_credentials`; the client id
-//! and secret go as HTTP Basic, which is what Go's clientcredentials package
-//! (Tailscale's own tooling) sends.
+//! `POST /oauth/token`, form-encoded `grant_type=client_credentials`,
+//! `client_id` and `client_secret`: the form fields Tailscale's OAuth docs
+//! show and the PyPI `tailscale` client sends. Go's clientcredentials
+//! (golang/oauth2 v0.34.0 `internal/token.go`, what tailscale-client-go v2
+//! uses) tries HTTP Basic first and falls back to these same fields
+//! (`AuthStyleInParams`), so the API takes both; the fields are the one way
+//! its docs name. The body is never logged.
 
 use std::time::{Duration, Instant};
 

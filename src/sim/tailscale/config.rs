@@ -31,6 +31,21 @@ pub struct TailscaleConfig {
     pub api_tokens: Vec<String>,
     /// What the API says of a used single-use key.
     pub spent_keys: SpentKeys,
+    /// Where `POST /api/v2/oauth/token` reads the client id and secret from.
+    pub client_credentials: ClientCredentialsIn,
+}
+
+/// Where the token endpoint takes an OAuth client's id and secret from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClientCredentialsIn {
+    /// HTTP Basic or form fields, as the real API (FACTS.md: accept both;
+    /// golang/oauth2 sends Basic first, Tailscale's docs show fields).
+    #[default]
+    BasicOrForm,
+    /// Form fields only (`client_id`, `client_secret`): Basic is ignored, so
+    /// a client sending only Basic gets 401. Tests hold clawprov to the
+    /// documented form with it.
+    FormOnly,
 }
 
 /// How `GET`/`DELETE .../keys/{id}` treat a single-use key a join used. The
@@ -59,6 +74,7 @@ impl Default for TailscaleConfig {
             }],
             api_tokens: Vec::new(),
             spent_keys: SpentKeys::default(),
+            client_credentials: ClientCredentialsIn::default(),
         }
     }
 }

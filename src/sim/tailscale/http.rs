@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::Value;
 
+use super::config::ClientCredentialsIn;
 use super::control::{parse, JoinRequest, SeenRequest};
 use super::error::{TsError, TsResult};
 use super::oauth::TokenRequest;
@@ -120,11 +121,16 @@ fn api_token(headers: &HeaderMap) -> String {
         .unwrap_or_default()
 }
 
-/// `POST /api/v2/oauth/token`: form fields, the client as Basic or fields.
+/// `POST /api/v2/oauth/token`: form fields, the client as Basic or fields
+/// (or fields only: [`ClientCredentialsIn::FormOnly`]).
 fn token(w: &mut TailscaleWorld, headers: &HeaderMap, body: &[u8]) -> TsResult<Reply> {
     let form = QueryPairs::parse(Some(&String::from_utf8_lossy(body)));
     let field = |k: &str| form.get(k).map(str::to_string);
-    let (basic_id, basic_secret) = match basic(headers) {
+    let basic = match w.config.client_credentials {
+        ClientCredentialsIn::BasicOrForm => basic(headers),
+        ClientCredentialsIn::FormOnly => None,
+    };
+    let (basic_id, basic_secret) = match basic {
         Some((id, secret)) => (Some(id), Some(secret)),
         None => (None, None),
     };

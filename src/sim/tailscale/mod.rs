@@ -9,8 +9,9 @@
 //! [`Clock`], so a manual clock makes token and key expiry deterministic.
 //!
 //! Tailscale API (under `/api/v2`, errors `{"message": "..."}`):
-//! - `POST oauth/token`: client credentials (HTTP Basic or form fields,
-//!   optional `scope` and `tags`) -> an access token for 3600 s;
+//! - `POST oauth/token`: client credentials (HTTP Basic or form fields, or
+//!   fields only with [`ClientCredentialsIn::FormOnly`]; optional `scope`
+//!   and `tags`) -> an access token for 3600 s;
 //! - `tailnet/{t}/keys` (GET, POST), `tailnet/{t}/keys/{id}` (GET, DELETE):
 //!   auth keys; `{t}` is the configured tailnet or `-`;
 //! - `tailnet/{t}/devices` (GET, `fields=default|all`, exact-match filters),
@@ -63,8 +64,8 @@ use rand::{Rng, SeedableRng};
 use super::clock::Clock;
 
 pub use config::{
-    OAuthClient, SpentKeys, TailscaleConfig, DEFAULT_MAGIC_DNS_SUFFIX, DEFAULT_TAILNET,
-    DEFAULT_TS_CLIENT_ID, DEFAULT_TS_CLIENT_SECRET,
+    ClientCredentialsIn, OAuthClient, SpentKeys, TailscaleConfig, DEFAULT_MAGIC_DNS_SUFFIX,
+    DEFAULT_TAILNET, DEFAULT_TS_CLIENT_ID, DEFAULT_TS_CLIENT_SECRET,
 };
 pub use control::{JoinRequest, SeenRequest};
 pub use devices::Device;
