@@ -49,6 +49,10 @@ fn up_sim_works_on_the_shipped_example_without_a_vault_and_writes_nothing() {
         "{out}"
     );
     assert!(out.contains("host phase was not run"), "{out}");
+    // The embedded tailnet knows the throwaway vault's key (auth: auth_key):
+    // no warning that it is unknown or unseen.
+    assert!(!out.contains("not known to the Tailscale API"), "{out}");
+    assert!(!out.contains("tailscale_auth_key"), "{out}");
     // Nothing written beside the stack or into the config home.
     let files: Vec<_> = std::fs::read_dir(dir.path().join("stacks"))
         .expect("ls")

@@ -49,6 +49,7 @@ pub(super) async fn plan_all(
         let (desired, user_data) = loaded.desired(global, sim)?;
         let client = endpoint.client(Some(&loaded.vault))?;
         let tailscale = endpoint.tailscale(&loaded.vault)?;
+        endpoint.sim_knows_auth_key(&loaded.stack, loaded.vault.get("tailscale_auth_key"));
         if loaded.stack.tailscale.auth == TailscaleAuth::Oauth && tailscale.is_none() {
             return Err(Error::bad_input(format!(
                 "stack {}: tailscale.auth: oauth needs the OAuth client in the vault (tailscale_oauth_client_id and tailscale_oauth_client_secret)",
@@ -72,14 +73,11 @@ pub(super) async fn plan_all(
                 .await?;
             let plan = Plan::converge(&desired, &observed).with_cost(&cost);
             let seen = match &tailscale {
+                // With --sim the embedded tailnet knows the vault's key
+                // (Endpoint::sim_knows_auth_key), so it is judged as a real one.
                 Some(ts) => Some(
-                    // --sim's throwaway vault holds a made-up key: nothing to judge.
-                    tailnet::observe(
-                        ts,
-                        &loaded.stack,
-                        loaded.vault.get("tailscale_auth_key").filter(|_| !sim),
-                    )
-                    .await?,
+                    tailnet::observe(ts, &loaded.stack, loaded.vault.get("tailscale_auth_key"))
+                        .await?,
                 ),
                 None => None,
             };
