@@ -146,7 +146,11 @@ async fn a_create_that_may_have_happened_is_not_sent_twice_blindly() {
         .map(|x| x.id)
         .collect();
     assert_eq!(s.sim.with(|w| w.tailscale.keys()).len(), 2, "created twice");
-    assert_eq!(valid, [k.id.clone()], "the unseen first key is revoked");
+    assert_eq!(
+        valid,
+        std::slice::from_ref(&k.id),
+        "the unseen first key is revoked"
+    );
 }
 
 #[tokio::test]

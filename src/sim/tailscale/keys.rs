@@ -589,7 +589,7 @@ mod tests {
     fn a_spent_key_is_invalid_not_revoked_or_with_the_switch_gone() {
         use super::super::control::JoinRequest;
         let (mut w, _) = world();
-        let mut spend = |w: &mut TailscaleWorld| {
+        let spend = |w: &mut TailscaleWorld| {
             let key = w
                 .mint_key(
                     &Actor::ApiToken,
