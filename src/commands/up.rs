@@ -554,8 +554,16 @@ async fn converge_stack(
                 }
             }
             let report = if ran && !options.verify.is_empty() {
+                let cert_note = if options.verify.contains(&verify::Vantage::Tailnet) {
+                    format!(
+                        "; the first HTTPS request waits up to {} s while the node fetches its certificate",
+                        verify::tailnet::CERT_WAIT.as_secs()
+                    )
+                } else {
+                    String::new()
+                };
                 let step = ui.step(&format!(
-                    "{}: verify ({})",
+                    "{}: verify ({}{cert_note})",
                     p.loaded.stack.name,
                     options
                         .verify
