@@ -491,6 +491,7 @@ fn converged(fx: &HostFixture, p: &Project, hostname: &str) {
     assert!(live.is_empty(), "keys still valid: {live:?}");
     assert_eq!(devices_named(p, hostname).len(), 1);
     assert!(!fx.path("fs/run/clawprov-rotate.key").exists());
+    assert!(!fx.path("fs/run/clawprov-rotate.log").exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -501,6 +502,14 @@ async fn rotate_tailscale_key_reauthenticates_in_place_and_a_killed_run_converge
     let run = up_and_join(&fx, &p);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let before = devices_named(&p, &hostname)[0].clone();
+    // Someone changed a setting on the node: from now on a plain
+    // `tailscale up` with the bootstrap's flags refuses ("requires
+    // mentioning all non-default flags", cmd/tailscale/cli/up.go).
+    let set = std::process::Command::new(fx.path("shims/tailscale"))
+        .args(["set", "--accept-dns=false"])
+        .output()
+        .unwrap();
+    assert!(set.status.success(), "{set:?}");
 
     // --plan changes nothing.
     p.sim.sim.clear_request_log();
@@ -537,6 +546,14 @@ async fn rotate_tailscale_key_reauthenticates_in_place_and_a_killed_run_converge
     assert_eq!(r["backend_state"], "Running");
     assert_eq!(r["device_after"], before.id.as_str());
     assert_eq!(r["device_changed"], false);
+    // `up --reset` brought the node back to clawprov's settings, and the
+    // run says which one it changed.
+    assert_eq!(
+        r["settings_reset"],
+        serde_json::json!(["accept-dns: false -> true"]),
+        "{stdout}"
+    );
+    assert!(!fx.path("state/settings/accept-dns").exists());
     let new_key = r["new_key"].as_str().unwrap().to_string();
     let k = p.sim.sim.with(|w| w.tailscale.key(&new_key)).unwrap();
     assert_eq!(k.uses, 1, "the node used the new key");
@@ -626,6 +643,24 @@ async fn rotate_tailscale_key_reauthenticates_in_place_and_a_killed_run_converge
         }
         converged(&fx, &p, &hostname);
     }
+
+    // `tailscale up` fails on the node: the run waits out its deadline and
+    // reports what `up` said (kept in a root-only log on the node, then
+    // removed), not only that the key went unused.
+    fx.state(
+        "up_refuses",
+        "backend error: CANARY-free refusal from control",
+    );
+    let out = rotate(&fx, &p, &[]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "a refused re-auth must fail");
+    assert!(
+        stderr.contains("did not use the new key")
+            && stderr.contains("backend error: CANARY-free refusal from control"),
+        "{stderr}"
+    );
+    assert!(!fx.path("fs/run/clawprov-rotate.log").exists());
+    std::fs::remove_file(fx.path("state/up_refuses")).unwrap();
 
     // The detach refused (sudo asks for a password before `setsid`): the run
     // fails naming it, and the key it wrote to the node is not left there
