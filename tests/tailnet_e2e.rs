@@ -747,3 +747,76 @@ async fn an_up_killed_before_the_node_joined_is_finished_by_the_next_run() {
     // And it was one server all along.
     assert_eq!(p.sim.sim.with(|w| w.servers.len()), 1);
 }
+
+/// `up --skip-host` on an `auth: oauth` stack stops before the join wait:
+/// nothing would ever join the simulator, and a real server joins by
+/// itself. The minted key is left valid (the server's bootstrap needs it)
+/// and said so; the next `up` waits for the node and revokes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_skip_host_does_not_wait_for_the_join_and_the_next_up_finishes() {
+    let mut fx = HostFixture::start();
+    let p = project(&mut fx).await;
+    let started = Instant::now();
+    let out = command(&fx, &p, &["up", "--skip-host"]).output().unwrap();
+    let took = started.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        took < Duration::from_secs(120),
+        "up --skip-host waited for a join: {took:?}"
+    );
+    let (id, user_data) = p
+        .sim
+        .sim
+        .with(|w| {
+            w.servers
+                .iter()
+                .find_map(|(id, s)| s.user_data.clone().map(|u| (*id, u)))
+        })
+        .expect("a server");
+    let key = support::auth_key_in(&user_data).unwrap();
+    let key_id = clawprov::tailscale::keys::key_id_of(&key)
+        .unwrap()
+        .to_string();
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let said = v["stacks"][0]["tailnet"]["join_not_awaited"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        said.contains(&key_id) && said.contains("stays valid"),
+        "{stdout}"
+    );
+    let now = p.sim.sim.clock().now();
+    let k = p.sim.sim.with(|w| w.tailscale.key(&key_id)).unwrap();
+    assert!(k.is_valid(now), "the server's key must stay usable: {k:?}");
+    // The next up waits for the node (which finishes booting and joins
+    // meanwhile), then revokes the key.
+    let rerun = command(&fx, &p, &["up"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let joined = fx.tailscale_up(
+        &format!("http://{}", p.sim.addr),
+        &format!("server-{id}"),
+        &key,
+    );
+    assert!(joined.status.success(), "{joined:?}");
+    let out = rerun.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        v["stacks"][0]["tailnet"]["leftover_keys_revoked"],
+        serde_json::json!([key_id]),
+        "{stdout}"
+    );
+    assert_eq!(p.sim.sim.with(|w| w.servers.len()), 1);
+}
