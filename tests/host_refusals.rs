@@ -246,7 +246,16 @@ async fn a_gateway_listening_beyond_loopback_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn funnel_on_is_refused() {
     let fx = HostFixture::start();
-    fx.state("funnel", "on");
+    // Someone turned Funnel on for the node's name (`serve --bg` would turn
+    // it off again: the host phase refuses before it gets there).
+    let name = fx.read("state/dnsname");
+    fx.state(
+        "serve.json",
+        &format!(
+            r#"{{"TCP":{{"443":{{"HTTPS":true}}}},"Web":{{"{name}:443":{{"Handlers":{{"/":{{"Proxy":"http://127.0.0.1:{}"}}}}}}}},"AllowFunnel":{{"{name}:443":true}}}}"#,
+            fx.gateway_port
+        ),
+    );
     let err = host::run(fx.inputs(), &Silent).await.expect_err("funnel");
     let log = fx.read("state/gateway.log");
     assert!(
@@ -639,4 +648,60 @@ async fn a_config_written_back_is_reported_and_a_secret_in_it_refused() {
     for canary in &fx.canaries {
         assert!(!commands.contains(canary.as_str()), "a secret in argv");
     }
+}
+
+/// Serve keyed to a name the node no longer has (a rename, a `-1` suffix):
+/// tailscaled answers only the exact `<name>:443` key (ipnlocal/serve.go),
+/// so the host phase resets the stale config and applies its own. The
+/// client warns of a version mismatch on stderr meanwhile: only stdout is
+/// read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_keyed_to_an_old_name_is_reset_and_applied_for_the_nodes_name() {
+    let fx = HostFixture::start();
+    let name = fx.read("state/dnsname");
+    let old = format!("old-{name}");
+    fx.state(
+        "serve.json",
+        &format!(
+            r#"{{"TCP":{{"443":{{"HTTPS":true}}}},"Web":{{"{old}:443":{{"Handlers":{{"/":{{"Proxy":"http://127.0.0.1:{}"}}}}}}}}}}"#,
+            fx.gateway_port
+        ),
+    );
+    fx.state("mismatch", "1");
+    let report = host::run(fx.inputs(), &Silent)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", fx.read("shim.log")));
+    assert!(report.serve_configured, "{report:?}");
+    let served = fx.read("state/serve.json");
+    assert!(
+        served.contains(&format!("\"{name}:443\"")) && !served.contains(&old),
+        "{served}"
+    );
+    let log = fx.read("shim.log");
+    let reset = log.find("tailscale serve reset").expect("serve reset");
+    let apply = log.find("tailscale serve --bg").expect("serve --bg");
+    assert!(reset < apply, "{log}");
+}
+
+/// A foreground `tailscale serve` session (someone ran it without --bg) is
+/// never clawprov's: the host phase names it and does not touch it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreground_serve_session_is_refused_and_left_alone() {
+    let fx = HostFixture::start();
+    let name = fx.read("state/dnsname");
+    let config = format!(
+        r#"{{"TCP":{{"443":{{"HTTPS":true}}}},"Web":{{"{name}:443":{{"Handlers":{{"/":{{"Proxy":"http://127.0.0.1:{}"}}}}}}}},"Foreground":{{"5e0d6b5a7c3f4e21":{{"TCP":{{"8443":{{"HTTPS":true}}}},"Web":{{"{name}:8443":{{"Handlers":{{"/":{{"Proxy":"http://127.0.0.1:9000"}}}}}}}}}}}}}}"#,
+        fx.gateway_port
+    );
+    fx.state("serve.json", &config);
+    let err = host::run(fx.inputs(), &Silent)
+        .await
+        .expect_err("foreground");
+    let msg = err.to_string();
+    assert!(matches!(err, HostError::Serve(_)), "{msg}");
+    assert!(
+        msg.contains("foreground") && msg.contains(&format!("{name}:8443")),
+        "{msg}"
+    );
+    assert_eq!(fx.read("state/serve.json"), config);
 }

@@ -650,6 +650,12 @@ const HOST_MUTATIONS: &[(&[&str], &str, &str, &str)] = &[
      "cp /var/lib/tailscale/stub/serve.json /root/serve.json && \
       sed -i 's/}$/,\"AllowFunnel\":{\"gw-vmboot.tail1234.ts.net:443\":true}}/' /var/lib/tailscale/stub/serve.json",
      "mv /root/serve.json /var/lib/tailscale/stub/serve.json"),
+    // The node's name changed under a Serve config keyed to the old one:
+    // tailscaled would answer nothing (ipn/ipnlocal/serve.go).
+    (&["host.serve"], "Serve keyed to a name the node no longer has",
+     "cp /var/lib/tailscale/stub/serve.json /root/serve.json && \
+      sed -i 's/\"gw-vmboot\\./\"old-gw-vmboot./' /var/lib/tailscale/stub/serve.json",
+     "mv /root/serve.json /var/lib/tailscale/stub/serve.json"),
     (&["host.traces"], "a bootstrap log back in /var/log",
      "touch /var/log/clawprov-bootstrap.log", "rm /var/log/clawprov-bootstrap.log"),
     (&["host.secrets"], "the gateway token copied to /tmp",
@@ -1005,7 +1011,10 @@ fn full_up_second_up_outside_reboot() {
     );
 
     // --- rotate tailscale-key on the real guest: the detached re-auth
-    // under systemd, the node still the same device and reachable.
+    // under systemd, the node still the same device and reachable. A
+    // setting changed on the node first: a plain `tailscale up` would
+    // refuse; `up --reset` brings it back and the run names it.
+    vm.check("set", "tailscale set --accept-dns=false");
     let out = support::clawprov(p.home.path())
         .current_dir(p.home.path())
         .arg("-s")
@@ -1030,7 +1039,8 @@ fn full_up_second_up_outside_reboot() {
         "rotate",
         r["rotated"]["backend_state"] == "Running"
             && r["rotated"]["device_after"] == devices[0].id.as_str()
-            && p.devices().len() == 1,
+            && p.devices().len() == 1
+            && r["rotated"]["settings_reset"] == serde_json::json!(["CorpDNS: false -> true"]),
         "after rotate: {rotated}"
     );
     no_canary_in(&rotated, "rotate's stdout", &p.canaries);

@@ -520,6 +520,7 @@ fn converged(fx: &HostFixture, p: &Project, hostname: &str) {
     assert!(live.is_empty(), "keys still valid: {live:?}");
     assert_eq!(devices_named(p, hostname).len(), 1);
     assert!(!fx.path("fs/run/clawprov-rotate.key").exists());
+    assert!(!fx.path("fs/run/clawprov-rotate.log").exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -530,6 +531,14 @@ async fn rotate_tailscale_key_reauthenticates_in_place_and_a_killed_run_converge
     let run = up_and_join(&fx, &p);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let before = devices_named(&p, &hostname)[0].clone();
+    // Someone changed a setting on the node: from now on a plain
+    // `tailscale up` with the bootstrap's flags refuses ("requires
+    // mentioning all non-default flags", cmd/tailscale/cli/up.go).
+    let set = std::process::Command::new(fx.path("shims/tailscale"))
+        .args(["set", "--accept-dns=false"])
+        .output()
+        .unwrap();
+    assert!(set.status.success(), "{set:?}");
 
     // --plan changes nothing.
     p.sim.sim.clear_request_log();
@@ -566,6 +575,14 @@ async fn rotate_tailscale_key_reauthenticates_in_place_and_a_killed_run_converge
     assert_eq!(r["backend_state"], "Running");
     assert_eq!(r["device_after"], before.id.as_str());
     assert_eq!(r["device_changed"], false);
+    // `up --reset` brought the node back to clawprov's settings, and the
+    // run says which one it changed.
+    assert_eq!(
+        r["settings_reset"],
+        serde_json::json!(["accept-dns: false -> true"]),
+        "{stdout}"
+    );
+    assert!(!fx.path("state/settings/accept-dns").exists());
     let new_key = r["new_key"].as_str().unwrap().to_string();
     let k = p.sim.sim.with(|w| w.tailscale.key(&new_key)).unwrap();
     assert_eq!(k.uses, 1, "the node used the new key");
@@ -655,6 +672,24 @@ async fn rotate_tailscale_key_reauthenticates_in_place_and_a_killed_run_converge
         }
         converged(&fx, &p, &hostname);
     }
+
+    // `tailscale up` fails on the node: the run waits out its deadline and
+    // reports what `up` said (kept in a root-only log on the node, then
+    // removed), not only that the key went unused.
+    fx.state(
+        "up_refuses",
+        "backend error: CANARY-free refusal from control",
+    );
+    let out = rotate(&fx, &p, &[]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "a refused re-auth must fail");
+    assert!(
+        stderr.contains("did not use the new key")
+            && stderr.contains("backend error: CANARY-free refusal from control"),
+        "{stderr}"
+    );
+    assert!(!fx.path("fs/run/clawprov-rotate.log").exists());
+    std::fs::remove_file(fx.path("state/up_refuses")).unwrap();
 
     // The detach refused (sudo asks for a password before `setsid`): the run
     // fails naming it, and the key it wrote to the node is not left there
@@ -881,4 +916,77 @@ async fn rotate_never_claims_a_users_key_revoked_and_says_what_to_do() {
     );
     assert!(!stdout.contains(&format!("{id} revoked")), "{stdout}");
     check(&stdout, &stderr);
+}
+
+/// `up --skip-host` on an `auth: oauth` stack stops before the join wait:
+/// nothing would ever join the simulator, and a real server joins by
+/// itself. The minted key is left valid (the server's bootstrap needs it)
+/// and said so; the next `up` waits for the node and revokes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_skip_host_does_not_wait_for_the_join_and_the_next_up_finishes() {
+    let mut fx = HostFixture::start();
+    let p = project(&mut fx).await;
+    let started = Instant::now();
+    let out = command(&fx, &p, &["up", "--skip-host"]).output().unwrap();
+    let took = started.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        took < Duration::from_secs(120),
+        "up --skip-host waited for a join: {took:?}"
+    );
+    let (id, user_data) = p
+        .sim
+        .sim
+        .with(|w| {
+            w.servers
+                .iter()
+                .find_map(|(id, s)| s.user_data.clone().map(|u| (*id, u)))
+        })
+        .expect("a server");
+    let key = support::auth_key_in(&user_data).unwrap();
+    let key_id = clawprov::tailscale::keys::key_id_of(&key)
+        .unwrap()
+        .to_string();
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let said = v["stacks"][0]["tailnet"]["join_not_awaited"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        said.contains(&key_id) && said.contains("stays valid"),
+        "{stdout}"
+    );
+    let now = p.sim.sim.clock().now();
+    let k = p.sim.sim.with(|w| w.tailscale.key(&key_id)).unwrap();
+    assert!(k.is_valid(now), "the server's key must stay usable: {k:?}");
+    // The next up waits for the node (which finishes booting and joins
+    // meanwhile), then revokes the key.
+    let rerun = command(&fx, &p, &["up"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let joined = fx.tailscale_up(
+        &format!("http://{}", p.sim.addr),
+        &format!("server-{id}"),
+        &key,
+    );
+    assert!(joined.status.success(), "{joined:?}");
+    let out = rerun.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        v["stacks"][0]["tailnet"]["leftover_keys_revoked"],
+        serde_json::json!([key_id]),
+        "{stdout}"
+    );
+    assert_eq!(p.sim.sim.with(|w| w.servers.len()), 1);
 }

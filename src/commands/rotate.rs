@@ -76,6 +76,15 @@ impl Report for Rotated {
         for d in &self.stale_devices_deleted {
             out.push_str(&format!("  stale device #{d} deleted\n"));
         }
+        if !self.settings_reset.is_empty() {
+            out.push_str(
+                "  node settings back to clawprov's (the re-auth runs `tailscale up --reset`; \
+                 put one back with `sudo tailscale set --NAME=VALUE` if you meant it):\n",
+            );
+            for s in &self.settings_reset {
+                out.push_str(&format!("    {s}\n"));
+            }
+        }
         out
     }
     fn json(&self) -> serde_json::Value {

@@ -554,8 +554,16 @@ async fn converge_stack(
                 }
             }
             let report = if ran && !options.verify.is_empty() {
+                let cert_note = if options.verify.contains(&verify::Vantage::Tailnet) {
+                    format!(
+                        "; the first HTTPS request waits up to {} s while the node fetches its certificate",
+                        verify::tailnet::CERT_WAIT.as_secs()
+                    )
+                } else {
+                    String::new()
+                };
                 let step = ui.step(&format!(
-                    "{}: verify ({})",
+                    "{}: verify ({}{cert_note})",
                     p.loaded.stack.name,
                     options
                         .verify
@@ -744,6 +752,24 @@ async fn tailnet_after_create(
                 ""
             }
         ));
+        return Ok(None);
+    }
+    if options.skip {
+        // The server boots and joins by itself; revoking the key would stop
+        // it, so it is left to its expiry and the next `up` waits.
+        let said = match minted {
+            Some(k) => format!(
+                "--skip-host: not waiting for the node to join; the tailnet key {} minted for the \
+                 server stays valid until {} (its bootstrap joins with it, once); the next \
+                 `clawprov up` waits for the device, then revokes the key",
+                k.id, k.expires
+            ),
+            None => "--skip-host: not waiting for the node to join; the next `clawprov up` waits \
+                     for the device"
+                .to_string(),
+        };
+        ui.info(&format!("{}: {said}", stack.name));
+        report.join_not_awaited = Some(said);
         return Ok(None);
     }
     // The node of the server this run created joins after the key was

@@ -108,6 +108,7 @@ pub async fn run(args: VerifyArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
     let options = Options {
         only,
         timeout: Duration::from_secs(args.timeout.max(1)),
+        ..Options::default()
     };
     let runs = loaded.iter().map(|(l, desired, client, tailscale)| {
         let inputs = verify::Inputs {

@@ -50,6 +50,9 @@ pub struct Rotated {
     pub stale_devices_deleted: Vec<String>,
     /// `tailscale status` over a fresh SSH session after the re-auth.
     pub backend_state: String,
+    /// Node settings the re-auth (`tailscale up --reset`) changed, as
+    /// `name: before -> after`: put back with `tailscale set` if wanted.
+    pub settings_reset: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -180,6 +183,7 @@ async fn reauth_and_confirm(
         .clone();
     // 3. Hand over the key and start the re-authentication.
     let (_, session, _) = host::login(inputs, &login_key, progress).await?;
+    let before = host::reauth::read_prefs(&session, inputs.step_deadline).await;
     let step = ui.step(&format!(
         "{}: re-authenticate the node (detached)",
         stack.name
@@ -207,8 +211,22 @@ async fn reauth_and_confirm(
         }
         if start.elapsed() >= inputs.reach_deadline {
             step.fail("timed out");
+            // The node still runs on its old login: what `tailscale up`
+            // said is in its log there.
+            let said = match host::login(inputs, &login_key, progress).await {
+                Ok((_, session, _)) => {
+                    let log =
+                        host::reauth::take_log(&session, &inputs.paths, inputs.step_deadline).await;
+                    if log.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; `tailscale up` on the node said: {log}")
+                    }
+                }
+                Err(e) => format!("; its output could not be read ({e})"),
+            };
             return Err(RotateError::State(format!(
-                "the node did not use the new key {} within {} s; it is revoked now and the node still runs on its old login. Run `clawprov rotate tailscale-key` again",
+                "the node did not use the new key {} within {} s; it is revoked now and the node still runs on its old login{said}. Run `clawprov rotate tailscale-key` again",
                 key.id,
                 inputs.reach_deadline.as_secs()
             )));
@@ -260,6 +278,18 @@ async fn reauth_and_confirm(
         .and_then(|v| v["BackendState"].as_str().map(str::to_string))
         .unwrap_or_default();
     out.backend_state = state.clone();
+    let log = host::reauth::take_log(&session, &inputs.paths, inputs.step_deadline).await;
+    if let (Some(before), Some(after)) = (
+        before,
+        host::reauth::read_prefs(&session, inputs.step_deadline).await,
+    ) {
+        out.settings_reset = before.changed_in(&after);
+    }
+    if state != "Running" && !log.is_empty() {
+        return Err(RotateError::State(format!(
+            "after the re-authentication tailscaled reports {state:?}, not Running; `tailscale up` said: {log}"
+        )));
+    }
     if state != "Running" {
         return Err(RotateError::State(format!(
             "after the re-authentication tailscaled reports {state:?}, not Running"

@@ -39,6 +39,11 @@ pub struct TailnetReport {
     pub key: Option<KeyOutcome>,
     /// Keys earlier runs minted and left valid, revoked by this one.
     pub leftover_keys_revoked: Vec<String>,
+    /// `up --skip-host` did not wait for the node to join: the key it
+    /// minted for the server stays valid until it expires (the server's
+    /// bootstrap joins with it); the next `up` waits, then revokes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub join_not_awaited: Option<String>,
 }
 
 /// Before the Hetzner phase: delete the plan's stale devices (so the new

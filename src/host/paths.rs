@@ -21,6 +21,9 @@ pub struct HostPaths {
     /// Where `rotate tailscale-key` puts the new key for `tailscale up`
     /// (root-only, on tmpfs, removed right after).
     pub rotate_key: String,
+    /// The detached re-auth's output (root-only, on tmpfs), read back and
+    /// removed by the caller.
+    pub rotate_log: String,
 }
 
 impl Default for HostPaths {
@@ -40,6 +43,7 @@ impl HostPaths {
             cloud_init_output_log: format!("{root}/var/log/cloud-init-output.log"),
             combined_cloud_config: format!("{root}/run/cloud-init/combined-cloud-config.json"),
             rotate_key: format!("{root}/run/clawprov-rotate.key"),
+            rotate_log: format!("{root}/run/clawprov-rotate.log"),
         }
     }
 }

@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use super::command::RemoteCommand;
+use super::serve_config;
 use super::session::Session;
 use super::HostError;
 
@@ -35,65 +36,84 @@ pub struct ServeOutcome {
     pub configured: bool,
 }
 
-/// Check the node is on the tailnet and Serve is right; apply Serve once if
-/// it is missing. Funnel on is an error clawprov does not fix silently.
+/// Check the node is on the tailnet and Serve is right; apply Serve when
+/// its background config is not exactly clawprov's (keyed to another name
+/// after a rename or a `-1` suffix, another target, extra handlers): reset,
+/// then `serve --bg`. Funnel, foreground sessions and Tailscale Services
+/// are never made by clawprov: they are errors it does not fix silently.
 pub async fn ensure(session: &Session, port: u16) -> Result<ServeOutcome, HostError> {
     let node = node(session).await?;
     let dns_name = node.dns_name;
     let mut configured = false;
     loop {
         let status_cmd = RemoteCommand::root("tailscale").args(["serve", "status", "--json"]);
+        // stdout only: around a package upgrade the CLI warns of a
+        // client/daemon version mismatch on stderr.
         let out = session.check(&status_cmd, None, TIMEOUT).await?;
-        let status: serde_json::Value = serde_json::from_str(if out.stdout.trim().is_empty() {
-            "{}"
-        } else {
-            &out.stdout
-        })
-        .map_err(|e| HostError::Unexpected {
-            command: status_cmd.to_string(),
-            detail: format!("not JSON: {e}"),
-        })?;
-        if let Some(funnel) = funnel_on(&status) {
+        let text = out.stdout.trim();
+        let status: serde_json::Value =
+            serde_json::from_str(if text.is_empty() { "null" } else { text }).map_err(|e| {
+                HostError::Unexpected {
+                    command: status_cmd.to_string(),
+                    detail: format!("not JSON: {e}"),
+                }
+            })?;
+        let found = serve_config::judge(&status, &dns_name, port);
+        if !found.funnel.is_empty() {
             return Err(HostError::Serve(format!(
-                "Funnel is on for {funnel}: the gateway would be reachable from the internet. \
-                 Turn it off on the server (`sudo tailscale funnel --https=443 off`) and run again"
+                "Funnel is on for {}: the gateway would be reachable from the internet. \
+                 Turn it off on the server (`sudo tailscale funnel --https=443 off`, or \
+                 `sudo tailscale serve reset`) and run again",
+                found.funnel.join(", ")
             )));
         }
-        match proxies_to(&status, port) {
-            Ok(()) => {
-                return Ok(ServeOutcome {
-                    url: format!("https://{dns_name}/"),
-                    configured,
-                })
-            }
-            Err(why) if configured => {
-                return Err(HostError::Serve(format!(
-                    "after `tailscale serve --bg`, {why}. Are HTTPS certificates enabled for \
-                     the tailnet (admin console, DNS page)?"
-                )))
-            }
-            Err(_) if !node.https => {
-                return Err(HostError::Serve(format!(
-                    "the tailnet has no HTTPS certificates for {dns_name}, so Tailscale Serve \
-                     cannot put HTTPS in front of the gateway. Enable them in the Tailscale \
-                     admin console (DNS page, \"HTTPS Certificates\"), then run `clawprov up` \
-                     again; serve was not attempted (it would wait for interactive consent)"
-                )))
-            }
-            Err(_) => {
-                let target = format!("http://127.0.0.1:{port}");
-                let apply = RemoteCommand::root("timeout").args([
-                    SERVE_TIMEOUT,
-                    "tailscale",
-                    "serve",
-                    "--bg",
-                    "--https=443",
-                    target.as_str(),
-                ]);
-                session.check(&apply, None, TIMEOUT).await?;
-                configured = true;
-            }
+        if !found.foreign.is_empty() {
+            return Err(HostError::Serve(format!(
+                "{}: clawprov serves only the gateway, through its own background config. \
+                 Stop it on the server (`sudo tailscale serve reset` removes every serve \
+                 config) and run again",
+                found.foreign.join("; ")
+            )));
         }
+        if found.background.is_empty() {
+            return Ok(ServeOutcome {
+                url: format!("https://{dns_name}/"),
+                configured,
+            });
+        }
+        let why = found.background.join("; ");
+        if configured {
+            return Err(HostError::Serve(format!(
+                "after `tailscale serve --bg`, {why}. Are HTTPS certificates enabled for \
+                 the tailnet (admin console, DNS page)?"
+            )));
+        }
+        if !node.https {
+            return Err(HostError::Serve(format!(
+                "the tailnet has no HTTPS certificates for {dns_name}, so Tailscale Serve \
+                 cannot put HTTPS in front of the gateway. Enable them in the Tailscale \
+                 admin console (DNS page, \"HTTPS Certificates\"), then run `clawprov up` \
+                 again; serve was not attempted (it would wait for interactive consent)"
+            )));
+        }
+        if !status.is_null() && status.as_object().is_none_or(|o| !o.is_empty()) {
+            // What is there is stale (another name) or more than the
+            // gateway: `serve --bg` would only add to it.
+            let reset =
+                RemoteCommand::root("timeout").args([SERVE_TIMEOUT, "tailscale", "serve", "reset"]);
+            session.check(&reset, None, TIMEOUT).await?;
+        }
+        let target = format!("http://127.0.0.1:{port}");
+        let apply = RemoteCommand::root("timeout").args([
+            SERVE_TIMEOUT,
+            "tailscale",
+            "serve",
+            "--bg",
+            "--https=443",
+            target.as_str(),
+        ]);
+        session.check(&apply, None, TIMEOUT).await?;
+        configured = true;
     }
 }
 
@@ -133,61 +153,4 @@ async fn node(session: &Session) -> Result<Node, HostError> {
         dns_name: name.to_string(),
         https,
     })
-}
-
-/// The first key with `AllowFunnel: true`, if any.
-fn funnel_on(status: &serde_json::Value) -> Option<String> {
-    status["AllowFunnel"]
-        .as_object()?
-        .iter()
-        .find(|(_, on)| on.as_bool() == Some(true))
-        .map(|(k, _)| k.clone())
-}
-
-/// `Ok` when TCP 443 is HTTPS and some web host proxies `/` to the gateway.
-fn proxies_to(status: &serde_json::Value, port: u16) -> Result<(), String> {
-    if status["TCP"]["443"]["HTTPS"].as_bool() != Some(true) {
-        return Err("port 443 is not served over HTTPS".into());
-    }
-    let want = format!("http://127.0.0.1:{port}");
-    let web = status["Web"].as_object().ok_or("no web handlers")?;
-    let found = web.iter().any(|(host, cfg)| {
-        host.ends_with(":443") && cfg["Handlers"]["/"]["Proxy"].as_str() == Some(want.as_str())
-    });
-    if found {
-        Ok(())
-    } else {
-        Err(format!("nothing on :443 proxies / to {want}"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn good() -> serde_json::Value {
-        json!({"TCP":{"443":{"HTTPS":true}},
-               "Web":{"gw.tail1.ts.net:443":{"Handlers":{"/":{"Proxy":"http://127.0.0.1:18789"}}}}})
-    }
-
-    #[test]
-    fn accepts_the_documented_shape() {
-        assert_eq!(proxies_to(&good(), 18789), Ok(()));
-        assert!(funnel_on(&good()).is_none());
-    }
-
-    #[test]
-    fn refuses_wrong_port_plain_http_and_funnel() {
-        assert!(proxies_to(&good(), 18790).is_err());
-        let mut plain = good();
-        plain["TCP"]["443"]["HTTPS"] = json!(false);
-        assert!(proxies_to(&plain, 18789).is_err());
-        assert!(proxies_to(&json!({}), 18789).is_err());
-        let mut funnel = good();
-        funnel["AllowFunnel"] = json!({"gw.tail1.ts.net:443": true});
-        assert_eq!(funnel_on(&funnel).as_deref(), Some("gw.tail1.ts.net:443"));
-        funnel["AllowFunnel"] = json!({"gw.tail1.ts.net:443": false});
-        assert!(funnel_on(&funnel).is_none());
-    }
 }

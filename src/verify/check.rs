@@ -240,13 +240,13 @@ pub const CATALOG: &[Spec] = &[
     },
     Spec {
         id: "host.serve",
-        proves: "`tailscale serve status`: HTTPS 443 with exactly one handler, to the loopback gateway port; no Funnel",
-        fix: "`clawprov up` configures Serve; `sudo tailscale funnel --https=443 off`",
+        proves: "`tailscale serve status --json`: HTTPS 443 with exactly one handler, keyed to the node's own MagicDNS name, `/` to the loopback gateway port; no Funnel, no foreground session, no Tailscale Service",
+        fix: "`clawprov up` re-applies Serve (reset, then `serve --bg`); `sudo tailscale serve reset` removes Funnel, foreground sessions and Services",
     },
     Spec {
         id: "host.tailscale",
-        proves: "`tailscale debug prefs`: no Tailscale SSH, no advertised routes, no exit node (used or offered), the advertised tags exactly the declared ones",
-        fix: "`sudo tailscale set --ssh=false --advertise-routes= --exit-node=`; tags need a new key",
+        proves: "`tailscale get --json` (1.100 on; else `tailscale debug prefs`) and `status --json`: no Tailscale SSH, no subnet routes, not an exit node (used or offered), the node's tags exactly the declared ones",
+        fix: "`sudo tailscale set --ssh=false --advertise-routes= --advertise-exit-node=false --exit-node=`; tags need a new key (`clawprov rotate tailscale-key`)",
     },
     Spec {
         id: "host.audit",

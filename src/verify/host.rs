@@ -214,8 +214,8 @@ pub fn judge(s: &BTreeMap<String, String>, e: &Expected) -> Vec<CheckResult> {
         ("host.gateway", gateway, "gateway"),
         ("host.state", state, "state"),
         ("host.config", config, "config"),
-        ("host.serve", serve, "serve"),
-        ("host.tailscale", tailscale_prefs, "tailscale_prefs"),
+        ("host.serve", serve, "tailscale"),
+        ("host.tailscale", tailscale_prefs, "tailscale"),
         ("host.audit", audit, "audit"),
         ("host.traces", traces, "traces"),
         ("host.secrets", secrets, "secrets"),
@@ -555,75 +555,68 @@ fn config(text: &str, e: &Expected) -> CheckResult {
     verdict("host.config", bad, format!("sha256 {sha}, no secret in it"))
 }
 
+/// The node's serve config against its own MagicDNS name: tailscaled
+/// answers a handler only under the exact `<name>:443` key, so one keyed
+/// to another name (a rename, a `-1` suffix) serves nothing.
 fn serve(text: &str, e: &Expected) -> CheckResult {
-    let v: serde_json::Value = match serde_json::from_str(text.trim()) {
-        Ok(v) => v,
-        Err(_) => {
-            return CheckResult::error("host.serve", "`tailscale serve status --json` is not JSON")
-        }
+    let id = "host.serve";
+    let Some(status) = decoded(text, "status")
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(s.trim()).ok())
+    else {
+        return CheckResult::error(id, "`tailscale status --json` is not JSON");
     };
-    let want = format!("http://127.0.0.1:{}", e.stack.openclaw.port);
-    let mut bad = vec![];
-    if v["TCP"]["443"]["HTTPS"].as_bool() != Some(true) {
-        bad.push("443 is not HTTPS".to_string());
+    let dns_name = status["Self"]["DNSName"].as_str().unwrap_or("");
+    if dns_name.is_empty() {
+        return CheckResult::error(
+            id,
+            format!(
+                "the node has no MagicDNS name (tailscaled is {}): is it logged in?",
+                status["BackendState"]
+            ),
+        );
     }
-    let tcp_ports = v["TCP"].as_object().map_or(0, |m| m.len());
-    if tcp_ports != 1 {
-        bad.push(format!("{tcp_ports} TCP ports served"));
-    }
-    let handlers: Vec<(String, String)> = v["Web"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .flat_map(|(host, cfg)| {
-            cfg["Handlers"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(move |(path, h)| {
-                    (
-                        format!("{host}{path}"),
-                        h["Proxy"].as_str().unwrap_or("?").to_string(),
-                    )
-                })
-        })
-        .collect();
-    if handlers.len() != 1 || handlers[0].1 != want {
-        bad.push(format!("handlers {handlers:?}, want one to {want}"));
-    }
-    if v["AllowFunnel"]
-        .as_object()
-        .is_some_and(|m| m.values().any(|x| x.as_bool() == Some(true)))
-    {
-        bad.push("Funnel is on".into());
-    }
-    verdict("host.serve", bad, format!("HTTPS 443 -> {want}, no Funnel"))
+    let config = decoded(text, "serve").unwrap_or_default();
+    let config = if config.trim().is_empty() {
+        "null"
+    } else {
+        config.trim()
+    };
+    let Ok(config) = serde_json::from_str::<serde_json::Value>(config) else {
+        return CheckResult::error(id, "`tailscale serve status --json` is not JSON");
+    };
+    let port = e.stack.openclaw.port;
+    let found = crate::host::serve_config::judge(&config, dns_name, port);
+    verdict(
+        id,
+        found.all(),
+        format!(
+            "https://{}/ -> http://127.0.0.1:{port}, nothing else served, no Funnel",
+            crate::host::serve_config::serve_host(dns_name)
+        ),
+    )
 }
 
+/// The node's Tailscale settings, from `tailscale get --json` (flag names)
+/// or `tailscale debug prefs` (`ipn.Prefs`), and its tags from the status.
 fn tailscale_prefs(text: &str, e: &Expected) -> CheckResult {
     let id = "host.tailscale";
-    let start = text.find('{').unwrap_or(0);
-    let v: serde_json::Value = match serde_json::from_str(text[start..].trim()) {
-        Ok(v) => v,
-        Err(_) => return CheckResult::error(id, "`tailscale debug prefs` is not JSON"),
+    let json = |key: &str| {
+        decoded(text, key).and_then(|s| serde_json::from_str::<serde_json::Value>(s.trim()).ok())
     };
-    let mut bad = vec![];
-    if v["RunSSH"].as_bool() != Some(false) {
-        bad.push("Tailscale SSH is on".to_string());
-    }
-    let routes = v["AdvertiseRoutes"].as_array().map_or(0, Vec::len);
-    if routes > 0 {
-        bad.push(format!("advertises {routes} route(s)"));
-    }
-    for key in ["ExitNodeID", "ExitNodeIP"] {
-        if v[key].as_str().is_some_and(|s| !s.is_empty()) {
-            bad.push(format!("uses an exit node ({key} {})", v[key]));
-        }
-    }
-    if v["AdvertiseExitNode"].as_bool() == Some(true) {
-        bad.push("offers itself as an exit node".into());
-    }
-    let mut tags: Vec<&str> = v["AdvertiseTags"]
+    let Some(prefs) = json("get")
+        .map(|v| crate::host::node_prefs::NodePrefs::from_get(&v))
+        .or_else(|| json("prefs").map(|v| crate::host::node_prefs::NodePrefs::from_debug(&v)))
+    else {
+        return CheckResult::error(
+            id,
+            "neither `tailscale get --json` nor `tailscale debug prefs` printed JSON",
+        );
+    };
+    let Some(status) = json("status") else {
+        return CheckResult::error(id, "`tailscale status --json` is not JSON");
+    };
+    let mut bad = prefs.exposure();
+    let mut tags: Vec<&str> = status["Self"]["Tags"]
         .as_array()
         .into_iter()
         .flatten()
@@ -638,7 +631,7 @@ fn tailscale_prefs(text: &str, e: &Expected) -> CheckResult {
     verdict(
         id,
         bad,
-        format!("no Tailscale SSH, routes or exit node; tags {want:?}"),
+        format!("no Tailscale SSH, subnet routes or exit node; tags {want:?}"),
     )
 }
 
@@ -885,24 +878,115 @@ mod tests {
     fn tailscale_prefs_refuse_ssh_routes_exit_nodes_and_other_tags() {
         let s = stack();
         let e = expected(&s);
-        let good = r#"{"RunSSH":false,"AdvertiseRoutes":null,"ExitNodeID":"","AdvertiseTags":["tag:openclaw"]}"#;
-        assert_eq!(tailscale_prefs(good, &e).status, super::super::Status::Pass);
+        let status = |tags: &str| {
+            encoded(
+                "status",
+                &format!("{{\"BackendState\":\"Running\",\"Self\":{{\"DNSName\":\"gw.tail1234.ts.net.\",\"Tags\":{tags}}}}}"),
+            )
+        };
+        let ours = status("[\"tag:openclaw\"]");
+        // 1.90-1.98: `debug prefs`, the ipn.Prefs JSON.
+        let debug = r#"{"RunSSH":false,"AdvertiseRoutes":null,"ExitNodeID":"","AdvertiseTags":["tag:openclaw"]}"#;
+        let pass = |t: &str| tailscale_prefs(t, &e).status == super::super::Status::Pass;
+        assert!(pass(&(encoded("prefs", debug) + &ours)));
+        // 1.100 on: `get --json`, keyed by `tailscale set` flag names.
+        let get = r#"{"ssh":false,"advertise-routes":"","advertise-exit-node":false,"exit-node":"","accept-dns":true}"#;
+        assert!(pass(&(encoded("get", get) + &ours)));
         for bad in [
-            good.replace("\"RunSSH\":false", "\"RunSSH\":true"),
-            good.replace("null", "[\"10.0.0.0/8\"]"),
-            good.replace("\"ExitNodeID\":\"\"", "\"ExitNodeID\":\"n123\""),
-            good.replace("tag:openclaw", "tag:admin"),
+            encoded(
+                "prefs",
+                &debug.replace("\"RunSSH\":false", "\"RunSSH\":true"),
+            ) + &ours,
+            encoded("prefs", &debug.replace("null", "[\"10.0.0.0/8\"]")) + &ours,
+            encoded(
+                "prefs",
+                &debug.replace("\"ExitNodeID\":\"\"", "\"ExitNodeID\":\"n123\""),
+            ) + &ours,
+            encoded("prefs", debug) + &status("[\"tag:admin\"]"),
+            encoded("prefs", debug) + &status("null"),
+            encoded("get", &get.replace("\"ssh\":false", "\"ssh\":true")) + &ours,
+            encoded(
+                "get",
+                &get.replace("\"exit-node\":\"\"", "\"exit-node\":\"100.64.0.9\""),
+            ) + &ours,
+            encoded(
+                "get",
+                &get.replace(
+                    "\"advertise-routes\":\"\"",
+                    "\"advertise-routes\":\"10.0.0.0/8\"",
+                ),
+            ) + &ours,
         ] {
-            assert_eq!(
-                tailscale_prefs(&bad, &e).status,
-                super::super::Status::Fail,
-                "{bad}"
-            );
+            assert!(!pass(&bad), "{bad}");
+        }
+        // An exit node is named as one, with the hint that turns it off,
+        // in both formats (ipn.Prefs has no AdvertiseExitNode field: the
+        // two /0 routes are how it shows).
+        for exit in [
+            encoded("prefs", &debug.replace("null", "[\"0.0.0.0/0\",\"::/0\"]")) + &ours,
+            encoded(
+                "get",
+                &get.replace(
+                    "\"advertise-exit-node\":false",
+                    "\"advertise-exit-node\":true",
+                ),
+            ) + &ours,
+        ] {
+            let r = tailscale_prefs(&exit, &e);
+            assert_eq!(r.status, super::super::Status::Fail, "{r:?}");
+            assert!(r.detail.contains("offers itself as an exit node"), "{r:?}");
+            assert!(!r.detail.contains("route(s)"), "{r:?}");
         }
         assert_eq!(
-            tailscale_prefs("nope", &e).status,
+            tailscale_prefs("prefs=bm9wZQ==\n", &e).status,
             super::super::Status::Error
         );
+    }
+
+    #[test]
+    fn serve_is_judged_against_the_nodes_own_name() {
+        let s = stack();
+        let e = expected(&s);
+        let status = |name: &str| {
+            encoded(
+                "status",
+                &format!("{{\"BackendState\":\"Running\",\"Self\":{{\"DNSName\":\"{name}\"}}}}"),
+            )
+        };
+        let config = |host: &str| {
+            encoded(
+                "serve",
+                &format!(
+                    "{{\"TCP\":{{\"443\":{{\"HTTPS\":true}}}},\"Web\":{{\"{host}:443\":{{\"Handlers\":{{\"/\":{{\"Proxy\":\"http://127.0.0.1:18789\"}}}}}}}}}}"
+                ),
+            )
+        };
+        let pass = status("gw.tail1234.ts.net.") + &config("gw.tail1234.ts.net");
+        assert_eq!(serve(&pass, &e).status, super::super::Status::Pass);
+        // The node became gw-1; the handler still names gw: nothing is served.
+        let renamed = status("gw-1.tail1234.ts.net.") + &config("gw.tail1234.ts.net");
+        let r = serve(&renamed, &e);
+        assert_eq!(r.status, super::super::Status::Fail, "{r:?}");
+        assert!(r.detail.contains("gw-1.tail1234.ts.net:443"), "{r:?}");
+        // A foreground session with Funnel, beside the right config.
+        let fg = status("gw.tail1234.ts.net.")
+            + &encoded(
+                "serve",
+                r#"{"TCP":{"443":{"HTTPS":true}},"Web":{"gw.tail1234.ts.net:443":{"Handlers":{"/":{"Proxy":"http://127.0.0.1:18789"}}}},
+                    "Foreground":{"abc":{"TCP":{"8443":{"HTTPS":true}},"AllowFunnel":{"gw.tail1234.ts.net:8443":true}}}}"#,
+            );
+        let r = serve(&fg, &e);
+        assert_eq!(r.status, super::super::Status::Fail, "{r:?}");
+        assert!(r.detail.contains("Funnel"), "{r:?}");
+        // An empty config prints `null`.
+        let empty = status("gw.tail1234.ts.net.") + &encoded("serve", "{}\n");
+        assert_eq!(serve(&empty, &e).status, super::super::Status::Fail);
+        // Logged out: no name to judge against.
+        let out = encoded(
+            "status",
+            r#"{"BackendState":"NeedsLogin","Self":{"DNSName":""}}"#,
+        ) + &config("gw.tail1234.ts.net");
+        assert_eq!(serve(&out, &e).status, super::super::Status::Error);
     }
 
     #[test]

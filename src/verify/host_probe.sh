@@ -81,11 +81,19 @@ if runuser -u "$SVC" -- timeout 10 head -c 4194304 -- "$HOME_DIR/.openclaw/openc
     [ "$found" = 0 ] && b64 content 4194304 <"$work/config"
 fi
 
-sec serve
-tailscale serve status --json 2>&1
-
-sec tailscale_prefs
-tailscale debug prefs 2>&1
+sec tailscale
+# Tailscale's view of the node, stdout only: around a package upgrade the
+# CLI warns of a client/daemon version mismatch on stderr. The status
+# holds the node's own name (Serve's handler must be keyed to it) and tags.
+tailscale status --json 2>/dev/null | b64 status 4194304
+tailscale serve status --json 2>/dev/null | b64 serve 1048576
+# The node's settings: `tailscale get --json` where the client has it
+# (1.100.0 on), else the unlisted `tailscale debug prefs` (1.90-1.98).
+if tailscale get --json >"$work/get" 2>/dev/null; then
+    b64 get 1048576 <"$work/get"
+else
+    tailscale debug prefs 2>/dev/null | b64 prefs 1048576
+fi
 
 sec audit
 # As the gateway runs: the service user, the env file loaded into the

@@ -36,6 +36,9 @@ pub struct Options {
     pub only: BTreeSet<Vantage>,
     /// For each outside and tailnet probe.
     pub timeout: Duration,
+    /// How long the first HTTPS request over the tailnet may wait for the
+    /// node's certificate ([`tailnet::CERT_WAIT`]).
+    pub cert_wait: Duration,
 }
 
 impl Default for Options {
@@ -43,6 +46,7 @@ impl Default for Options {
         Options {
             only: Vantage::ALL.into_iter().collect(),
             timeout: Duration::from_secs(3),
+            cert_wait: tailnet::CERT_WAIT,
         }
     }
 }
@@ -82,7 +86,9 @@ pub struct Inputs<'a> {
 
 pub async fn verify(mut inputs: Inputs<'_>, options: &Options) -> Report {
     let stack = inputs.host.stack;
-    let name = format!("{}.{}", stack.tailscale.hostname, stack.tailscale.tailnet);
+    // The node's MagicDNS name: the one the API names when it knows the
+    // node (a redeploy while an old device held the name is `<hostname>-1`).
+    let mut name = format!("{}.{}", stack.tailscale.hostname, stack.tailscale.tailnet);
     let wants = |v: Vantage| options.only.contains(&v);
     let mut checks = vec![];
     let mut node_address = inputs.host.node_address;
@@ -102,9 +108,13 @@ pub async fn verify(mut inputs: Inputs<'_>, options: &Options) -> Report {
         if inputs.host.node_address.is_none() {
             node_address = t.node.as_ref().and_then(|d| d.address());
         }
+        if let Some(node) = t.node.as_ref().filter(|d| !d.name.is_empty()) {
+            name = node.name.trim_end_matches('.').to_string();
+        }
     }
     inputs.host.node_address = node_address;
     let inputs = inputs;
+    let name = name;
     let outside = async {
         if wants(Vantage::Outside) {
             outside::check(server.as_ref(), &name, stack.openclaw.port, options.timeout).await
@@ -114,7 +124,13 @@ pub async fn verify(mut inputs: Inputs<'_>, options: &Options) -> Report {
     };
     let tailnet = async {
         if wants(Vantage::Tailnet) {
-            tailnet::check(&name, stack.openclaw.port, options.timeout).await
+            tailnet::check(
+                &name,
+                stack.openclaw.port,
+                options.timeout,
+                options.cert_wait,
+            )
+            .await
         } else {
             vec![]
         }

@@ -5,12 +5,27 @@
 //! name does not resolve or answer, the checks are errors, never passes.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::check::CheckResult;
 use super::outside::{probe, Probe};
 
-pub async fn check(name: &str, gateway_port: u16, timeout: Duration) -> Vec<CheckResult> {
+/// How long the first HTTPS request may wait for the node's certificate:
+/// tailscaled fetches it from Let's Encrypt on the first TLS handshake for
+/// the name (`ipn/ipnlocal/cert.go`, read at v1.102.3), which Tailscale says
+/// can take up to a minute; until then the handshake stalls or the
+/// connection fails.
+pub const CERT_WAIT: Duration = Duration::from_secs(90);
+
+/// The checks over the tailnet. The first HTTPS request is retried, for at
+/// most `cert_wait`, while it gets no answer (never when a certificate is
+/// refused: that is a verdict).
+pub async fn check(
+    name: &str,
+    gateway_port: u16,
+    timeout: Duration,
+    cert_wait: Duration,
+) -> Vec<CheckResult> {
     let addrs: Vec<SocketAddr> = match tokio::net::lookup_host((name, 443)).await {
         Ok(a) => a.collect(),
         Err(e) => {
@@ -37,12 +52,19 @@ pub async fn check(name: &str, gateway_port: u16, timeout: Duration) -> Vec<Chec
     };
     let url = format!("https://{name}/");
     let mut out = vec![];
-    let https = client.get(&url).send().await;
+    let started = Instant::now();
+    let https = first_answer(&client, &url, timeout, cert_wait).await;
+    let waited = started.elapsed().as_secs();
+    let waited = if waited >= 2 {
+        format!(" (after {waited} s: the node fetched its certificate)")
+    } else {
+        String::new()
+    };
     out.push(match &https {
         Ok(r) => CheckResult::pass(
             "tailnet.https",
             format!(
-                "{url} answered {} with a valid certificate",
+                "{url} answered {} with a valid certificate{waited}",
                 r.status().as_u16()
             ),
         ),
@@ -51,7 +73,13 @@ pub async fn check(name: &str, gateway_port: u16, timeout: Duration) -> Vec<Chec
                 "tailnet.https",
                 format!("{url}: the certificate is not valid for the name: {why}"),
             ),
-            None => CheckResult::error("tailnet.https", format!("{url} did not answer: {e}")),
+            None => CheckResult::error(
+                "tailnet.https",
+                format!(
+                    "{url} did not answer within {} s: {e}",
+                    cert_wait.max(timeout).as_secs()
+                ),
+            ),
         },
     });
     let invoke = format!("https://{name}/tools/invoke");
@@ -108,6 +136,34 @@ pub async fn check(name: &str, gateway_port: u16, timeout: Duration) -> Vec<Chec
     out
 }
 
+/// `GET url`, again while there is no answer at all, until `wait` has
+/// passed; each try may take what is left of it (a handshake that stalls
+/// while the node fetches its certificate is waited for, not cut).
+async fn first_answer(
+    client: &reqwest::Client,
+    url: &str,
+    timeout: Duration,
+    wait: Duration,
+) -> Result<reqwest::Response, reqwest::Error> {
+    let deadline = Instant::now() + wait.max(timeout);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let attempt = client
+            .get(url)
+            .timeout(left.max(Duration::from_secs(1)))
+            .send()
+            .await;
+        match attempt {
+            Err(e) if certificate_problem(&e).is_none() && Instant::now() + RETRY < deadline => {
+                tokio::time::sleep(RETRY).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+const RETRY: Duration = Duration::from_secs(2);
+
 /// The TLS verification failure somewhere in `e`'s chain of causes, if that
 /// is why the request failed (as opposed to no answer at all).
 fn certificate_problem(e: &reqwest::Error) -> Option<String> {
@@ -120,4 +176,103 @@ fn certificate_problem(e: &reqwest::Error) -> Option<String> {
         source = err.source();
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::{Command, Stdio};
+
+    /// A self-signed certificate for `localhost` (the real openssl CLI).
+    fn localhost_cert(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        let out = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+            .args(["ec_paramgen_curve:P-256", "-nodes", "-days", "1"])
+            .args([
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=DNS:localhost",
+            ])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .expect("the openssl CLI is needed for this test (apt-get install openssl)");
+        assert!(out.status.success(), "{out:?}");
+        (cert, key)
+    }
+
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    /// A node whose Serve starts answering only after a while (as while
+    /// tailscaled fetches its certificate) is waited for, within the bound;
+    /// a refused certificate is a verdict at once.
+    #[tokio::test]
+    async fn the_first_https_request_waits_for_the_certificate_within_its_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = localhost_cert(dir.path());
+        let port = free_port();
+        let url = format!("https://localhost:{port}/");
+        let pem = std::fs::read(&cert).unwrap();
+        let trusting = reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+            .build()
+            .unwrap();
+        // Nothing answers yet: without a wait, no answer.
+        let quick = first_answer(&trusting, &url, Duration::from_secs(1), Duration::ZERO).await;
+        assert!(quick.is_err());
+        // The server comes up 3 s from now.
+        let mut server = Command::new("sh")
+            .arg("-c")
+            .arg("sleep 3; exec openssl s_server -quiet -www -accept \"127.0.0.1:$1\" -cert \"$2\" -key \"$3\"")
+            .arg("sh")
+            .arg(port.to_string())
+            .arg(&cert)
+            .arg(&key)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        let waited = first_answer(
+            &trusting,
+            &url,
+            Duration::from_secs(1),
+            Duration::from_secs(30),
+        )
+        .await;
+        let elapsed = started.elapsed();
+        assert!(
+            waited.as_ref().is_ok_and(|r| r.status().is_success()),
+            "{waited:?}"
+        );
+        assert!(elapsed >= Duration::from_secs(2), "{elapsed:?}");
+        // s_server answers one connection at a time: let go of this one.
+        drop(waited);
+        drop(trusting);
+        // A certificate nobody trusts: refused at once, not retried.
+        let doubting = reqwest::Client::new();
+        let started = Instant::now();
+        let refused = first_answer(
+            &doubting,
+            &url,
+            Duration::from_secs(1),
+            Duration::from_secs(30),
+        )
+        .await;
+        let _ = server.kill();
+        let _ = server.wait();
+        let e = refused.expect_err("an untrusted certificate");
+        assert!(certificate_problem(&e).is_some(), "{e:?}");
+        assert!(started.elapsed() < RETRY, "{:?}", started.elapsed());
+    }
 }

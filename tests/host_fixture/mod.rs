@@ -66,29 +66,83 @@ fn write(path: &Path, text: &str, mode: u32) {
 }
 
 const SHIM_TAILSCALE: &str = r#"#!/bin/bash
-# Shim: no tailscaled or tailnet here. Answers status/serve from $STATE.
+# Shim: no tailscaled or tailnet here. Answers from $STATE the way the real
+# client does (cmd/tailscale/cli at v1.102.3): `status --json` always has
+# `Self` (ID, Tags, CapMap); an empty serve config prints `{}`; `serve --bg`
+# turns Funnel off for its name and port; `up` refuses to revert a setting
+# it is not given unless --reset; `--force-reauth` without a TTY aborts
+# only over SSH from a tailnet address; a client/daemon version mismatch
+# ($STATE/mismatch) warns on stderr.
 printf 'tailscale %s\n' "$*" >>"$SHIM_LOG"
-case "$1 $2" in
+[ -f "$STATE/mismatch" ] &&
+    echo 'Warning: client version "1.102.3-t" != tailscaled server version "1.100.0-t"' >&2
+# Settings that differ from their defaults: $STATE/settings/NAME holds the value.
+mkdir -p "$STATE/settings"
+case "$1 ${2:-}" in
 "status --json")
     # CertDomains: the tailnet issues HTTPS certificates (unless $STATE/nohttps).
-    certs="\"$(cat "$STATE/dnsname")\""
-    [ -f "$STATE/nohttps" ] && certs=""
+    certs="\"$(cat "$STATE/dnsname")\"" capmap='"https":null'
+    [ -f "$STATE/nohttps" ] && certs="" capmap=""
     ip=100.100.1.2
     [ -f "$STATE/ip" ] && ip=$(cat "$STATE/ip")
-    printf '{"BackendState":"Running","Self":{"DNSName":"%s.","TailscaleIPs":["%s"],"Online":true},"CertDomains":[%s]}\n' \
-        "$(cat "$STATE/dnsname")" "$ip" "$certs" ;;
+    id=$(tail -n1 "$STATE/joins" 2>/dev/null || echo n1)
+    tags=$(sed 's/[^,][^,]*/"&"/g' "$STATE/tags" 2>/dev/null || true)
+    [ -n "$tags" ] && tags=",\"Tags\":[$tags]"
+    printf '{"BackendState":"Running","Self":{"ID":"%s","DNSName":"%s.","TailscaleIPs":["%s"],"Online":true%s,"CapMap":{%s}},"CertDomains":[%s]}\n' \
+        "$id" "$(cat "$STATE/dnsname")" "$ip" "$tags" "$capmap" "$certs" ;;
+"get --json")
+    # 1.100 on: every `tailscale set` setting, by its flag name.
+    v() { if [ -f "$STATE/settings/$1" ]; then cat "$STATE/settings/$1"; else printf '%s' "$2"; fi; }
+    printf '{"accept-dns":%s,"advertise-exit-node":%s,"advertise-routes":"%s","exit-node":"%s","hostname":"%s","ssh":%s,"webclient":%s}\n' \
+        "$(v accept-dns true)" "$(v advertise-exit-node false)" "$(v advertise-routes '')" \
+        "$(v exit-node '')" "$(v hostname "$(cat "$STATE/hostname" 2>/dev/null)")" "$(v ssh false)" "$(v webclient false)" ;;
+"set "*)
+    shift
+    for arg in "$@"; do
+        case "$arg" in
+        --ssh) name=ssh value=true ;;
+        --*=*) name=${arg%%=*} name=${name#--} value=${arg#*=} ;;
+        *) echo "tailscale shim: set: unexpected $arg" >&2; exit 64 ;;
+        esac
+        case "$name:$value" in
+        ssh:false | accept-dns:true | advertise-exit-node:false | advertise-routes: | exit-node: | webclient:false)
+            rm -f "$STATE/settings/$name" ;;
+        *) printf '%s' "$value" >"$STATE/settings/$name" ;;
+        esac
+    done ;;
 "up "*)
+    # A control plane that refuses ($STATE/up_refuses holds what it says).
+    [ -f "$STATE/up_refuses" ] && { cat "$STATE/up_refuses" >&2; exit 1; }
     # Joins the tailnet the way tailscaled does, against the simulator's
     # control plane ($STATE/control): the key is spent, a device created.
     exec /usr/bin/python3 - "$STATE" "$@" <<'PY'
-import json, os, sys, urllib.error, urllib.request
+import ipaddress, json, os, sys, urllib.error, urllib.request
 state, args = sys.argv[1], sys.argv[3:]
 opt = dict(a[2:].split("=", 1) for a in args if a.startswith("--") and "=" in a)
 logged_in = os.path.exists(os.path.join(state, "joins"))
-if "--force-reauth" in args and "--accept-risk=lose-ssh" not in args and not sys.stdin.isatty():
+settings = os.path.join(state, "settings")
+# Over SSH from a tailnet peer with no TTY, --force-reauth asks and aborts.
+peer = os.environ.get("SSH_CLIENT", "").split(" ")[0]
+try:
+    over_tailnet = ipaddress.ip_address(peer) in ipaddress.ip_network("100.64.0.0/10")
+except ValueError:
+    over_tailnet = False
+if "--force-reauth" in args and over_tailnet and "--accept-risk=lose-ssh" not in args \
+        and not sys.stdin.isatty():
     sys.exit("aborted, no changes made")
+# A setting that differs from its default and is not given would be reverted.
+missing = [n for n in sorted(os.listdir(settings)) if n not in opt and f"--{n}" not in args]
+if logged_in and missing and "--reset" not in args:
+    sys.exit("Error: changing settings via 'tailscale up' requires mentioning all\n"
+             "non-default flags. To proceed, either re-run your command with --reset or\n"
+             "use the command below to explicitly mention the current value of\n"
+             "all non-default settings:\n\n\ttailscale up " +
+             " ".join(f"--{n}={open(os.path.join(settings, n)).read()}" for n in missing))
 if logged_in and "--force-reauth" not in args:
     sys.exit(0)  # a logged-in node ignores a new --auth-key
+if "--reset" in args:
+    for n in missing:
+        os.remove(os.path.join(settings, n))
 key_ref = opt.get("auth-key", "")
 key = open(key_ref[5:]).read().strip() if key_ref.startswith("file:") else key_ref
 body = {"auth_key": key, "hostname": opt.get("hostname", ""),
@@ -102,17 +156,20 @@ except urllib.error.HTTPError as e:
     sys.exit("backend error: " + json.loads(e.read() or b"{}").get("message", str(e.code)))
 open(os.path.join(state, "dnsname"), "w").write(device["name"])
 open(os.path.join(state, "ip"), "w").write(device["addresses"][0])
+open(os.path.join(state, "tags"), "w").write(opt.get("advertise-tags", ""))
+open(os.path.join(state, "hostname"), "w").write(opt.get("hostname", ""))
 open(os.path.join(state, "joins"), "a").write(device["id"] + "\n")
 PY
     ;;
 "serve status")
     if [ -f "$STATE/serve.json" ]; then cat "$STATE/serve.json"; else echo '{}'; fi ;;
+"serve reset")
+    rm -f "$STATE/serve.json" ;;
 "serve --bg")
+    # Funnel goes off for this name and port (serve_v2.go, applyFunnel).
     target="${!#}"
-    funnel=""
-    [ -f "$STATE/funnel" ] && funnel=",\"AllowFunnel\":{\"$(cat "$STATE/dnsname"):443\":true}"
-    printf '{"TCP":{"443":{"HTTPS":true}},"Web":{"%s:443":{"Handlers":{"/":{"Proxy":"%s"}}}}%s}\n' \
-        "$(cat "$STATE/dnsname")" "$target" "$funnel" >"$STATE/serve.json" ;;
+    printf '{"TCP":{"443":{"HTTPS":true}},"Web":{"%s:443":{"Handlers":{"/":{"Proxy":"%s"}}}}}\n' \
+        "$(cat "$STATE/dnsname")" "$target" >"$STATE/serve.json" ;;
 *) echo "tailscale shim: unsupported: $*" >&2; exit 64 ;;
 esac
 "#;
