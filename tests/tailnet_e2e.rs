@@ -705,6 +705,33 @@ async fn rotate_tailscale_key_reauthenticates_in_place_and_a_killed_run_converge
     );
 }
 
+/// `up`, with server `id`'s node joining with `key` two seconds into it
+/// (as a server still booting does): what `up` printed.
+fn up_while_the_node_joins(
+    fx: &HostFixture,
+    p: &Project,
+    id: i64,
+    key: &str,
+) -> std::process::Output {
+    let rerun = command(fx, p, &["up"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let joined = fx.tailscale_up(
+        &format!("http://{}", p.sim.addr),
+        &format!("server-{id}"),
+        key,
+    );
+    assert!(
+        joined.status.success(),
+        "{}",
+        String::from_utf8_lossy(&joined.stderr)
+    );
+    rerun.wait_with_output().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_up_killed_before_the_node_joined_is_finished_by_the_next_run() {
     let mut fx = HostFixture::start();
@@ -738,23 +765,7 @@ async fn an_up_killed_before_the_node_joined_is_finished_by_the_next_run() {
 
     // The next run sees the server and its still-valid key, and waits for
     // the node (which finishes booting and joins meanwhile).
-    let rerun = command(&fx, &p, &["up"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_secs(2));
-    let joined = fx.tailscale_up(
-        &format!("http://{}", p.sim.addr),
-        &format!("server-{id}"),
-        &key,
-    );
-    assert!(
-        joined.status.success(),
-        "{}",
-        String::from_utf8_lossy(&joined.stderr)
-    );
-    let out = rerun.wait_with_output().unwrap();
+    let out = up_while_the_node_joins(&fx, &p, id, &key);
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         out.status.success(),
@@ -963,19 +974,7 @@ async fn up_skip_host_does_not_wait_for_the_join_and_the_next_up_finishes() {
     assert!(k.is_valid(now), "the server's key must stay usable: {k:?}");
     // The next up waits for the node (which finishes booting and joins
     // meanwhile), then revokes the key.
-    let rerun = command(&fx, &p, &["up"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_secs(2));
-    let joined = fx.tailscale_up(
-        &format!("http://{}", p.sim.addr),
-        &format!("server-{id}"),
-        &key,
-    );
-    assert!(joined.status.success(), "{joined:?}");
-    let out = rerun.wait_with_output().unwrap();
+    let out = up_while_the_node_joins(&fx, &p, id, &key);
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         out.status.success(),

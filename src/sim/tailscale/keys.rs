@@ -76,6 +76,25 @@ impl KeyOwner {
 }
 
 impl AuthKey {
+    /// A key as `req` asks, made at `now`, never used.
+    fn new(id: String, key: String, req: &KeyRequest, now: SystemTime, owner: KeyOwner) -> AuthKey {
+        AuthKey {
+            id,
+            key,
+            description: req.description.clone(),
+            created: now,
+            expires: now + Duration::from_secs(req.expiry_seconds),
+            reusable: req.reusable,
+            ephemeral: req.ephemeral,
+            preauthorized: req.preauthorized,
+            tags: req.tags.clone(),
+            revoked: None,
+            first_used: None,
+            uses: 0,
+            owner,
+        }
+    }
+
     /// Since when the key no longer works (revoked, a single-use key used,
     /// or expired), or `None` while it does.
     pub fn invalid_since(&self, now: SystemTime) -> Option<SystemTime> {
@@ -308,22 +327,8 @@ impl TailscaleWorld {
     pub fn mint_key(&mut self, actor: &Actor, req: &KeyRequest) -> TsResult<AuthKey> {
         req.check(actor)?;
         let id = self.stable_id('k');
-        let now = self.now();
-        let key = AuthKey {
-            key: format!("tskey-auth-{id}-{}", self.secret()),
-            id,
-            description: req.description.clone(),
-            created: now,
-            expires: now + Duration::from_secs(req.expiry_seconds),
-            reusable: req.reusable,
-            ephemeral: req.ephemeral,
-            preauthorized: req.preauthorized,
-            tags: req.tags.clone(),
-            revoked: None,
-            first_used: None,
-            uses: 0,
-            owner: KeyOwner::of(actor),
-        };
+        let secret = format!("tskey-auth-{id}-{}", self.secret());
+        let key = AuthKey::new(id, secret, req, self.now(), KeyOwner::of(actor));
         self.keys.push(key.clone());
         Ok(key)
     }
@@ -352,22 +357,7 @@ impl TailscaleWorld {
         // The API's rules on expiry, description and tag shape (a person
         // may give any well-formed tags, as a user's token may).
         req.check(&Actor::ApiToken)?;
-        let now = self.now();
-        let key = AuthKey {
-            id: id.to_string(),
-            key: key.to_string(),
-            description: req.description.clone(),
-            created: now,
-            expires: now + Duration::from_secs(req.expiry_seconds),
-            reusable: req.reusable,
-            ephemeral: req.ephemeral,
-            preauthorized: req.preauthorized,
-            tags: req.tags.clone(),
-            revoked: None,
-            first_used: None,
-            uses: 0,
-            owner,
-        };
+        let key = AuthKey::new(id.to_string(), key.to_string(), req, self.now(), owner);
         self.keys.push(key.clone());
         Ok(key)
     }
