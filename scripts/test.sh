@@ -32,7 +32,7 @@ packages=(
   mmdebstrap e2fsprogs qemu-utils   # the Debian image: rootfs, ext4, qcow2
   cloud-image-utils genisoimage     # cloud-localds: the NoCloud seed
   socat               # qemu's guestfwd to the download stand-in
-  apt-utils gnupg dpkg openssl xz-utils   # the stand-ins: signed apt repo, CA, Node tarball
+  apt-utils gnupg dpkg openssl xz-utils   # the stand-ins: signed apt repo, CA, Node tarball; verify::tailnet's TLS server
   iputils-ping        # the outside scenario's path check
   iptables            # verify's outside corpus: ports dropped in a test namespace
 )
