@@ -503,6 +503,24 @@ fn rotate(fx: &HostFixture, p: &Project, extra: &[&str]) -> std::process::Comman
     cmd
 }
 
+/// `rotate tailscale-key`, which must succeed with tailscaled Running:
+/// its JSON result (`rotated`).
+fn rotated(fx: &HostFixture, p: &Project, context: &str) -> serde_json::Value {
+    let out = rotate(fx, p, &[]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{context}: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        r["rotated"]["backend_state"], "Running",
+        "{context}: {stdout}"
+    );
+    r["rotated"].clone()
+}
+
 /// Every key this stack minted is spent or revoked, one device is left,
 /// and the key file is gone from the host.
 fn converged(fx: &HostFixture, p: &Project, hostname: &str) {
@@ -651,23 +669,12 @@ async fn rotate_tailscale_key_reauthenticates_in_place_and_a_killed_run_converge
         }
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
-        let out = rotate(&fx, &p, &[]).output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(
-            out.status.success(),
-            "re-run after a kill {point}: {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let r: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-        assert_eq!(r["rotated"]["backend_state"], "Running");
+        let r = rotated(&fx, &p, &format!("re-run after a kill {point}"));
         if point == "after mint" {
             assert_eq!(
-                r["rotated"]["leftover_keys_revoked"]
-                    .as_array()
-                    .unwrap()
-                    .len(),
+                r["leftover_keys_revoked"].as_array().unwrap().len(),
                 1,
-                "the killed run's unused key is revoked: {stdout}"
+                "the killed run's unused key is revoked: {r}"
             );
         }
         converged(&fx, &p, &hostname);
@@ -815,16 +822,8 @@ async fn up_and_rotate_take_a_forgotten_spent_key_as_spent() {
     );
     converged(&fx, &p, &hostname);
 
-    let out = rotate(&fx, &p, &[]).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(r["rotated"]["backend_state"], "Running");
-    let new_key = r["rotated"]["new_key"].as_str().unwrap().to_string();
+    let r = rotated(&fx, &p, "rotate after a forgotten spent key");
+    let new_key = r["new_key"].as_str().unwrap().to_string();
     let k = p.sim.sim.with(|w| w.tailscale.key(&new_key)).unwrap();
     assert_eq!(k.uses, 1, "the node used the new key");
     converged(&fx, &p, &hostname);
