@@ -120,7 +120,7 @@ pub async fn ensure(session: &Session, port: u16) -> Result<ServeOutcome, HostEr
 /// The node's MagicDNS name (no trailing dot), once it is Running, and
 /// whether it can have HTTPS certificates.
 async fn node(session: &Session) -> Result<Node, HostError> {
-    let cmd = RemoteCommand::root("tailscale").args(["status", "--json"]);
+    let cmd = RemoteCommand::root("tailscale").args(["status", "--json", "--peers=false"]);
     let out = session.check(&cmd, None, TIMEOUT).await?;
     let v: serde_json::Value =
         serde_json::from_str(&out.stdout).map_err(|e| HostError::Unexpected {

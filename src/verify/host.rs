@@ -600,19 +600,16 @@ fn serve(text: &str, e: &Expected) -> CheckResult {
 /// or `tailscale debug prefs` (`ipn.Prefs`), and its tags from the status.
 fn tailscale_prefs(text: &str, e: &Expected) -> CheckResult {
     let id = "host.tailscale";
-    let json = |key: &str| {
-        decoded(text, key).and_then(|s| serde_json::from_str::<serde_json::Value>(s.trim()).ok())
-    };
-    let Some(prefs) = json("get")
-        .map(|v| crate::host::node_prefs::NodePrefs::from_get(&v))
-        .or_else(|| json("prefs").map(|v| crate::host::node_prefs::NodePrefs::from_debug(&v)))
-    else {
+    // The probe prints `get=`/`prefs=` as rotate's reader does.
+    let Some(prefs) = crate::host::node_prefs::NodePrefs::from_read(text) else {
         return CheckResult::error(
             id,
             "neither `tailscale get --json` nor `tailscale debug prefs` printed JSON",
         );
     };
-    let Some(status) = json("status") else {
+    let Some(status) = decoded(text, "status")
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(s.trim()).ok())
+    else {
         return CheckResult::error(id, "`tailscale status --json` is not JSON");
     };
     let mut bad = prefs.exposure();

@@ -84,8 +84,10 @@ fi
 sec tailscale
 # Tailscale's view of the node, stdout only: around a package upgrade the
 # CLI warns of a client/daemon version mismatch on stderr. The status
-# holds the node's own name (Serve's handler must be keyed to it) and tags.
-tailscale status --json 2>/dev/null | b64 status 4194304
+# holds the node's own name (Serve's handler must be keyed to it) and tags;
+# without peers (`--peers=false`, cmd/tailscale/cli/status.go at v1.90.9 and
+# v1.102.3), so its size does not grow with the tailnet.
+tailscale status --json --peers=false 2>/dev/null | b64 status 1048576
 tailscale serve status --json 2>/dev/null | b64 serve 1048576
 # The node's settings: `tailscale get --json` where the client has it
 # (1.100.0 on), else the unlisted `tailscale debug prefs` (1.90-1.98).
