@@ -601,6 +601,7 @@ async fn rotate_tailscale_key_reauthenticates_in_place_and_a_killed_run_converge
         "{stdout}"
     );
     assert!(!fx.path("state/settings/accept-dns").exists());
+    assert_eq!(r["settings_unknown"], false, "{stdout}");
     let new_key = r["new_key"].as_str().unwrap().to_string();
     let k = p.sim.sim.with(|w| w.tailscale.key(&new_key)).unwrap();
     assert_eq!(k.uses, 1, "the node used the new key");
@@ -680,6 +681,15 @@ async fn rotate_tailscale_key_reauthenticates_in_place_and_a_killed_run_converge
         converged(&fx, &p, &hostname);
     }
 
+    // Settings the node does not show (no `get`, no `debug prefs`): the run
+    // says what `--reset` changed is unknown, never that nothing changed.
+    fx.state("no_get", "1");
+    let r = rotated(&fx, &p, "rotate with unreadable settings");
+    assert_eq!(r["settings_unknown"], true, "{r}");
+    assert_eq!(r["settings_reset"], serde_json::json!([]), "{r}");
+    std::fs::remove_file(fx.path("state/no_get")).unwrap();
+    converged(&fx, &p, &hostname);
+
     // `tailscale up` fails on the node: the run waits out its deadline and
     // reports what `up` said (kept in a root-only log on the node, then
     // removed), not only that the key went unused.
@@ -713,13 +723,8 @@ async fn rotate_tailscale_key_reauthenticates_in_place_and_a_killed_run_converge
 }
 
 /// `up`, with server `id`'s node joining with `key` two seconds into it
-/// (as a server still booting does): what `up` printed.
-fn up_while_the_node_joins(
-    fx: &HostFixture,
-    p: &Project,
-    id: i64,
-    key: &str,
-) -> std::process::Output {
+/// (as a server still booting does), which must succeed: its JSON.
+fn up_while_the_node_joins(fx: &HostFixture, p: &Project, id: i64, key: &str) -> serde_json::Value {
     let rerun = command(fx, p, &["up"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -736,7 +741,14 @@ fn up_while_the_node_joins(
         "{}",
         String::from_utf8_lossy(&joined.stderr)
     );
-    rerun.wait_with_output().unwrap()
+    let out = rerun.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&stdout).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -772,14 +784,7 @@ async fn an_up_killed_before_the_node_joined_is_finished_by_the_next_run() {
 
     // The next run sees the server and its still-valid key, and waits for
     // the node (which finishes booting and joins meanwhile).
-    let out = up_while_the_node_joins(&fx, &p, id, &key);
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let v = up_while_the_node_joins(&fx, &p, id, &key);
     // BENCHMARKS.md quotes these.
     eprintln!(
         "up after a killed up (server standing, its key listed) requests: {}",
@@ -973,18 +978,11 @@ async fn up_skip_host_does_not_wait_for_the_join_and_the_next_up_finishes() {
     assert!(k.is_valid(now), "the server's key must stay usable: {k:?}");
     // The next up waits for the node (which finishes booting and joins
     // meanwhile), then revokes the key.
-    let out = up_while_the_node_joins(&fx, &p, id, &key);
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let v = up_while_the_node_joins(&fx, &p, id, &key);
     assert_eq!(
         v["stacks"][0]["tailnet"]["leftover_keys_revoked"],
         serde_json::json!([key_id]),
-        "{stdout}"
+        "{v}"
     );
     assert_eq!(p.sim.sim.with(|w| w.servers.len()), 1);
 }

@@ -76,6 +76,13 @@ impl Report for Rotated {
         for d in &self.stale_devices_deleted {
             out.push_str(&format!("  stale device #{d} deleted\n"));
         }
+        if self.settings_unknown {
+            out.push_str(
+                "  node settings: could not be read before and after the re-auth, so what \
+                 `tailscale up --reset` changed is unknown: check `sudo tailscale get` (or \
+                 `debug prefs`) on the node\n",
+            );
+        }
         if !self.settings_reset.is_empty() {
             out.push_str(
                 "  node settings back to clawprov's (the re-auth runs `tailscale up --reset`; \

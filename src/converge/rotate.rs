@@ -53,6 +53,10 @@ pub struct Rotated {
     /// Node settings the re-auth (`tailscale up --reset`) changed, as
     /// `name: before -> after`: put back with `tailscale set` if wanted.
     pub settings_reset: Vec<String>,
+    /// The node's settings could not be read before or after the re-auth
+    /// (neither `tailscale get --json` nor `debug prefs` answered): what
+    /// `up --reset` changed is unknown, not nothing.
+    pub settings_unknown: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -268,7 +272,7 @@ async fn reauth_and_confirm(
     let (_, session, _) = host::login(&inputs, &login_key, progress).await?;
     let status = session
         .check(
-            &RemoteCommand::root("tailscale").args(["status", "--json"]),
+            &RemoteCommand::root("tailscale").args(["status", "--json", "--peers=false"]),
             None,
             inputs.step_deadline,
         )
@@ -279,11 +283,12 @@ async fn reauth_and_confirm(
         .unwrap_or_default();
     out.backend_state = state.clone();
     let log = host::reauth::take_log(&session, &inputs.paths, inputs.step_deadline).await;
-    if let (Some(before), Some(after)) = (
+    match (
         before,
         host::reauth::read_prefs(&session, inputs.step_deadline).await,
     ) {
-        out.settings_reset = before.changed_in(&after);
+        (Some(before), Some(after)) => out.settings_reset = before.changed_in(&after),
+        _ => out.settings_unknown = true,
     }
     if state != "Running" && !log.is_empty() {
         return Err(RotateError::State(format!(

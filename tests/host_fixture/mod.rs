@@ -91,7 +91,9 @@ case "$1 ${2:-}" in
     printf '{"BackendState":"Running","Self":{"ID":"%s","DNSName":"%s.","TailscaleIPs":["%s"],"Online":true%s,"CapMap":{%s}},"CertDomains":[%s]}\n' \
         "$id" "$(cat "$STATE/dnsname")" "$ip" "$tags" "$capmap" "$certs" ;;
 "get --json")
-    # 1.100 on: every `tailscale set` setting, by its flag name.
+    # 1.100 on: every `tailscale set` setting, by its flag name ($STATE/no_get:
+    # a client without it, and no `debug prefs` either).
+    [ -f "$STATE/no_get" ] && { echo "tailscale shim: unknown subcommand get" >&2; exit 64; }
     v() { if [ -f "$STATE/settings/$1" ]; then cat "$STATE/settings/$1"; else printf '%s' "$2"; fi; }
     printf '{"accept-dns":%s,"advertise-exit-node":%s,"advertise-routes":"%s","exit-node":"%s","hostname":"%s","ssh":%s,"webclient":%s}\n' \
         "$(v accept-dns true)" "$(v advertise-exit-node false)" "$(v advertise-routes '')" \
