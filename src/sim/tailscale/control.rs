@@ -225,6 +225,13 @@ impl TailscaleWorld {
     pub fn seen(&mut self, req: &SeenRequest) -> TsResult<Device> {
         self.set_online(&req.machine, req.online)
     }
+
+    /// `GET /sim/tailscale/machines`: the machine of every device, so a
+    /// real control plane in front of the simulator (the test suite's
+    /// tailnet helper) drops the nodes whose device was deleted.
+    pub fn machines(&self) -> Vec<String> {
+        self.devices.iter().map(|d| d.machine.clone()).collect()
+    }
 }
 
 #[cfg(test)]
@@ -392,6 +399,16 @@ mod tests {
         assert!(!d.authorized && d.ephemeral);
         assert_eq!(d.name, "build-box.tail1234.ts.net");
         assert_eq!(d.user(), "admin@example.com");
+    }
+
+    #[test]
+    fn machines_lists_each_device_until_it_is_deleted() {
+        let (mut w, _clock) = world();
+        let a = w.seed_device("gw", &["tag:openclaw"], true);
+        let b = w.seed_device("laptop", &[], true);
+        assert_eq!(w.machines(), vec![a.machine.clone(), b.machine.clone()]);
+        w.delete_device(&Actor::ApiToken, &a.id).unwrap();
+        assert_eq!(w.machines(), vec![b.machine]);
     }
 
     #[test]

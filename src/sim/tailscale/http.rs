@@ -228,6 +228,9 @@ fn control(w: &mut TailscaleWorld, m: &Method, rest: &[&str], body: &[u8]) -> Ts
             let d = w.seen(&req)?;
             Ok(device(d, w))
         }
+        (&Method::GET, ["machines"]) => {
+            Ok(Reply::Json(serde_json::json!({"machines": w.machines()})))
+        }
         _ => Err(TsError::not_found("route")),
     }
 }

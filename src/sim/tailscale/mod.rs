@@ -34,6 +34,8 @@
 //!   taken becomes `<hostname>-1`, `-2`..., as Tailscale names it.
 //! - `POST /sim/tailscale/seen` `{"machine","online"}` -> `{"device": {...}}`
 //!   flips `connectedToControl` (a node going offline or coming back).
+//! - `GET /sim/tailscale/machines` -> `{"machines": [...]}`: every device's
+//!   machine, for a real control plane in front (tests/tailnet/helper).
 //!
 //! Keys belong to whoever made them: a user's (made with an API token) are
 //! invisible to OAuth clients (404 on GET and DELETE, not listed); an OAuth
