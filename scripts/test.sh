@@ -35,6 +35,7 @@ packages=(
   apt-utils gnupg dpkg openssl xz-utils   # the stand-ins: signed apt repo, CA, Node tarball; verify::tailnet's TLS server
   iputils-ping        # the outside scenario's path check
   iptables            # verify's outside corpus: ports dropped in a test namespace
+  patch               # tests/tailnet/build.sh: testcontrol.patch onto Tailscale's test control plane
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -70,6 +71,11 @@ fi
 # validate-cloud-config runs under whatever python3 is first on PATH.
 python3 -c 'import yaml, jsonschema' 2>/dev/null || python3 -m pip install -q pyyaml jsonschema
 bash .ci/sim-contract-setup.sh
+# The real tailnet (tests/tailnet/build.sh): Tailscale's tailscale and
+# tailscaled built from the tailscale.com module, and the tailnet helper;
+# cached by input hash. Go comes with the machine (Debian's is too old).
+command -v go >/dev/null || { echo "test.sh: go is missing: the real-tailnet tests build Tailscale v1.102.5 from its Go module and need Go 1.26" >&2; exit 1; }
+bash tests/tailnet/build.sh >/dev/null
 
 [ "${1:-}" = "setup" ] && exit 0
 cargo test --locked --all-targets

@@ -41,8 +41,9 @@ const LOG_CAP: &str = "16384";
 /// The detached script: `$1` key file, `$2` hostname, `$3` tags, `$4`
 /// timeout, `$5` log (root-only, made empty by [`start`]). The key file
 /// goes however the shell ends (but SIGKILL; the next run removes it before
-/// it writes a new one).
-const SCRIPT: &str = "exec </dev/null >>\"$5\" 2>&1; \
+/// it writes a new one). Public so the real-tailnet test runs this very
+/// script against a real tailscaled (tests/tailnet_real.rs).
+pub const SCRIPT: &str = "exec </dev/null >>\"$5\" 2>&1; \
     trap 'rm -f -- \"$1\"' EXIT; trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; \
     tailscale up --reset --force-reauth --accept-risk=lose-ssh --auth-key=\"file:$1\" \
     --hostname=\"$2\" --advertise-tags=\"$3\" --timeout=\"$4\"; \
