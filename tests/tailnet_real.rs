@@ -29,7 +29,7 @@ use clawprov::sim::tailscale::{Actor, KeyRequest};
 use clawprov::sim::{self, SimConfig, DEFAULT_MAGIC_DNS_SUFFIX};
 use clawprov::verify::{tailnet, Status};
 use serde_json::Value;
-use tailnet_support::{text, Tailnet};
+use tailnet_support::{text, Listen, Tailnet};
 
 const HOSTNAME: &str = "openclaw-realnet";
 const TAG: &str = "tag:openclaw";
@@ -132,6 +132,7 @@ fn a_real_node_joins_serves_https_and_reauthenticates() {
         dir.path(),
         &format!("http://{}", sim.addr),
         DEFAULT_MAGIC_DNS_SUFFIX,
+        &Listen::loopback(),
     );
     let node = net.daemon("node", false);
     let operator = net.daemon("operator", true);
@@ -214,6 +215,36 @@ fn a_real_node_joins_serves_https_and_reauthenticates() {
     // Keyed to another name, the same judge finds it (the real shape).
     let other = serve_config::judge(&config, "old-gw.tail1234.ts.net", port);
     assert!(!other.is_clean(), "{config}");
+    // The VM corpus's Serve mutations, with the real CLI: Funnel turned on
+    // by `tailscale funnel`, then a config keyed to an old name through
+    // `serve set-raw`; each judged as verify judges it, and set-raw puts
+    // the original back.
+    let saved = node.cli(&["serve", "status", "--json"]).stdout;
+    let funnel = node.cli(&["funnel", "--bg", "--https=443", &target]);
+    assert!(funnel.status.success(), "funnel: {}", text(&funnel));
+    let with_funnel: Value =
+        serde_json::from_slice(&node.cli(&["serve", "status", "--json"]).stdout).unwrap();
+    let judged = serve_config::judge(&with_funnel, &name, port);
+    assert!(!judged.funnel.is_empty(), "{with_funnel}");
+    let restore = |doc: &[u8]| {
+        let out = node.sh(
+            "printf '%s' \"$1\" | tailscale serve set-raw",
+            &[std::str::from_utf8(doc).unwrap()],
+        );
+        assert!(out.status.success(), "set-raw: {}", text(&out));
+    };
+    restore(&saved);
+    let renamed = String::from_utf8_lossy(&saved)
+        .replace(&format!("\"{HOSTNAME}."), &format!("\"old-{HOSTNAME}."));
+    restore(renamed.as_bytes());
+    let stale: Value =
+        serde_json::from_slice(&node.cli(&["serve", "status", "--json"]).stdout).unwrap();
+    let judged = serve_config::judge(&stale, &name, port);
+    assert!(!judged.is_clean() && judged.funnel.is_empty(), "{stale}");
+    restore(&saved);
+    let back: Value =
+        serde_json::from_slice(&node.cli(&["serve", "status", "--json"]).stdout).unwrap();
+    assert!(serve_config::judge(&back, &name, port).is_clean(), "{back}");
 
     // --- The tailnet vantage, over the real tailnet (operator's TUN, DERP,
     // the node's Serve): first without trusting Pebble's root, a verdict on
@@ -309,9 +340,10 @@ fn a_real_node_joins_serves_https_and_reauthenticates() {
     ))
     .unwrap();
     let reset = changed.changed_in(&after);
-    assert!(
-        reset.iter().any(|c| c.contains("false -> true")),
-        "the reset named accept-dns: {reset:?}"
+    assert_eq!(
+        reset,
+        vec!["accept-dns: false -> true".to_string()],
+        "the reset names exactly the setting changed"
     );
     let spent = sim.sim.with(|w| w.tailscale.key(&new_key_id)).unwrap();
     assert_eq!(spent.uses, 1, "the re-auth spent the new key: {spent:?}");

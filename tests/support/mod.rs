@@ -51,6 +51,11 @@ pub fn clawprov(home: &Path) -> Command {
         .env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join(".config"))
         .env("NO_COLOR", "1");
+    // A test that trusts a test CA (the real tailnet's Serve certificates
+    // come from Pebble) says so for its whole process.
+    if let Some(roots) = std::env::var_os("SSL_CERT_FILE") {
+        cmd.env("SSL_CERT_FILE", roots);
+    }
     cmd
 }
 

@@ -54,6 +54,9 @@ pub fn in_netns(name: &str) -> bool {
         inside();
         return true;
     }
+    // The build downloads modules: before the namespace, which reaches
+    // nothing (inside, build() finds it cached).
+    build();
     let uid = Command::new("id").arg("-u").output().expect("id");
     assert_eq!(
         String::from_utf8_lossy(&uid.stdout).trim(),
@@ -79,12 +82,8 @@ fn inside() {
     let dir = std::env::temp_dir().join(format!("clawprov-netns-{}", std::process::id()));
     fs::create_dir_all(&dir).unwrap();
     for (file, text) in [
-        // The default control URL reaches the helper, as the VM's
-        // /etc/hosts sends it there: nodes run with no --login-server.
-        (
-            "hosts",
-            "127.0.0.1 localhost controlplane.tailscale.com\n::1 localhost\n".to_string(),
-        ),
+        // Tailnet::start adds controlplane.tailscale.com.
+        ("hosts", "127.0.0.1 localhost\n::1 localhost\n".to_string()),
         ("resolv.conf", "nameserver 127.0.0.53\n".to_string()),
     ] {
         let private = dir.join(file);
@@ -119,6 +118,34 @@ pub struct Ready {
     /// The CA of the helper's own TLS certificate.
     pub ca: PathBuf,
     pub admin: String,
+}
+
+/// Where the helper listens. Its control plane is always on ports 80
+/// (Noise) and 443 (TLS), as controlplane.tailscale.com's are.
+#[derive(Debug, Clone)]
+pub struct Listen {
+    /// The address every listener binds; added to loopback unless it is
+    /// 127.0.0.1. `/etc/hosts` sends controlplane.tailscale.com to it.
+    pub ip: String,
+    /// DERP's port (0: any; a VM's guestfwd needs it fixed).
+    pub derp: u16,
+    /// The ACME directory's port (0: any).
+    pub acme: u16,
+    /// The CA (certificate, key) signing the helper's TLS certificate:
+    /// the VM image's test CA, which the guest trusts. None: a new one.
+    pub ca: Option<(PathBuf, PathBuf)>,
+}
+
+impl Listen {
+    /// Everything on the namespace's loopback, any ports, a new CA.
+    pub fn loopback() -> Listen {
+        Listen {
+            ip: "127.0.0.1".into(),
+            derp: 0,
+            acme: 0,
+            ca: None,
+        }
+    }
 }
 
 /// A process stopped (SIGTERM, then SIGKILL) by PID on drop.
@@ -182,27 +209,54 @@ pub struct Tailnet {
 }
 
 impl Tailnet {
-    pub fn start(dir: &Path, sim_base: &str, magic_dns: &str) -> Tailnet {
+    pub fn start(dir: &Path, sim_base: &str, magic_dns: &str, listen: &Listen) -> Tailnet {
+        assert!(
+            std::env::var_os(NETNS_MARK).is_some(),
+            "the tailnet runs only inside the test's namespace (tailnet_support::in_netns)"
+        );
         let built = build();
         let bin = built.join("bin");
+        fs::create_dir_all(dir).unwrap();
         let state = dir.join("helper");
-        let helper = spawn(
-            Command::new(bin.join("tailnet-helper")).args([
-                "-state",
-                state.to_str().unwrap(),
-                "-sim",
-                sim_base,
-                "-magic-dns-domain",
-                magic_dns,
-                // controlplane.tailscale.com's ports: Noise over 80, TLS on
-                // 443 (the name is in the helper's certificate).
-                "-control",
-                "80",
-                "-control-tls",
-                "443",
-            ]),
-            dir.join("helper.log"),
-        );
+        if listen.ip != "127.0.0.1" {
+            run(Command::new("ip").args([
+                "addr",
+                "add",
+                &format!("{}/32", listen.ip),
+                "dev",
+                "lo",
+            ]));
+        }
+        // The default control URL reaches the helper, as the VM image's
+        // /etc/hosts sends it there: nodes run with no --login-server.
+        let mut hosts = fs::read_to_string("/etc/hosts").unwrap();
+        hosts.push_str(&format!("{} controlplane.tailscale.com\n", listen.ip));
+        fs::write("/etc/hosts", hosts).unwrap();
+        let mut cmd = Command::new(bin.join("tailnet-helper"));
+        cmd.args([
+            "-state",
+            state.to_str().unwrap(),
+            "-sim",
+            sim_base,
+            "-magic-dns-domain",
+            magic_dns,
+            "-listen",
+            &listen.ip,
+            // controlplane.tailscale.com's ports: Noise over 80, TLS on
+            // 443 (the name is in the helper's certificate).
+            "-control",
+            "80",
+            "-control-tls",
+            "443",
+            "-derp",
+            &listen.derp.to_string(),
+            "-acme",
+            &listen.acme.to_string(),
+        ]);
+        if let Some((cert, key)) = &listen.ca {
+            cmd.arg("-ca-cert").arg(cert).arg("-ca-key").arg(key);
+        }
+        let helper = spawn(&mut cmd, dir.join("helper.log"));
         let ready_file = state.join("ready.json");
         let until = Instant::now() + Duration::from_secs(30);
         let v: Value = loop {
@@ -241,6 +295,23 @@ impl Tailnet {
             .args(["-sS", "--max-time", "10"])
             .arg(format!("{}/nodes", self.ready.admin)));
         serde_json::from_slice(&out.stdout).expect("nodes JSON")
+    }
+
+    /// Sets the helper's faults (`{"untagged": true}`: nodes register
+    /// without their tags from now on).
+    pub fn faults(&self, json: &str) {
+        run(Command::new("curl")
+            .args([
+                "-sS",
+                "--fail",
+                "--max-time",
+                "10",
+                "-X",
+                "POST",
+                "-d",
+                json,
+            ])
+            .arg(format!("{}/faults", self.ready.admin)));
     }
 
     /// A tailscaled named `name`: with a TUN device (`tailscale0`, the
@@ -300,6 +371,39 @@ impl Tailnet {
             std::thread::sleep(Duration::from_millis(50));
         }
         daemon
+    }
+}
+
+impl Tailnet {
+    /// A CA bundle for clients on the operator's side: the system's roots,
+    /// the helper's CA and Pebble's root (Serve's certificates), for
+    /// `SSL_CERT_FILE` (OpenSSL, which clawprov's HTTP client uses, and Go
+    /// read it).
+    pub fn roots(&self) -> PathBuf {
+        let mut bundle =
+            fs::read_to_string("/etc/ssl/certs/ca-certificates.crt").unwrap_or_default();
+        for extra in [&self.ready.ca, &self.ready.acme_root] {
+            bundle.push_str(&fs::read_to_string(extra).expect("a CA file"));
+            bundle.push('\n');
+        }
+        let path = self.dir.join("roots.pem");
+        fs::write(&path, bundle).unwrap();
+        path
+    }
+
+    /// The operator's machine: a tailscaled with a TUN named tailscale0
+    /// and MagicDNS (it rewrites the namespace's /etc/resolv.conf), joined
+    /// with `key` (a person's: untagged), as a laptop on the tailnet is.
+    pub fn operator(&self, key: &str) -> Daemon {
+        let d = self.daemon("operator", true);
+        let up = d.up(key, "operator", &[]);
+        assert!(
+            up.status.success(),
+            "the operator's tailscale up: {}\n{}",
+            text(&up),
+            d.proc.log_text()
+        );
+        d
     }
 }
 

@@ -19,7 +19,9 @@
 //	 "acme_root", "ca", "admin"}
 //
 // Admin endpoints (plain HTTP on -admin): GET /nodes (the control plane's
-// node list as JSON), GET /dns (the TXT records nodes set).
+// node list as JSON), GET /dns (the TXT records nodes set), POST /faults
+// {"untagged": bool} (from now on, nodes register without their tags: a
+// control plane that lost them, for a test to watch the scenario catch it).
 package main
 
 import (
@@ -190,7 +192,7 @@ func run(o options) error {
 	}
 
 	// The control plane.
-	sim := &simClient{base: strings.TrimSuffix(o.sim, "/"), http: &http.Client{Timeout: 10 * time.Second}}
+	sim := &simClient{base: strings.TrimSuffix(o.sim, "/"), http: &http.Client{Timeout: 10 * time.Second}, faults: &faults{}}
 	online := &onlineCount{n: map[tailcfg.NodeID]int{}}
 	control := &testcontrol.Server{
 		DERPMap:          derpMap,
@@ -243,6 +245,18 @@ func run(o options) error {
 	})
 	mux.HandleFunc("GET /dns", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, records.snapshot())
+	})
+	mux.HandleFunc("POST /faults", func(w http.ResponseWriter, r *http.Request) {
+		var f struct {
+			Untagged bool `json:"untagged"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&f); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		sim.faults.set(f.Untagged)
+		log.Printf("faults: untagged=%v", f.Untagged)
+		w.WriteHeader(http.StatusNoContent)
 	})
 	go func() { log.Printf("admin: %v", http.Serve(adminLn, mux)) }()
 
@@ -300,8 +314,26 @@ func writeFile(path string, data []byte) error {
 // --- The simulator: the tailnet's source of truth. ---
 
 type simClient struct {
-	base string
-	http *http.Client
+	base   string
+	http   *http.Client
+	faults *faults
+}
+
+type faults struct {
+	mu       sync.Mutex
+	untagged bool
+}
+
+func (f *faults) set(untagged bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.untagged = untagged
+}
+
+func (f *faults) dropTags() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.untagged
 }
 
 type simDevice struct {
@@ -361,7 +393,12 @@ func (c *simClient) register(req *tailcfg.RegisterRequest, mkey key.MachinePubli
 	if err != nil {
 		return nil, err
 	}
-	return registration(out.Device)
+	reg, err := registration(out.Device)
+	if err == nil && c.faults.dropTags() {
+		log.Printf("fault: %s registered without its tags %v", reg.Name, reg.Tags)
+		reg.Tags = nil
+	}
+	return reg, err
 }
 
 func registration(d simDevice) (*testcontrol.Registration, error) {
