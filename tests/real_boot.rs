@@ -2,10 +2,18 @@
 //! simulator boots a real Debian VM (qemu, systemd as PID 1, cloud-init
 //! from a NoCloud seed), and `up`'s host phase runs against that guest over
 //! SSH: real `cloud-init status --wait`, real `systemctl --user` under
-//! linger, real UFW, sshd, file modes and shredding. Only the downloads are
-//! stand-ins (tests/vm/, tests/README.md): Tailscale's apt repository and
-//! CLI (no tailnet here) and the OpenClaw package (the contract test proves
-//! the real one); nvm and Node are the real releases.
+//! linger, real UFW, sshd, file modes and shredding. The tailnet is real
+//! too (tests/tailnet_support): the guest installs Tailscale's own
+//! tailscale and tailscaled (v1.102.5, built from its Go module, packaged
+//! as Tailscale packages them, in the test apt repository) and joins
+//! Tailscale's test control plane, which asks the Tailscale API simulator
+//! about every key; the operator's side is a real tailscaled with a TUN in
+//! the test's network namespace, so `up` finds the node by its MagicDNS
+//! name and reaches its SSH over the tailnet (DERP-relayed), and Serve's
+//! certificate comes from an ACME server (Pebble) through DNS-01. Only the
+//! downloads are stand-ins (tests/vm/, tests/README.md): the OpenClaw
+//! package (the contract test proves the real one); nvm and Node are the
+//! real releases.
 //!
 //! Two VMs, one after the other (two cores; TCG boots take ~2 min):
 //! - `full_up_second_up_outside_reboot`: the scenarios *full up*, *second
@@ -17,6 +25,7 @@
 //! guest, its journal, its serial console, and everything `up` printed.
 
 mod support;
+mod tailnet_support;
 mod vm_support;
 
 use std::collections::BTreeMap;
@@ -28,7 +37,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use clawprov::sim::{self, SimConfig};
-use vm_support::{Assets, Standin, Vm, PUBLIC_V4, PUBLIC_V6};
+use tailnet_support::{Daemon, Listen, Tailnet};
+use vm_support::{Assets, Standin, Vm, HELPER_ACME, HELPER_DERP, HELPER_IP, PUBLIC_V4, PUBLIC_V6};
 
 /// One VM at a time: two TCG guests on two cores would each take twice as long.
 static ONE_VM: Mutex<()> = Mutex::new(());
@@ -39,8 +49,8 @@ const ADMIN: &str = "clawadmin";
 
 /// The stack: the shipped defaults (pins, users, port) but for its names,
 /// the stand-in release's lock (`openclaw.lock`, as a stack names a lock
-/// clawprov does not vendor) and, when given, a Tailscale pin (the
-/// stand-in repository holds 1.90.8 and the newer 1.92.0).
+/// clawprov does not vendor) and, when given, a Tailscale pin (the test
+/// repository holds 1.102.5 and the newer 1.102.6).
 fn stack_yaml(name: &str, tailscale_version: Option<&str>, lock: &Path) -> String {
     let pin = tailscale_version.map_or(String::new(), |v| format!("  version: {v}\n"));
     format!(
@@ -51,12 +61,17 @@ fn stack_yaml(name: &str, tailscale_version: Option<&str>, lock: &Path) -> Strin
 }
 
 /// A project: the stack file, its vault sealed to a fresh identity, the
-/// canaries, and the Hetzner simulator taking the vault's token.
+/// canaries, the Hetzner simulator taking the vault's token, and the
+/// tailnet in front of its Tailscale simulator with the operator's machine
+/// on it.
 struct Project {
     home: tempfile::TempDir,
     stack: PathBuf,
     canaries: Vec<String>,
     gateway_token: String,
+    // Dropped first: the operator's tailscaled, then the helper.
+    operator: Daemon,
+    tailnet: Tailnet,
     sim: sim::SimServer,
     _rt: tokio::runtime::Runtime,
 }
@@ -79,7 +94,7 @@ fn project(name: &str, tailscale_version: Option<&str>, assets: &Assets) -> Proj
         ],
     );
     // The Tailscale simulator knows the vault's OAuth client; the guest's
-    // tailscale stand-in joins through its control plane.
+    // real tailscaled joins through the test control plane in front of it.
     let mut config = SimConfig {
         tokens: vec![format!("CANARYhcloudtoken{tag}")],
         action_duration: Duration::from_millis(200),
@@ -99,20 +114,63 @@ fn project(name: &str, tailscale_version: Option<&str>, assets: &Assets) -> Proj
     let sim = rt
         .block_on(sim::serve(config, SocketAddr::from(([127, 0, 0, 1], 0))))
         .expect("simulator");
+    let tailnet = Tailnet::start(
+        &home.path().join("tailnet"),
+        &format!("http://{}", sim.addr),
+        sim::DEFAULT_MAGIC_DNS_SUFFIX,
+        &Listen {
+            ip: HELPER_IP.into(),
+            derp: HELPER_DERP,
+            acme: HELPER_ACME,
+            ca: Some((assets.image.join("ca.crt"), assets.image.join("ca.key"))),
+        },
+    );
+    // Every client from here on (clawprov, the operator's tailscaled)
+    // trusts the helper's CA and Pebble's root, as a real machine trusts
+    // Let's Encrypt.
+    std::env::set_var("SSL_CERT_FILE", tailnet.roots());
+    // The operator's laptop: a person's key, untagged.
+    let key = sim
+        .sim
+        .with(|w| {
+            w.tailscale.mint_key(
+                &sim::tailscale::Actor::ApiToken,
+                &sim::tailscale::KeyRequest {
+                    preauthorized: true,
+                    expiry_seconds: 3600,
+                    ..Default::default()
+                },
+            )
+        })
+        .expect("the operator's key");
+    let operator = tailnet.operator(&key.key);
     Project {
         home,
         stack,
         canaries,
         gateway_token: format!("CANARYgatewaytoken{tag}"),
+        operator,
+        tailnet,
         sim,
         _rt: rt,
     }
 }
 
 impl Project {
-    /// The simulators' base URL (the control plane is under it).
-    fn sim_base(&self) -> String {
-        format!("http://{}", self.sim.addr)
+    /// The last lines of the tailnet's logs (the helper: control plane,
+    /// DERP, ACME; the operator's tailscaled), for a failure's message.
+    fn tailnet_logs(&self) -> String {
+        let tail = |text: String| {
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(25)..].join("\n")
+        };
+        format!(
+            "\n--- tailnet helper ({}) ---\n{}\n--- operator's tailscaled ({}) ---\n{}",
+            self.tailnet.helper.log.display(),
+            tail(self.tailnet.helper.log_text()),
+            self.operator.proc.log.display(),
+            tail(self.operator.proc.log_text())
+        )
     }
 
     /// The stack's devices in the Tailscale simulator.
@@ -135,7 +193,7 @@ struct Up {
 }
 
 impl Up {
-    fn start(p: &Project, ssh_port: u16, dir: &Path, n: usize) -> Up {
+    fn start(p: &Project, dir: &Path, n: usize) -> Up {
         let out = dir.join(format!("up{n}.stdout"));
         let err = dir.join(format!("up{n}.stderr"));
         let mut cmd = support::clawprov(p.home.path());
@@ -160,7 +218,11 @@ impl Up {
             // The preflight asks nodejs.org and the npm registry, out of
             // reach here (preflight.rs tests it against stand-ins).
             .arg("--offline")
-            .args(["--ssh-host", &format!("127.0.0.1:{ssh_port}")])
+            // The tailnet vantage too (Serve's HTTPS from the operator's
+            // machine); "outside" probes the simulator's documentation
+            // addresses, which lead nowhere from here: the outside scenario
+            // probes the guest's public NIC from its namespace instead.
+            .args(["--verify", "api,tailnet,host"])
             // A TCG guest: ~1 min to sshd, ~2 min to the end of cloud-init.
             .args(["--reach-timeout", "600", "--host-timeout", "600"])
             .stdin(Stdio::null())
@@ -245,14 +307,6 @@ fn assets() -> Assets {
         &stack.openclaw.version,
         &stack.node.nvm_version,
     )
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The run's directory: kept under the target dir so a failure's serial
@@ -348,11 +402,15 @@ fn host_holds(vm: &mut Vm, scenario: &str, canaries: &[String]) {
     for line in listeners.lines() {
         let local = line.split_whitespace().nth(3).unwrap_or("");
         let loopback = local.starts_with("127.") || local.starts_with("[::1]");
+        // tailscaled's peer API, on the node's own tailnet addresses only
+        // (the tailnet's 100.64.0.0/10 and fd7a:115c:a1e0::/48).
+        let peer_api = line.contains("\"tailscaled\"")
+            && (local.starts_with("100.") || local.starts_with("[fd7a:115c:a1e0:"));
         ensure!(
             vm,
             scenario,
-            loopback || line.contains("\"sshd\""),
-            "a listener that is neither loopback nor sshd: {line}"
+            loopback || peer_api || line.contains("\"sshd\""),
+            "a listener that is neither loopback, sshd nor tailscaled's peer API: {line}"
         );
     }
     ensure!(
@@ -572,7 +630,7 @@ fn outside_is_closed(vm: &mut Vm, scenario: &str) {
 }
 
 /// `clawprov verify --only host` against the guest: status and detail by id.
-fn verify_host(p: &Project, ssh_port: u16) -> (i32, BTreeMap<String, (String, String)>) {
+fn verify_host(p: &Project) -> (i32, BTreeMap<String, (String, String)>) {
     let out = support::clawprov(p.home.path())
         .current_dir(p.home.path())
         .arg("-s")
@@ -585,7 +643,6 @@ fn verify_host(p: &Project, ssh_port: u16) -> (i32, BTreeMap<String, (String, St
             "--only",
             "host",
         ])
-        .args(["--ssh-host", &format!("127.0.0.1:{ssh_port}")])
         .output()
         .expect("verify runs");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -646,16 +703,19 @@ const HOST_MUTATIONS: &[(&[&str], &str, &str, &str)] = &[
     (&["host.config"], "openclaw.json edited on the server",
      "printf ' ' >>/home/openclaw/.openclaw/openclaw.json",
      "truncate -s -1 /home/openclaw/.openclaw/openclaw.json"),
+    // The real CLI's own commands: `tailscale funnel` (the node has the
+    // funnel attribute, as a tailnet whose policy allows it), and the
+    // config restored as it was with `serve set-raw`.
     (&["host.serve"], "Funnel turned on",
-     "cp /var/lib/tailscale/stub/serve.json /root/serve.json && \
-      sed -i 's/}$/,\"AllowFunnel\":{\"gw-vmboot.tail1234.ts.net:443\":true}}/' /var/lib/tailscale/stub/serve.json",
-     "mv /root/serve.json /var/lib/tailscale/stub/serve.json"),
+     "tailscale serve status --json >/root/serve.json && \
+      tailscale funnel --bg --https=443 http://127.0.0.1:18789 >/dev/null",
+     "tailscale serve set-raw </root/serve.json && rm /root/serve.json"),
     // The node's name changed under a Serve config keyed to the old one:
     // tailscaled would answer nothing (ipn/ipnlocal/serve.go).
     (&["host.serve"], "Serve keyed to a name the node no longer has",
-     "cp /var/lib/tailscale/stub/serve.json /root/serve.json && \
-      sed -i 's/\"gw-vmboot\\./\"old-gw-vmboot./' /var/lib/tailscale/stub/serve.json",
-     "mv /root/serve.json /var/lib/tailscale/stub/serve.json"),
+     "tailscale serve status --json >/root/serve.json && \
+      sed 's/\"gw-vmboot\\./\"old-gw-vmboot./' /root/serve.json | tailscale serve set-raw",
+     "tailscale serve set-raw </root/serve.json && rm /root/serve.json"),
     (&["host.traces"], "a bootstrap log back in /var/log",
      "touch /var/log/clawprov-bootstrap.log", "rm /var/log/clawprov-bootstrap.log"),
     (&["host.secrets"], "the gateway token copied to /tmp",
@@ -676,17 +736,22 @@ const HOST_MUTATIONS: &[(&[&str], &str, &str, &str)] = &[
       runuser -u openclaw -- mkdir $d && \
       printf '{\"name\":\"left-pad\",\"version\":\"1.3.0\"}' | runuser -u openclaw -- tee $d/package.json >/dev/null",
      "rm -rf /home/openclaw/.local/lib/clawprov/openclaw-2026.9.6-node-24.22.3-lock-*/node_modules/left-pad"),
-    (&["host.tailscale"], "Tailscale SSH turned on",
-     "tailscale set --ssh", "tailscale set --ssh=false"),
+    // Not `tailscale set --ssh`: the real client refuses it on a tailnet
+    // whose policy does not enable Tailscale SSH ("not enabled on Tailnet"),
+    // and where it is enabled, Tailscale SSH takes the tailnet's port 22,
+    // whose host key clawprov has not pinned. A subnet route is something
+    // any node can advertise.
+    (&["host.tailscale"], "a subnet route advertised",
+     "tailscale set --advertise-routes=10.99.0.0/24", "tailscale set --advertise-routes="),
     (&["host.sshd", "host.ssh_login"], "passwords turned on and sshd reloaded",
      "printf 'PasswordAuthentication yes\\nAuthenticationMethods any\\n' >/etc/ssh/sshd_config.d/05-mutation.conf && systemctl reload ssh",
      "rm /etc/ssh/sshd_config.d/05-mutation.conf && systemctl reload ssh"),
 ];
 
-fn host_corpus(vm: &mut Vm, p: &Project, ssh_port: u16) {
+fn host_corpus(vm: &mut Vm, p: &Project) {
     let scenario = "verify corpus";
     let started = Instant::now();
-    let (code, checks) = verify_host(p, ssh_port);
+    let (code, checks) = verify_host(p);
     ensure!(
         vm,
         scenario,
@@ -717,7 +782,7 @@ fn host_corpus(vm: &mut Vm, p: &Project, ssh_port: u16) {
             r.rc,
             r.err
         );
-        let (code, checks) = verify_host(p, ssh_port);
+        let (code, checks) = verify_host(p);
         let r = vm.run(undo);
         ensure!(
             vm,
@@ -751,7 +816,7 @@ fn host_corpus(vm: &mut Vm, p: &Project, ssh_port: u16) {
             }
         }
     }
-    let (code, checks) = verify_host(p, ssh_port);
+    let (code, checks) = verify_host(p);
     ensure!(
         vm,
         scenario,
@@ -778,33 +843,39 @@ fn up_on_a_fresh_vm(
     assets: &Assets,
     standin: &Standin,
     dir: &Path,
-    ssh_port: u16,
 ) -> (Vm, String, (i32, String, String)) {
-    let mut up = Up::start(p, ssh_port, dir, 1);
+    let mut up = Up::start(p, dir, 1);
     let user_data = user_data_sent(p, &mut up);
-    let mut vm = Vm::boot(
-        assets,
-        standin,
-        &dir.join("vm"),
-        &user_data,
-        HOSTNAME,
-        ssh_port,
-    );
+    if fault() == "control-stops" {
+        // The control plane (and DERP with it) stops answering before the
+        // guest boots: SIGSTOP, its sockets left open.
+        p.tailnet.helper.signal("STOP");
+    }
+    let mut vm = Vm::boot(assets, standin, &dir.join("vm"), &user_data, HOSTNAME);
     vm.wait_up(Duration::from_secs(300));
     let result = up.finish(Duration::from_secs(900));
     (vm, user_data, result)
 }
 
+/// `CLAWPROV_REAL_BOOT_FAULT`, to watch the full-up scenario catch a
+/// broken tailnet (tests/README.md): `untagged` (the control plane registers
+/// the node without its tags) or `control-stops` (the helper is stopped
+/// once up has created the server).
+fn fault() -> String {
+    std::env::var("CLAWPROV_REAL_BOOT_FAULT").unwrap_or_default()
+}
+
 /// Another `up`, which must change nothing: exit 0, the host phase's
 /// `changed: false`, verify passing, zero mutating Hetzner requests.
-fn noop_up(vm: &mut Vm, p: &Project, ssh_port: u16, dir: &Path, n: usize, scenario: &str) {
+fn noop_up(vm: &mut Vm, p: &Project, dir: &Path, n: usize, scenario: &str) {
     p.sim.sim.clear_request_log();
-    let (code, stdout, stderr) = Up::start(p, ssh_port, dir, n).finish(Duration::from_secs(600));
+    let (code, stdout, stderr) = Up::start(p, dir, n).finish(Duration::from_secs(600));
     ensure!(
         vm,
         scenario,
         code == 0,
-        "up exited {code}\n{stdout}\n{stderr}"
+        "up exited {code}\n{stdout}\n{stderr}{}",
+        p.tailnet_logs()
     );
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let s = &v["stacks"][0];
@@ -823,16 +894,23 @@ fn noop_up(vm: &mut Vm, p: &Project, ssh_port: u16, dir: &Path, n: usize, scenar
 #[test]
 fn full_up_second_up_outside_reboot() {
     let _one = ONE_VM.lock().unwrap_or_else(|e| e.into_inner());
+    // Built (they download) or found in the cache before the namespace,
+    // which reaches nothing: there, the same call finds them cached.
     let assets = assets();
+    // In a network namespace of its own (the tailnet, tailnet_support).
+    if !tailnet_support::in_netns("full_up_second_up_outside_reboot") {
+        return;
+    }
     let dir = run_dir("full-up");
-    let p = project("vmboot", Some("1.90.8"), &assets);
-    let standin = Standin::start(&assets, &dir, &[], &p.sim_base());
-    let ssh_port = free_port();
+    let p = project("vmboot", Some("1.102.5"), &assets);
+    if fault() == "untagged" {
+        p.tailnet.faults(r#"{"untagged": true}"#);
+    }
+    let standin = Standin::start(&assets, &dir, &[]);
 
     // --- full up: the VM boots exactly what up sent to the simulator.
     let started = Instant::now();
-    let (mut vm, user_data, (code, stdout, stderr)) =
-        up_on_a_fresh_vm(&p, &assets, &standin, &dir, ssh_port);
+    let (mut vm, user_data, (code, stdout, stderr)) = up_on_a_fresh_vm(&p, &assets, &standin, &dir);
     let full_up_secs = started.elapsed().as_secs();
     // First, whatever up said: what the service user's code did at boot.
     service_user_contained(&mut vm, "full up");
@@ -840,8 +918,9 @@ fn full_up_second_up_outside_reboot() {
         vm,
         "full up",
         code == 0,
-        "up exited {code}\nstdout: {stdout}\nstderr: {stderr}\nstand-in requests:\n{}",
-        standin.requests()
+        "up exited {code}\nstdout: {stdout}\nstderr: {stderr}\nstand-in requests:\n{}{}",
+        standin.requests(),
+        p.tailnet_logs()
     );
     // The first boot's own share: cloud-init's final stage, which runs the
     // bootstrap (BENCHMARKS.md compares it across bootstrap generations).
@@ -876,6 +955,23 @@ fn full_up_second_up_outside_reboot() {
         "up's device: {}",
         s["tailnet"]
     );
+    // The API's device list is the control plane's node list: the same
+    // ids, names and addresses, and online.
+    let nodes = p.tailnet.nodes();
+    let node = nodes.iter().find(|n| n["id"] == devices[0].id.as_str());
+    ensure!(
+        vm,
+        "full up",
+        nodes.len() == 2
+            && node.is_some_and(|n| {
+                n["name"] == devices[0].name.as_str()
+                    && n["nodeId"] == devices[0].node_id.as_str()
+                    && n["addresses"] == serde_json::json!(devices[0].addresses)
+                    && n["online"] == true
+            })
+            && devices[0].connected_to_control,
+        "control plane nodes {nodes:?} vs the API's devices {devices:?}"
+    );
     let booted_key = support::auth_key_in(&user_data).expect("a key in the user-data");
     let key_id = clawprov::tailscale::keys::key_id_of(&booted_key)
         .unwrap()
@@ -901,7 +997,7 @@ fn full_up_second_up_outside_reboot() {
         "serve: {}",
         s["host"]
     );
-    // up ended with verify (api and host with --ssh-host), on the real guest.
+    // up ended with verify (api, tailnet and host), on the real guest.
     ensure!(
         vm,
         "full up",
@@ -914,7 +1010,7 @@ fn full_up_second_up_outside_reboot() {
     for want in [
         "GET pkgs.tailscale.com/stable/debian/trixie.noarmor.gpg 200",
         "GET pkgs.tailscale.com/stable/debian/dists/trixie/InRelease 200",
-        "GET pkgs.tailscale.com/stable/debian/pool/main/tailscale_1.90.8_amd64.deb 200",
+        "GET pkgs.tailscale.com/stable/debian/pool/main/tailscale_1.102.5_amd64.deb 200",
         "GET raw.githubusercontent.com/nvm-sh/nvm/v0.40.3/install.sh 200",
         "GET raw.githubusercontent.com/nvm-sh/nvm/v0.40.3/nvm.sh 200",
         "GET nodejs.org/dist/v24.22.3/node-v24.22.3-linux-x64.tar.xz 200",
@@ -938,22 +1034,63 @@ fn full_up_second_up_outside_reboot() {
             && !requests.contains("GET registry.npmjs.org/clawprov-standin-dep 200"),
         "npm resolved a package instead of installing the lock:\n{requests}"
     );
-    let joined = vm.check("tailscale", "cat /var/log/tailscale-stub.log");
+    // The real node: joined as the device the API lists (its id, name,
+    // address and tags from the control plane), Serve's config keyed to its
+    // name, and verify's tailnet vantage got Serve's certificate over the
+    // tailnet.
+    let status: serde_json::Value =
+        serde_json::from_str(&vm.check("tailscale", "tailscale status --json --peers=false"))
+            .unwrap();
     ensure!(
         vm,
         "full up",
-        joined.contains(&format!(
-            "joined as {HOSTNAME}.tail1234.ts.net ({}, device {}, tags tag:openclaw)",
-            devices[0].addresses[0], devices[0].id
-        )) && joined.contains("tailscale serve --bg"),
-        "the node did not join and get Serve as expected:\n{joined}"
+        status["BackendState"] == "Running"
+            && status["Self"]["DNSName"] == format!("{HOSTNAME}.tail1234.ts.net.")
+            && status["Self"]["ID"] == devices[0].node_id.as_str()
+            && status["Self"]["TailscaleIPs"][0] == devices[0].addresses[0].as_str()
+            && status["Self"]["Tags"] == serde_json::json!(["tag:openclaw"]),
+        "the node is not the device the API lists ({devices:?}):\n{status}"
     );
+    let served: serde_json::Value =
+        serde_json::from_str(&vm.check("serve", "tailscale serve status --json")).unwrap();
+    ensure!(
+        vm,
+        "full up",
+        served["Web"][format!("{HOSTNAME}.tail1234.ts.net:443")]["Handlers"]["/"]["Proxy"]
+            == "http://127.0.0.1:18789",
+        "Serve: {served}"
+    );
+    let by_id: BTreeMap<String, (String, String)> = s["verify"]["checks"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|c| {
+                    (
+                        c["id"].as_str().unwrap_or("").to_string(),
+                        (
+                            c["status"].as_str().unwrap_or("").to_string(),
+                            c["detail"].as_str().unwrap_or("").to_string(),
+                        ),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for id in ["tailnet.https", "tailnet.auth", "tailnet.gateway_port"] {
+        ensure!(
+            vm,
+            "full up",
+            by_id.get(id).is_some_and(|(st, _)| st == "pass"),
+            "{id} over the tailnet: {:?}",
+            by_id.get(id)
+        );
+    }
     let installed = vm.check("tailscale pin", "dpkg-query -W -f='${Version}' tailscale");
     ensure!(
         vm,
         "full up",
-        installed == "1.90.8",
-        "tailscale.version: 1.90.8 installed {installed} (the repository also has 1.92.0)"
+        installed == "1.102.5",
+        "tailscale.version: 1.102.5 installed {installed} (the repository also has 1.102.6)"
     );
     host_holds(&mut vm, "full up", &p.canaries);
     let token_check = vm.run_with_stdin(
@@ -991,7 +1128,7 @@ fn full_up_second_up_outside_reboot() {
         "env",
         &format!("stat -c %Y /home/{SERVICE}/.config/openclaw/gateway.env"),
     );
-    noop_up(&mut vm, &p, ssh_port, &dir, 2, "second up");
+    noop_up(&mut vm, &p, &dir, 2, "second up");
     let after = gateway_state(&mut vm);
     ensure!(
         vm,
@@ -1022,7 +1159,6 @@ fn full_up_second_up_outside_reboot() {
         .args(["--json", "--hcloud-endpoint", &p.sim.endpoint()])
         .args(["--tailscale-endpoint", &p.sim.tailscale_endpoint()])
         .args(["rotate", "tailscale-key", "--reach-timeout", "120"])
-        .args(["--ssh-host", &format!("127.0.0.1:{ssh_port}")])
         .output()
         .unwrap();
     let rotated = String::from_utf8_lossy(&out.stdout).to_string();
@@ -1040,7 +1176,7 @@ fn full_up_second_up_outside_reboot() {
         r["rotated"]["backend_state"] == "Running"
             && r["rotated"]["device_after"] == devices[0].id.as_str()
             && p.devices().len() == 1
-            && r["rotated"]["settings_reset"] == serde_json::json!(["CorpDNS: false -> true"]),
+            && r["rotated"]["settings_reset"] == serde_json::json!(["accept-dns: false -> true"]),
         "after rotate: {rotated}"
     );
     no_canary_in(&rotated, "rotate's stdout", &p.canaries);
@@ -1052,7 +1188,7 @@ fn full_up_second_up_outside_reboot() {
 
     // --- verify's host corpus: each mutation breaks one property on the
     // real guest; verify fails with that check's id and no other.
-    host_corpus(&mut vm, &p, ssh_port);
+    host_corpus(&mut vm, &p);
 
     // --- outside: through the public NIC, only timeouts.
     outside_is_closed(&mut vm, "outside");
@@ -1091,25 +1227,25 @@ fn full_up_second_up_outside_reboot() {
     );
     host_holds(&mut vm, "reboot", &p.canaries);
     outside_is_closed(&mut vm, "reboot");
-    noop_up(&mut vm, &p, ssh_port, &dir, 3, "reboot");
+    noop_up(&mut vm, &p, &dir, 3, "reboot");
 
     // --- upgrade: a new openclaw.version is installed beside the running
     // release by the guest's real npm, the unit switched under the real
     // user manager, on the same server, the state directory untouched.
-    upgrade_in_place(&mut vm, &p, ssh_port, &dir, &assets, &standin);
+    upgrade_in_place(&mut vm, &p, &dir, &assets, &standin);
 
     // --- the gateway's own configuration: a model and channel change is
     // an in-place update (plan says so key by key), and a config the
     // gateway refuses rolls back openclaw.json and the env file.
-    config_in_place(&mut vm, &p, ssh_port, &dir);
+    config_in_place(&mut vm, &p, &dir);
 
     // --- backup and restore: the state as an archive, the state damaged,
     // restored through the real user manager (stop, swap, host phase).
-    backup_and_restore(&mut vm, &p, ssh_port);
+    backup_and_restore(&mut vm, &p);
 }
 
 /// `clawprov ARGS` against the guest, the node reached over the forward.
-fn day_two(p: &Project, ssh_port: u16, args: &[&str]) -> (bool, String, String) {
+fn day_two(p: &Project, args: &[&str]) -> (bool, String, String) {
     let out = support::clawprov(p.home.path())
         .current_dir(p.home.path())
         .arg("-s")
@@ -1117,7 +1253,6 @@ fn day_two(p: &Project, ssh_port: u16, args: &[&str]) -> (bool, String, String) 
         .args(["--json", "--hcloud-endpoint", &p.sim.endpoint()])
         .args(["--tailscale-endpoint", &p.sim.tailscale_endpoint()])
         .args(args)
-        .args(["--ssh-host", &format!("127.0.0.1:{ssh_port}")])
         .args(["--reach-timeout", "120"])
         .stdin(Stdio::null())
         .output()
@@ -1129,11 +1264,11 @@ fn day_two(p: &Project, ssh_port: u16, args: &[&str]) -> (bool, String, String) 
     )
 }
 
-fn backup_and_restore(vm: &mut Vm, p: &Project, ssh_port: u16) {
+fn backup_and_restore(vm: &mut Vm, p: &Project) {
     let scenario = "backup and restore";
     let before = state_listing(vm);
     let archive = p.home.path().join("vmboot-state.tar.age");
-    let (ok, stdout, stderr) = day_two(p, ssh_port, &["backup", "-o", archive.to_str().unwrap()]);
+    let (ok, stdout, stderr) = day_two(p, &["backup", "-o", archive.to_str().unwrap()]);
     ensure!(vm, scenario, ok, "backup failed: {stdout}\n{stderr}");
     no_canary_in(&stdout, "backup's stdout", &p.canaries);
     no_canary_in(&stderr, "backup's stderr", &p.canaries);
@@ -1184,7 +1319,7 @@ fn backup_and_restore(vm: &mut Vm, p: &Project, ssh_port: u16) {
         state_listing(vm) != before,
         "the damage did not show"
     );
-    let (ok, stdout, stderr) = day_two(p, ssh_port, &["restore", archive.to_str().unwrap()]);
+    let (ok, stdout, stderr) = day_two(p, &["restore", archive.to_str().unwrap()]);
     ensure!(vm, scenario, ok, "restore failed: {stdout}\n{stderr}");
     no_canary_in(&stdout, "restore's stdout", &p.canaries);
     no_canary_in(&stderr, "restore's stderr", &p.canaries);
@@ -1256,21 +1391,15 @@ fn delivered_shas(vm: &mut Vm) -> String {
 
 /// `clawprov up` for a change made in place: it must succeed, its output
 /// holds no canary, and how long it took is printed. Its stdout.
-fn up_in_place(
-    vm: &mut Vm,
-    p: &Project,
-    ssh_port: u16,
-    dir: &Path,
-    n: usize,
-    scenario: &str,
-) -> String {
+fn up_in_place(vm: &mut Vm, p: &Project, dir: &Path, n: usize, scenario: &str) -> String {
     let started = Instant::now();
-    let (code, stdout, stderr) = Up::start(p, ssh_port, dir, n).finish(Duration::from_secs(900));
+    let (code, stdout, stderr) = Up::start(p, dir, n).finish(Duration::from_secs(900));
     ensure!(
         vm,
         scenario,
         code == 0,
-        "up exited {code}\n{stdout}\n{stderr}"
+        "up exited {code}\n{stdout}\n{stderr}{}",
+        p.tailnet_logs()
     );
     eprintln!(
         "real boot: {scenario}: up in place to verified took {} s",
@@ -1281,7 +1410,7 @@ fn up_in_place(
     stdout
 }
 
-fn config_in_place(vm: &mut Vm, p: &Project, ssh_port: u16, dir: &Path) {
+fn config_in_place(vm: &mut Vm, p: &Project, dir: &Path) {
     let scenario = "config";
     let servers: Vec<i64> = p.sim.sim.with(|w| w.servers.keys().copied().collect());
     let state = state_listing(vm);
@@ -1320,7 +1449,7 @@ fn config_in_place(vm: &mut Vm, p: &Project, ssh_port: u16, dir: &Path) {
         plan["plans"][0]
     );
 
-    up_in_place(vm, p, ssh_port, dir, 6, scenario);
+    up_in_place(vm, p, dir, 6, scenario);
     let now: Vec<i64> = p.sim.sim.with(|w| w.servers.keys().copied().collect());
     ensure!(
         vm,
@@ -1384,7 +1513,7 @@ fn config_in_place(vm: &mut Vm, p: &Project, ssh_port: u16, dir: &Path) {
         }
         o["settings"] = serde_yaml::from_str("session: {notifyOnCreate: false}").unwrap();
     });
-    let (code, stdout, stderr) = Up::start(p, ssh_port, dir, 7).finish(Duration::from_secs(900));
+    let (code, stdout, stderr) = Up::start(p, dir, 7).finish(Duration::from_secs(900));
     // `--json`: the error is in the stack's JSON on stdout.
     ensure!(
         vm,
@@ -1433,7 +1562,7 @@ fn config_in_place(vm: &mut Vm, p: &Project, ssh_port: u16, dir: &Path) {
             m.remove("settings");
         }
     });
-    noop_up(vm, p, ssh_port, dir, 8, scenario);
+    noop_up(vm, p, dir, 8, scenario);
 }
 
 /// The state directory as the guest has it: mode, sha256 and path of every
@@ -1449,14 +1578,7 @@ fn state_listing(vm: &mut Vm) -> String {
     )
 }
 
-fn upgrade_in_place(
-    vm: &mut Vm,
-    p: &Project,
-    ssh_port: u16,
-    dir: &Path,
-    assets: &Assets,
-    standin: &Standin,
-) {
+fn upgrade_in_place(vm: &mut Vm, p: &Project, dir: &Path, assets: &Assets, standin: &Standin) {
     let scenario = "upgrade";
     let next = vm_support::OPENCLAW_NEXT;
     let old = clawprov::stack::DEFAULT_OPENCLAW_VERSION;
@@ -1507,7 +1629,7 @@ fn upgrade_in_place(
     // running release is untouched.
     let tarball = format!("registry.npmjs.org/openclaw/-/openclaw-{next}.tgz");
     standin.tamper(&[&tarball]);
-    let (code, stdout, stderr) = Up::start(p, ssh_port, dir, 40).finish(Duration::from_secs(900));
+    let (code, stdout, stderr) = Up::start(p, dir, 40).finish(Duration::from_secs(900));
     standin.tamper(&[]);
     ensure!(
         vm,
@@ -1547,7 +1669,7 @@ fn upgrade_in_place(
         partial.out
     );
 
-    let stdout = up_in_place(vm, p, ssh_port, dir, 4, scenario);
+    let stdout = up_in_place(vm, p, dir, 4, scenario);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let release = &v["stacks"][0]["host"]["report"]["release"];
     ensure!(
@@ -1613,21 +1735,25 @@ fn upgrade_in_place(
         "releases: {}",
         both.out
     );
-    noop_up(vm, p, ssh_port, dir, 5, scenario);
+    noop_up(vm, p, dir, 5, scenario);
 }
 
 #[test]
 fn broken_download() {
     let _one = ONE_VM.lock().unwrap_or_else(|e| e.into_inner());
+    // Built (they download) or found in the cache before the namespace,
+    // which reaches nothing: there, the same call finds them cached.
     let assets = assets();
+    // In a network namespace of its own (the tailnet, tailnet_support).
+    if !tailnet_support::in_netns("broken_download") {
+        return;
+    }
     let dir = run_dir("broken-download");
     let p = project("vmbroken", None, &assets);
     let tarball = "nodejs.org/dist/v24.22.3/node-v24.22.3-linux-x64.tar.xz";
-    let standin = Standin::start(&assets, &dir, &[tarball], &p.sim_base());
-    let ssh_port = free_port();
+    let standin = Standin::start(&assets, &dir, &[tarball]);
     let started = Instant::now();
-    let (mut vm, _, (code, stdout, stderr)) =
-        up_on_a_fresh_vm(&p, &assets, &standin, &dir, ssh_port);
+    let (mut vm, _, (code, stdout, stderr)) = up_on_a_fresh_vm(&p, &assets, &standin, &dir);
     eprintln!(
         "real boot: broken download reported after {} s",
         started.elapsed().as_secs()
@@ -1698,8 +1824,8 @@ fn broken_download() {
     ensure!(
         vm,
         scenario,
-        installed == "1.92.0",
-        "without a pin the repository's newest Tailscale, 1.92.0, should be installed, not {installed}"
+        installed == "1.102.6",
+        "without a pin the repository's newest Tailscale, 1.102.6, should be installed, not {installed}"
     );
     let key = vm.run("ls /run/clawprov/");
     ensure!(

