@@ -83,9 +83,15 @@ pub async fn ensure(session: &Session, port: u16) -> Result<ServeOutcome, HostEr
         }
         let why = found.background.join("; ");
         if configured {
+            // Something served but not the gateway is not a certificate
+            // question (the real-boot run with a broken target said so).
+            let hint = if status["Web"].as_object().is_some_and(|w| !w.is_empty()) {
+                "See `sudo tailscale serve status` on the server"
+            } else {
+                "Are HTTPS certificates enabled for the tailnet (admin console, DNS page)?"
+            };
             return Err(HostError::Serve(format!(
-                "after `tailscale serve --bg`, {why}. Are HTTPS certificates enabled for \
-                 the tailnet (admin console, DNS page)?"
+                "after `tailscale serve --bg`, {why}. {hint}"
             )));
         }
         if !node.https {

@@ -107,8 +107,14 @@ pub fn judge(config: &Value, dns_name: &str, port: u16) -> ServeFindings {
             .map(|(k, _, _)| k)
             .collect();
         if at_other_name.is_empty() {
-            f.background
-                .push(format!("nothing at {want_key} proxies / to {want_proxy}"));
+            let what = if served.is_empty() {
+                String::new()
+            } else {
+                format!(" (served: {})", describe(&served, &[]))
+            };
+            f.background.push(format!(
+                "nothing at {want_key} proxies / to {want_proxy}{what}"
+            ));
         } else {
             f.background.push(format!(
                 "the gateway is served as {} but the node is {} (tailscaled answers only the \
@@ -220,7 +226,17 @@ mod tests {
 
     #[test]
     fn wrong_target_port_plain_http_and_empty_configs_are_background_findings() {
-        assert!(!judge(&good(), NODE, 18790).background.is_empty());
+        // The finding says what is served instead (a real-boot run with a
+        // broken Serve step was told only "nothing ... proxies").
+        let wrong = judge(&good(), NODE, 18790);
+        assert_eq!(
+            wrong.background,
+            vec![
+                "nothing at gw.tail1.ts.net:443 proxies / to http://127.0.0.1:18790 \
+                  (served: https://gw.tail1.ts.net:443/ -> http://127.0.0.1:18789)"
+                    .to_string()
+            ]
+        );
         let mut plain = good();
         plain["TCP"]["443"]["HTTPS"] = json!(false);
         assert!(!judge(&plain, NODE, 18789).background.is_empty());
