@@ -1060,22 +1060,8 @@ fn full_up_second_up_outside_reboot() {
             == "http://127.0.0.1:18789",
         "Serve: {served}"
     );
-    let by_id: BTreeMap<String, (String, String)> = s["verify"]["checks"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|c| {
-                    (
-                        c["id"].as_str().unwrap_or("").to_string(),
-                        (
-                            c["status"].as_str().unwrap_or("").to_string(),
-                            c["detail"].as_str().unwrap_or("").to_string(),
-                        ),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    // up's verify report has verify --json's stack shape.
+    let by_id = support::checks_by_id(&serde_json::json!({"stacks": [s["verify"]]}));
     for id in ["tailnet.https", "tailnet.auth", "tailnet.gateway_port"] {
         ensure!(
             vm,

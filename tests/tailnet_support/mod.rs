@@ -79,8 +79,9 @@ pub fn in_netns(name: &str) -> bool {
 
 fn inside() {
     run(Command::new("ip").args(["link", "set", "lo", "up"]));
-    let dir = std::env::temp_dir().join(format!("clawprov-netns-{}", std::process::id()));
-    fs::create_dir_all(&dir).unwrap();
+    // The bind mounts hold the files' inodes: the directory can go at once.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     for (file, text) in [
         // Tailnet::start adds controlplane.tailscale.com.
         ("hosts", "127.0.0.1 localhost\n::1 localhost\n".to_string()),
@@ -110,8 +111,6 @@ fn run(cmd: &mut Command) -> Output {
 #[derive(Debug, Clone)]
 pub struct Ready {
     pub control_url: String,
-    pub control_tls_url: String,
-    pub derp: String,
     pub acme_directory: String,
     /// Pebble's root (PEM): what trusts the nodes' Serve certificates.
     pub acme_root: PathBuf,
@@ -273,8 +272,6 @@ impl Tailnet {
         let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
         let ready = Ready {
             control_url: s("control_url"),
-            control_tls_url: s("control_tls_url"),
-            derp: s("derp"),
             acme_directory: s("acme_directory"),
             acme_root: PathBuf::from(s("acme_root")),
             ca: PathBuf::from(s("ca")),
@@ -358,7 +355,6 @@ impl Tailnet {
             name: name.to_string(),
             home,
             bin,
-            control_url: self.ready.control_url.clone(),
             proc,
         };
         let until = Instant::now() + Duration::from_secs(30);
@@ -414,7 +410,6 @@ pub struct Daemon {
     /// Holds `tailscale`, a wrapper naming this daemon's socket: put it
     /// first on PATH to run clawprov's shell lines against this node.
     pub bin: PathBuf,
-    pub control_url: String,
     pub proc: Proc,
 }
 
