@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::GlobalArgs;
 use crate::error::{Error, Result};
-use crate::secrets::{self, identity, Lock, Recipient, Secret, Unlock, Vault};
+pub use crate::secrets::Sealing;
+use crate::secrets::{self, identity, Recipient, Secret, Unlock, Vault};
 use crate::stack::{self, Stack};
 use crate::ui::Ui;
 
@@ -18,21 +19,6 @@ pub struct StackContext {
     pub stack: Stack,
     pub vault_path: PathBuf,
     identity: Option<PathBuf>,
-}
-
-/// How the vault is encrypted on the next write.
-pub enum Sealing {
-    Recipients(Vec<Recipient>),
-    Passphrase(Secret),
-}
-
-impl Sealing {
-    pub fn lock(&self) -> Lock<'_> {
-        match self {
-            Sealing::Recipients(r) => Lock::Recipients(r),
-            Sealing::Passphrase(p) => Lock::Passphrase(p),
-        }
-    }
 }
 
 impl StackContext {
@@ -79,15 +65,25 @@ impl StackContext {
                 self.stack.name
             )));
         }
-        if self.uses_passphrase() {
+        let (mut vault, sealing) = if self.uses_passphrase() {
             let pass = secrets::passphrase(false)?;
             let vault = secrets::read(&self.vault_path, &Unlock::Passphrase(pass.clone()))?;
-            return Ok((vault, Sealing::Passphrase(pass)));
+            (vault, Sealing::Passphrase(pass))
+        } else {
+            let id_path = self.identity_path()?;
+            let identities = identity::load(&id_path)?;
+            let vault = secrets::read(&self.vault_path, &Unlock::Identities(identities))?;
+            (vault, Sealing::Recipients(self.recipients()?))
+        };
+        // A vault from before dates were recorded: its secrets' ages count
+        // from now, the first time this clawprov opens it, and say so
+        // (`SetAt::first_seen`). Written once, so the count holds; a vault
+        // that cannot be written (a read-only checkout) counts from now on
+        // every run until one can: never an error for a read.
+        if !vault.date_unknown(secrets::record::now()).is_empty() {
+            let _ = self.save_vault(&vault, &sealing);
         }
-        let id_path = self.identity_path()?;
-        let identities = identity::load(&id_path)?;
-        let vault = secrets::read(&self.vault_path, &Unlock::Identities(identities))?;
-        Ok((vault, Sealing::Recipients(self.recipients()?)))
+        Ok((vault, sealing))
     }
 
     /// The recipients the vault is sealed to: the stack's list, or, when the

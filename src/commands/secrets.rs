@@ -1,10 +1,7 @@
 //! `clawprov secrets ...`: read and edit the vault. Values come in on stdin
 //! (or a no-echo prompt) and go out only through `secrets get`.
 
-use std::io::Read;
-
 use serde_json::json;
-use zeroize::Zeroizing;
 
 use super::context::{shown, Sealing, StackContext};
 use crate::cli::{GlobalArgs, RecipientsCommand, SecretsCommand};
@@ -91,7 +88,7 @@ fn set(ctx: &StackContext, ui: &Ui, key: &str) -> Result<()> {
     // Validate the name before asking for a value nobody can store.
     crate::secrets::check_key(key)?;
     let (mut vault, sealing) = ctx.open_vault()?;
-    let value = read_value(ui, key)?;
+    let value = crate::secrets::read_value(ui.interactive(), key)?;
     let action = if vault.get(key).is_some() {
         "updated"
     } else {
@@ -105,39 +102,6 @@ fn set(ctx: &StackContext, ui: &Ui, key: &str) -> Result<()> {
         vault: shown(&ctx.vault_path),
     });
     Ok(())
-}
-
-/// A value from a no-echo prompt on a terminal, else all of stdin (one
-/// trailing newline dropped; private keys keep their final newline).
-fn read_value(ui: &Ui, key: &str) -> Result<Secret> {
-    if ui.interactive() {
-        let typed = Zeroizing::new(
-            rpassword::prompt_password(format!("value for {key} (input hidden): "))
-                .map_err(|e| Error::failed(format!("cannot read from the terminal: {e}")))?,
-        );
-        return Ok(Secret::new(typed.as_str()));
-    }
-    let mut raw = Zeroizing::new(Vec::new());
-    std::io::stdin()
-        .read_to_end(&mut raw)
-        .map_err(|e| Error::failed(format!("cannot read the value from stdin: {e}")))?;
-    let text = Zeroizing::new(
-        String::from_utf8(std::mem::take(&mut *raw))
-            .map_err(|_| Error::bad_input(format!("the value for {key} on stdin is not UTF-8")))?,
-    );
-    let value = if key == "ssh_private_key" {
-        text.as_str()
-    } else {
-        text.strip_suffix("\r\n")
-            .or_else(|| text.strip_suffix('\n'))
-            .unwrap_or(text.as_str())
-    };
-    if value.is_empty() {
-        return Err(Error::bad_input(format!(
-            "no value for {key} on stdin; pipe it in, e.g. `clawprov secrets set {key} < file`"
-        )));
-    }
-    Ok(Secret::new(value))
 }
 
 fn rm(ctx: &StackContext, ui: &Ui, key: &str) -> Result<()> {

@@ -72,6 +72,11 @@ pub enum VaultError {
     UnknownKey { name: String },
 
     #[error(
+        "secret {name}: the name is clawprov's own (an interrupted rotation's new value, or its record of dates); `clawprov rotate` writes it"
+    )]
+    ReservedKey { name: String },
+
+    #[error(
         "not a valid secret name (use one of: {known})",
         known = super::KNOWN_KEYS.join(", ")
     )]
@@ -152,6 +157,7 @@ impl VaultError {
             | VaultError::ExcessiveWork { .. }
             | VaultError::Malformed { .. }
             | VaultError::UnknownKey { .. }
+            | VaultError::ReservedKey { .. }
             | VaultError::InvalidKeyName
             | VaultError::InvalidValue { .. }
             | VaultError::NoRecipients { .. }

@@ -232,7 +232,11 @@ impl Write for PlainBuf {
 }
 
 fn serialize(path: &Path, vault: &Vault) -> Result<PlainBuf, VaultError> {
-    let map: BTreeMap<&str, &str> = vault.entries().map(|(k, v)| (k, v.expose())).collect();
+    let record = vault.record_entry();
+    let mut map: BTreeMap<&str, &str> = vault.entries().map(|(k, v)| (k, v.expose())).collect();
+    if let Some((key, text)) = &record {
+        map.insert(key, text.as_str());
+    }
     let mut buf = PlainBuf(Zeroizing::new(Vec::with_capacity(4096)));
     serde_yaml::to_writer(&mut buf, &map).map_err(|_| VaultError::Encrypt {
         path: path.to_path_buf(),

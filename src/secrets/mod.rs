@@ -11,9 +11,12 @@ mod file;
 mod generate;
 pub mod identity;
 mod passphrase;
+mod prompt;
 mod recipient;
+pub mod record;
 mod requirements;
 mod secret;
+mod store;
 mod vault;
 
 #[doc(hidden)]
@@ -26,9 +29,15 @@ pub use file::{
 };
 pub use generate::{generate_gateway_token, generate_ssh_key, public_key_of};
 pub use passphrase::{passphrase, PASSPHRASE_ENV};
+pub use prompt::read_value;
 pub use recipient::Recipient;
+pub use record::{Record, SetAt};
 pub use requirements::{
     missing as missing_requirements, requirements, unused_channel_tokens, Requirement,
 };
 pub use secret::Secret;
-pub use vault::{check_key, is_custom_key, Vault, CUSTOM_KEY_ENDINGS, KNOWN_KEYS, MAX_VALUE_BYTES};
+pub use store::{Sealing, VaultFile};
+pub use vault::{
+    check_key, is_custom_key, Vault, CUSTOM_KEY_ENDINGS, KNOWN_KEYS, MAX_VALUE_BYTES,
+    PENDING_GATEWAY_TOKEN, PENDING_SSH_PRIVATE_KEY, RESERVED_KEYS,
+};

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use super::record::{Record, SetAt, RECORD_KEY};
 use super::{Secret, VaultError};
 
 /// The secret names clawprov knows. [`Vault::set`] accepts only these, so a
@@ -33,7 +34,20 @@ pub const KNOWN_KEYS: &[&str] = &[
 pub const CUSTOM_KEY_ENDINGS: &[&str] = &["_token", "_key", "_secret", "_password"];
 
 /// The secrets whose values are multi-line (OpenSSH private keys).
-const MULTILINE_KEYS: &[&str] = &["ssh_private_key", "backup_signing_key"];
+const MULTILINE_KEYS: &[&str] = &[
+    "ssh_private_key",
+    "backup_signing_key",
+    PENDING_SSH_PRIVATE_KEY,
+];
+
+/// A new gateway token a `rotate gateway-token` has made but not yet seen
+/// the gateway take: kept beside the current one until it is proven, so an
+/// interrupted rotation never leaves the user without a working token.
+pub const PENDING_GATEWAY_TOKEN: &str = "pending_gateway_token";
+/// The same for `rotate ssh-key`: the new admin key, until it logs in.
+pub const PENDING_SSH_PRIVATE_KEY: &str = "pending_ssh_private_key";
+/// Names only clawprov's rotations write (`secrets set` refuses them).
+pub const RESERVED_KEYS: &[&str] = &[PENDING_GATEWAY_TOKEN, PENDING_SSH_PRIVATE_KEY, RECORD_KEY];
 
 /// Largest accepted value. Real tokens are < 1 KiB; an ed25519 key ~400 B.
 /// The cap keeps a pasted file from silently becoming a "token".
@@ -43,6 +57,7 @@ pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 #[derive(Default, Clone, PartialEq, Eq)]
 pub struct Vault {
     entries: BTreeMap<String, Secret>,
+    record: Record,
 }
 
 impl Vault {
@@ -56,12 +71,84 @@ impl Vault {
 
     /// Store `value` under `key`, replacing any previous value. Rejects names
     /// outside [`KNOWN_KEYS`] and values that could not be delivered intact
-    /// (empty, NUL, line breaks in a one-line token, oversized).
+    /// (empty, NUL, line breaks in a one-line token, oversized). A new
+    /// value is dated now; the same value again keeps its date.
     pub fn set(&mut self, key: &str, value: Secret) -> Result<(), VaultError> {
         check_key(key)?;
+        self.store(key, value)
+    }
+
+    /// [`set`](Vault::set) for the names only clawprov's rotations write
+    /// ([`RESERVED_KEYS`]) as well as the others.
+    pub fn set_internal(&mut self, key: &str, value: Secret) -> Result<(), VaultError> {
+        if !RESERVED_KEYS.contains(&key) {
+            check_key(key)?;
+        }
+        self.store(key, value)
+    }
+
+    fn store(&mut self, key: &str, value: Secret) -> Result<(), VaultError> {
         check_value(key, &value)?;
+        if self.entries.get(key) != Some(&value) || !self.record.set.contains_key(key) {
+            self.record.set.insert(key.to_string(), SetAt::now());
+        }
         self.entries.insert(key.to_string(), value);
         Ok(())
+    }
+
+    /// Move `from`'s value (and date: a pending value is dated when it was
+    /// made) to `to`, which loses its own. Whether `from` was there.
+    pub fn promote(&mut self, from: &str, to: &str) -> bool {
+        let Some(value) = self.entries.remove(from) else {
+            return false;
+        };
+        let at = self.record.set.remove(from).unwrap_or_else(SetAt::now);
+        self.entries.insert(to.to_string(), value);
+        self.record.set.insert(to.to_string(), at);
+        true
+    }
+
+    /// When `key` got its value, if the vault knows.
+    pub fn set_at(&self, key: &str) -> Option<SetAt> {
+        self.record.set.get(key).copied()
+    }
+
+    /// Date `key` (tests and imports of an existing date).
+    pub fn date(&mut self, key: &str, at: SetAt) {
+        if self.entries.contains_key(key) {
+            self.record.set.insert(key.to_string(), at);
+        }
+    }
+
+    /// Date every secret that has no date yet with `now`, marked
+    /// [`SetAt::first_seen`]: a vault from before dates were recorded.
+    /// The names dated.
+    pub fn date_unknown(&mut self, now: i64) -> Vec<String> {
+        let missing: Vec<String> = self
+            .entries
+            .keys()
+            .filter(|k| !self.record.set.contains_key(*k))
+            .cloned()
+            .collect();
+        for k in &missing {
+            self.record.set.insert(
+                k.clone(),
+                SetAt {
+                    at: now,
+                    first_seen: true,
+                },
+            );
+        }
+        missing
+    }
+
+    /// The record (dates, delivery, rotation state): no secret in it.
+    pub fn record(&self) -> &Record {
+        &self.record
+    }
+
+    pub fn record_mut(&mut self) -> &mut Record {
+        &mut self.record
     }
 
     /// The same keys, each value replaced by `[redacted:KEY]`: files made
@@ -74,11 +161,13 @@ impl Vault {
                 .keys()
                 .map(|k| (k.clone(), Secret::new(format!("[redacted:{k}]").as_str())))
                 .collect(),
+            record: self.record.clone(),
         }
     }
 
     /// Remove `key`; whether it was there.
     pub fn remove(&mut self, key: &str) -> bool {
+        self.record.set.remove(key);
         self.entries.remove(key).is_some()
     }
 
@@ -110,8 +199,18 @@ impl Vault {
             return Err("a secret name is not lowercase letters, digits and `_`".into());
         }
         check_value(&key, &value).map_err(|e| e.to_string())?;
+        if key == RECORD_KEY {
+            self.record = Record::parse(value.expose())?;
+            return Ok(());
+        }
         self.entries.insert(key, value);
         Ok(())
+    }
+
+    /// The record's plaintext entry, for serializing (`None`: nothing to
+    /// record, as in a vault from before dates).
+    pub(crate) fn record_entry(&self) -> Option<(&'static str, String)> {
+        (self.record != Record::default()).then(|| (RECORD_KEY, self.record.text()))
     }
 }
 
@@ -142,6 +241,11 @@ pub fn is_custom_key(key: &str) -> bool {
 /// Whether `key` is a name the vault stores. Commands call this before
 /// asking for a value nobody could store.
 pub fn check_key(key: &str) -> Result<(), VaultError> {
+    if RESERVED_KEYS.contains(&key) {
+        return Err(VaultError::ReservedKey {
+            name: key.to_string(),
+        });
+    }
     if KNOWN_KEYS.contains(&key) || is_custom_key(key) {
         return Ok(());
     }
