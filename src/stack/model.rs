@@ -24,6 +24,33 @@ pub struct Stack {
     pub host: Host,
     #[serde(default)]
     pub secrets: SecretsConfig,
+    /// Vault key -> maximum age (`90d`, or `off`): how old a credential may
+    /// get before `verify` fails it and `rotate --due` replaces it. Over
+    /// [`DEFAULT_ROTATION`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rotation: BTreeMap<String, String>,
+}
+
+/// The maximum ages a stack has without saying: the shared gateway token
+/// every 90 days (seed 000: "on team changes or every 90 days, whichever
+/// comes first"), the admin's SSH key yearly. Others are the user's to set.
+pub const DEFAULT_ROTATION: &[(&str, u32)] = &[("gateway_token", 90), ("ssh_private_key", 365)];
+
+/// The credential with no vault value whose age the vault records: the
+/// node's tailnet key (`rotate tailscale-key`).
+pub const TAILSCALE_NODE_KEY: &str = "tailscale_node_key";
+
+impl Stack {
+    /// The maximum age in days of `key` (`None`: not limited).
+    pub fn max_age_days(&self, key: &str) -> Option<u32> {
+        match self.rotation.get(key) {
+            Some(v) => v.strip_suffix('d').and_then(|d| d.parse().ok()),
+            None => DEFAULT_ROTATION
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, d)| *d),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

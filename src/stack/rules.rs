@@ -278,6 +278,44 @@ pub fn reboot_time(s: &str) -> Verdict {
     )
 }
 
+/// A key of `rotation:`: a secret the vault stores (not one of clawprov's
+/// own), or the node's tailnet key.
+pub fn rotation_key(s: &str) -> Verdict {
+    if s == super::model::TAILSCALE_NODE_KEY || crate::secrets::check_key(s).is_ok() {
+        return Ok(());
+    }
+    reject(
+        format!("{} is not a credential clawprov keeps", shown(s)),
+        format!(
+            "a vault key ({}, or a name of your own ending in _token, _key, _secret or _password), \
+             or {}",
+            crate::secrets::KNOWN_KEYS.join(", "),
+            super::model::TAILSCALE_NODE_KEY
+        ),
+    )
+}
+
+/// Longest maximum age `rotation:` takes: ten years.
+pub const MAX_ROTATION_DAYS: u32 = 3650;
+
+/// A value of `rotation:`: `<days>d` (1 to 3650) or `off`.
+pub fn rotation_age(s: &str) -> Verdict {
+    if s == "off" {
+        return Ok(());
+    }
+    let days = s
+        .strip_suffix('d')
+        .filter(|d| !d.is_empty() && d.len() <= 4 && d.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|d| d.parse::<u32>().ok());
+    if days.is_some_and(|d| (1..=MAX_ROTATION_DAYS).contains(&d)) {
+        return Ok(());
+    }
+    reject(
+        format!("{} is not a maximum age", shown(s)),
+        format!("days with a `d` (e.g. 90d, 1 to {MAX_ROTATION_DAYS}), or `off` for no limit"),
+    )
+}
+
 /// `openclaw.port`: an unprivileged port, 1024..=65535.
 pub fn port(p: u16) -> Verdict {
     if p >= 1024 {
@@ -661,6 +699,33 @@ mod tests {
         assert_eq!(
             node("v22.12.0").err().and_then(|r| r.hint),
             Some("drop the v: `22.12.0`".into())
+        );
+    }
+
+    #[test]
+    fn rotation_keys_and_ages() {
+        check(
+            rotation_key,
+            &[
+                "gateway_token",
+                "hcloud_token",
+                "my_llm_key",
+                "tailscale_node_key",
+            ],
+            &[
+                "gateway",
+                "pending_gateway_token",
+                "clawprov_record",
+                "Gateway_token",
+                "",
+            ],
+        );
+        check(
+            rotation_age,
+            &["off", "1d", "90d", "3650d"],
+            &[
+                "0d", "90", "90 d", "3651d", "d", "-1d", "1w", "09x", "99999d", "OFF",
+            ],
         );
     }
 

@@ -126,6 +126,7 @@ pub const STACK: &[(&str, Shape)] = &[
     ("node", Shape::Map(NODE)),
     ("host", Shape::Map(HOST)),
     ("secrets", Shape::Map(SECRETS)),
+    ("rotation", Shape::Names(&Shape::Value)),
 ];
 
 /// The key in `keys` closest to `unknown`, if it is close enough to be a
@@ -180,6 +181,7 @@ mod tests {
                     out.push(format!("{path}.*"));
                     schema_paths(&format!("{path}.*"), inner, out);
                 }
+                Shape::Names(_) => out.push(format!("{path}.*")),
                 _ => {}
             }
         }
@@ -191,7 +193,10 @@ mod tests {
             for (k, v) in map {
                 let k = k.as_str().unwrap_or_default();
                 // Names the user chooses stand as `*`; settings are free.
-                let k = if prefix == "openclaw.providers" || prefix.ends_with(".groups") {
+                let k = if prefix == "openclaw.providers"
+                    || prefix.ends_with(".groups")
+                    || prefix == "rotation"
+                {
                     "*"
                 } else {
                     k
@@ -268,6 +273,7 @@ mod tests {
                 file: Some("x.age".into()),
                 ..Default::default()
             },
+            rotation: [("gateway_token".to_string(), "30d".to_string())].into(),
         };
         let value = serde_yaml::to_value(&stack).expect("model serializes");
         let mut model = Vec::new();

@@ -122,6 +122,10 @@ pub fn check(stack: &Stack) -> Result<(), (String, Rejection)> {
         }
     }
     keys("secrets.recipients", &s.recipients, rules::recipient)?;
+    for (key, age) in &stack.rotation {
+        at(&format!("rotation.{key}"), rules::rotation_key(key))?;
+        at(&format!("rotation.{key}"), rules::rotation_age(age))?;
+    }
     if s.passphrase && !s.recipients.is_empty() {
         return fail(
             "secrets.passphrase",
