@@ -105,9 +105,9 @@ pub enum Command {
     /// tailnet and on the host; exit 1 if any check fails or cannot run.
     Verify(VerifyArgs),
 
-    /// Replace a credential the deployment runs on, safely and re-runnably.
-    #[command(subcommand)]
-    Rotate(RotateCommand),
+    /// Replace a credential the deployment runs on, safely and re-runnably;
+    /// `rotate --due` replaces every one past its maximum age.
+    Rotate(RotateArgs),
 
     /// Copy the gateway's state directory (~/.openclaw of the service user)
     /// from the server into a local archive sealed to the vault's recipients,
@@ -193,6 +193,48 @@ pub enum RotateCommand {
     /// any key left by an interrupted run, and any stale device. Safe to
     /// re-run after a failure at any step.
     TailscaleKey(RotateKeyArgs),
+
+    /// A new shared gateway token: kept in the vault beside the old one,
+    /// delivered in the env file, the gateway restarted and probed (new
+    /// token accepted, also through Serve's headers; old one refused), then
+    /// the old one removed from the vault. Safe to re-run after a failure.
+    GatewayToken(RotateKeyArgs),
+
+    /// A new SSH key for the admin user: kept in the vault beside the old
+    /// one, added to the node's authorized_keys, proven with a fresh login,
+    /// then the old key removed from the node and Hetzner's SSH key
+    /// replaced. At every step a key in the vault logs in.
+    SshKey(RotateKeyArgs),
+
+    /// Replace the vault's Hetzner API token with a new one you made in
+    /// the Hetzner Console, read from stdin (a hidden prompt on a
+    /// terminal), after checking it sees this stack's resources.
+    HcloudToken(RotateTokenArgs),
+}
+
+/// `clawprov rotate`: one credential, or `--due` for every one past its
+/// maximum age.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct RotateArgs {
+    #[command(subcommand)]
+    pub what: Option<RotateCommand>,
+
+    /// Rotate every credential past its maximum age (`rotation:` in the
+    /// stack) that clawprov can rotate by itself (gateway token, SSH key,
+    /// tailnet key), in a safe order, and list those that need you.
+    #[arg(long)]
+    pub due: bool,
+
+    #[command(flatten)]
+    pub node: RotateKeyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateTokenArgs {
+    /// Only show the steps it would take (changes nothing).
+    #[arg(long)]
+    pub plan: bool,
 }
 
 #[derive(Debug, Args)]
@@ -472,9 +514,10 @@ pub struct UpArgs {
     pub host_timeout: u64,
 
     /// After the host phase, verify from these vantage points (comma-separated:
-    /// api, outside, tailnet, host; `none` skips it): up succeeds only when
-    /// they all pass. Default: all four (api and host only with --ssh-host,
-    /// which means the tailnet is not the way in).
+    /// api, outside, tailnet, host, secrets; `none` skips it): up succeeds
+    /// only when they all pass. Default: api, outside, tailnet and host (api
+    /// and host only with --ssh-host, which means the tailnet is not the way
+    /// in); a credential past its maximum age is a warning, not a failure.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub verify: Option<Vec<String>>,
 
@@ -486,12 +529,13 @@ pub struct UpArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Vantage points to check from (comma-separated): api, outside, tailnet, host.
+    /// Vantage points to check from (comma-separated): api, outside, tailnet,
+    /// host, secrets (each credential's age against `rotation:`).
     #[arg(
         long,
         value_delimiter = ',',
         value_name = "LIST",
-        default_value = "api,outside,tailnet,host"
+        default_value = "api,outside,tailnet,host,secrets"
     )]
     pub only: Vec<String>,
 

@@ -19,6 +19,7 @@ pub mod plan;
 pub mod preflight;
 pub mod remote_text;
 pub mod render;
+pub mod rotation;
 pub mod secrets;
 pub mod sim;
 pub mod stack;

@@ -46,6 +46,18 @@ pub(super) async fn plan_all(
     let mut prepared = Vec::new();
     for path in stack_paths(global)? {
         let loaded = Loaded::load(path, global, sim, ui)?;
+        let now = crate::secrets::record::now();
+        for a in crate::rotation::ages::ages(&loaded.stack, &loaded.vault, now) {
+            if a.due {
+                ui.warn(&format!(
+                    "stack {}: {} is past its maximum age ({}): {}",
+                    loaded.stack.name,
+                    a.key,
+                    a.summary(),
+                    a.how
+                ));
+            }
+        }
         let (desired, user_data) = loaded.desired(global, sim)?;
         let client = endpoint.client(Some(&loaded.vault))?;
         let tailscale = endpoint.tailscale(&loaded.vault)?;

@@ -9,6 +9,7 @@ use crate::converge::ServerView;
 use crate::error::Result;
 use crate::hetzner::ServerStatus;
 use crate::plan::{observe, tailnet, Observed, USER_DATA_LABEL};
+use crate::rotation::ages::{ages, Age};
 use crate::tailscale::Device;
 use crate::ui::{Report, Ui};
 
@@ -18,6 +19,8 @@ struct StackStatus {
     tailnet_url: String,
     /// The stack's devices (`None`: no Tailscale API credentials).
     devices: Option<Vec<Device>>,
+    /// How old each credential is, against the stack's `rotation:`.
+    credentials: Vec<Age>,
 }
 
 impl StackStatus {
@@ -78,6 +81,20 @@ impl Report for Statuses {
                 }
             }
             out.push_str(&format!("  health   {}\n", s.health()));
+            for c in &s.credentials {
+                out.push_str(&format!("  age      {:<30} {}\n", c.key, c.summary()));
+            }
+            let due: Vec<&Age> = s.credentials.iter().filter(|c| c.due).collect();
+            if !due.is_empty() {
+                out.push_str(&format!(
+                    "  rotate   {} past its maximum age: `clawprov rotate --due` rotates what \
+                     clawprov can and lists the rest\n",
+                    due.iter()
+                        .map(|c| c.key.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
         }
         out
     }
@@ -106,6 +123,7 @@ impl Report for Statuses {
                         "key_expiry_disabled": d.key_expiry_disabled,
                     })).collect::<Vec<_>>()),
                     "health": s.health(),
+                    "credentials": s.credentials,
                 })
             })
             .collect();
@@ -130,6 +148,7 @@ pub async fn run(args: StatusArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
             observed,
             tailnet_url: format!("https://{}.{}/", t.hostname, t.tailnet),
             devices,
+            credentials: ages(&loaded.stack, &loaded.vault, crate::secrets::record::now()),
         });
     }
     ui.emit(&Statuses(out));

@@ -129,6 +129,11 @@ impl Endpoint {
 
     /// A client with the simulator's token (`--sim`), else the vault's
     /// `hcloud_token`, else `HCLOUD_TOKEN`.
+    /// A client with `token` (a new one being checked), at this endpoint.
+    pub fn client_with(&self, token: Secret) -> Result<Hetzner> {
+        Ok(Hetzner::new(self.url.clone(), token)?)
+    }
+
     pub fn client(&self, vault: Option<&Vault>) -> Result<Hetzner> {
         let token = match &self.sim_token {
             Some(t) => t.clone(),
@@ -215,6 +220,8 @@ pub struct Loaded {
     pub path: PathBuf,
     pub stack: Stack,
     pub vault: Vault,
+    /// Where the vault is written back (`None`: `--sim`'s throwaway one).
+    pub vault_file: Option<crate::secrets::VaultFile>,
 }
 
 impl Loaded {
@@ -222,19 +229,25 @@ impl Loaded {
         let mut one = global.clone();
         one.stack = path.into_iter().collect();
         let ctx = StackContext::load(&one)?;
-        let vault = if sim && !ctx.vault_path.exists() {
+        let (vault, vault_file) = if sim && !ctx.vault_path.exists() {
             ui.info(&format!(
                 "--sim: no vault at {}; using a throwaway one in memory (generated SSH key and gateway token, fake Tailscale key). Nothing is written to disk.",
                 shown(&ctx.vault_path)
             ));
-            throwaway_vault(&ctx.stack.name)?
+            (throwaway_vault(&ctx.stack.name)?, None)
         } else {
-            ctx.open_vault()?.0
+            let (vault, sealing) = ctx.open_vault()?;
+            let file = crate::secrets::VaultFile {
+                path: ctx.vault_path.clone(),
+                sealing,
+            };
+            (vault, Some(file))
         };
         Ok(Loaded {
             path: ctx.path,
             stack: ctx.stack,
             vault,
+            vault_file,
         })
     }
 
@@ -297,6 +310,8 @@ impl Loaded {
         };
         let desired = Desired::new(&self.stack, &operator, &user_data.fingerprint())
             .with_previous_fingerprint(&user_data.previous_fingerprint())
+            .with_keyed_fingerprint(&user_data.keyed_fingerprint())
+            .with_env(crate::plan::env::change(&self.vault, &self.stack))
             .with_last_lock(crate::lock::record::read(&crate::lock::record::beside(
                 &self.path,
                 &self.stack.name,

@@ -59,7 +59,7 @@ impl HostOptions {
             // --ssh-host: the tailnet is not the way in, so neither its
             // checks nor "outside" (this machine may be the server's LAN).
             None if ssh_host.is_some() => [Vantage::Api, Vantage::Host].into_iter().collect(),
-            None => Vantage::ALL.into_iter().collect(),
+            None => Vantage::DEPLOYMENT.into_iter().collect(),
         };
         Ok(HostOptions {
             verify,
@@ -514,6 +514,7 @@ async fn converge_stack(
             }
             let ran = matches!(outcome, HostOutcome::Ran(_));
             if ran {
+                record_in_vault(&p, ui);
                 if let Some(c) = &p.desired.config {
                     let path = crate::gateway::record::beside(&p.loaded.path, &stack.name);
                     let text = format!(
@@ -596,9 +597,9 @@ async fn converge_stack(
                 None
             };
             let requests = p.client.requests();
-            let failed: Vec<&str> = report
+            let failed: Vec<String> = report
                 .as_ref()
-                .map(|r| r.failing().iter().map(|c| c.id).collect())
+                .map(|r| r.failing().iter().map(|c| c.id.to_string()).collect())
                 .unwrap_or_default();
             StackOutcome {
                 result: if failed.is_empty() {
@@ -631,6 +632,41 @@ async fn converge_stack(
                 failure: Some(e.kind()),
                 carried,
             }
+        }
+    }
+}
+
+/// After a host phase that ran: the vault records which of its secrets the
+/// server now has (what the next `plan` compares the env file with) and,
+/// for a new server, when its node joined the tailnet (the age of its
+/// tailnet key). Written only when that changed; a failed write is a
+/// warning (the deployment stands, and the next `up` records it).
+fn record_in_vault(p: &Planned, ui: &Ui) {
+    let Some(file) = &p.loaded.vault_file else {
+        return;
+    };
+    let stack = &p.loaded.stack;
+    let mut vault = p.loaded.vault.clone();
+    let mut changed = false;
+    if !crate::plan::env::is_marked(&vault, stack) {
+        crate::plan::env::mark(&mut vault, stack);
+        changed = true;
+    }
+    let created = p.plan.steps.iter().any(|s| {
+        s.resource == crate::plan::Resource::Server
+            && matches!(s.op, crate::plan::Op::Create | crate::plan::Op::Replace)
+    });
+    if created && p.tailscale.is_some() {
+        vault.record_mut().tailscale_node_key = Some(crate::secrets::SetAt::now());
+        changed = true;
+    }
+    if changed {
+        if let Err(e) = file.save(&vault) {
+            ui.warn(&format!(
+                "{}: could not record the delivery in the vault ({e}); the next `clawprov up` \
+                 records it",
+                stack.name
+            ));
         }
     }
 }

@@ -78,6 +78,15 @@ impl KnownHosts {
         &self.path
     }
 
+    /// The servers the file pins a host key for (`clawprov-server-ID`).
+    pub fn pinned_servers(&self) -> Vec<i64> {
+        std::fs::read_to_string(&self.path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| server_of(l.split_whitespace().next()?))
+            .collect()
+    }
+
     /// Check `key` for `name` (see [`super::target::Target::known_hosts_name`])
     /// on the Hetzner server `server` (when known): match; pin if nothing is
     /// pinned; re-pin if the pin belongs to another server (a replace); else

@@ -10,6 +10,7 @@
 
 mod account;
 pub mod address;
+pub mod authorized_keys;
 mod cloud_init;
 pub mod command;
 mod connect;
@@ -33,6 +34,7 @@ pub mod session;
 mod shred;
 pub mod target;
 pub mod terminal;
+mod token_swap;
 mod write_back;
 
 pub use account::Account;
@@ -49,3 +51,4 @@ pub use release::Release;
 pub use service::{scrub, socket_uid, ServiceAction};
 pub use session::{Output, Session};
 pub use target::{node_target, Target};
+pub use token_swap::{swap_token, Swapped};

@@ -22,7 +22,7 @@ use super::release::{self, Installed, Release};
 use super::service::{self, ServiceAction};
 use super::session::{Opened, Session};
 use super::target::{self, Target};
-use super::{cloud_init, plugins, probe, serve, shred, write_back, HostError};
+use super::{authorized_keys, cloud_init, plugins, probe, serve, shred, write_back, HostError};
 use crate::secrets::{Secret, Vault};
 use crate::stack::Stack;
 
@@ -56,7 +56,27 @@ pub struct HostInputs<'a> {
     pub templates: crate::render::Templates,
 }
 
-impl HostInputs<'_> {
+impl<'a> HostInputs<'a> {
+    /// The same inputs with another vault (a rotation's new values).
+    pub fn with_vault<'b>(&self, vault: &'b Vault) -> HostInputs<'b>
+    where
+        'a: 'b,
+    {
+        HostInputs {
+            stack: self.stack,
+            vault,
+            ssh_host: self.ssh_host.clone(),
+            allow_non_tailnet: self.allow_non_tailnet,
+            node_address: self.node_address,
+            known_hosts: self.known_hosts.clone(),
+            server_id: self.server_id,
+            reach_deadline: self.reach_deadline,
+            step_deadline: self.step_deadline,
+            paths: self.paths.clone(),
+            templates: self.templates.clone(),
+        }
+    }
+
     /// The known_hosts file beside a stack file: `stacks/<name>.known_hosts`.
     pub fn known_hosts_beside(stack_file: &std::path::Path, stack: &Stack) -> PathBuf {
         let dir = stack_file.parent().unwrap_or(std::path::Path::new("."));
@@ -153,6 +173,18 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
         HostStep::CloudInit,
         &format!("cloud-init {cloud}, bootstrap complete"),
     );
+
+    // The operator keys are the host phase's once the server runs (they are
+    // not in the user-data fingerprint): a key added to the stack, or a
+    // rotated one, lands here rather than on a new server.
+    let keys_written =
+        authorized_keys::ensure(&session, &authorized_keys::declared(stack, inputs.vault)?).await?;
+    if keys_written {
+        progress.detail(
+            HostStep::CloudInit,
+            "the admin's authorized_keys brought to the declared keys",
+        );
+    }
 
     let account = Account::lookup(&session, &stack.host.service_user).await?;
     let home_fixed = account.ensure_home_mode(&session).await?;
@@ -368,6 +400,7 @@ pub async fn run(inputs: HostInputs<'_>, progress: &dyn Progress) -> Result<Host
     );
 
     let changed = home_fixed
+        || keys_written
         || installed != Installed::Present
         || !plugins_installed.is_empty()
         || delivered > 0
@@ -440,7 +473,32 @@ async fn start_and_probe(
 
     progress.started(HostStep::Probe);
     let fqdn = format!("{}.{}", stack.tailscale.hostname, stack.tailscale.tailnet);
-    let probes = probe::check(session, stack.openclaw.port, &fqdn, token).await?;
+    let (service, probes) = match probe::check(session, stack.openclaw.port, &fqdn, token).await {
+        Ok(n) => (service, n),
+        // The files are the vault's, but the gateway that runs does not
+        // take its token: an earlier run (or a rotation) delivered them and
+        // died before the restart. Restart it once, then judge.
+        Err(_) if service == ServiceAction::AlreadyRunning => {
+            progress.detail(
+                HostStep::Probe,
+                "the running gateway does not take the vault's token although its files are \
+                 the vault's (an earlier run died before restarting it?); restarting it",
+            );
+            let service = service::ensure_running(
+                session,
+                account,
+                stack.openclaw.port,
+                true,
+                inputs.step_deadline,
+                inputs.vault,
+                progress,
+            )
+            .await?;
+            let n = probe::check(session, stack.openclaw.port, &fqdn, token).await?;
+            (service, n)
+        }
+        Err(e) => return Err(e),
+    };
     // Now that it is fully up: whatever else it opened is on loopback too,
     // and its config is still the one delivered (or at least secret-free).
     service::loopback_only(session, account, stack.openclaw.port).await?;

@@ -44,6 +44,8 @@ pub enum Credential {
     None,
     Wrong,
     Vault,
+    /// The token a rotation replaced: refused once the gateway restarted.
+    Retired,
 }
 
 /// One request and the status it must get.
@@ -90,7 +92,7 @@ pub fn probes(port: u16, fqdn: &str, token: &Secret) -> Vec<Probe> {
             let bearer = match credential {
                 Credential::None => None,
                 Credential::Wrong => Some(wrong.as_str()),
-                Credential::Vault => Some(token.expose()),
+                Credential::Vault | Credential::Retired => Some(token.expose()),
             };
             if let Some(b) = bearer {
                 stdin.extend_from_slice(b"Authorization: Bearer ");
@@ -141,6 +143,23 @@ fn curl(port: u16, fqdn: &str, forwarded: bool) -> RemoteCommand {
     cmd.arg(format!("http://127.0.0.1:{port}/tools/invoke"))
 }
 
+/// The probe a token rotation adds: the token it replaced, refused (401),
+/// through Serve's headers as a tailnet client would send it.
+pub fn retired(port: u16, fqdn: &str, old: &Secret) -> Probe {
+    let mut stdin = Zeroizing::new(Vec::new());
+    stdin.extend_from_slice(b"Authorization: Bearer ");
+    stdin.extend_from_slice(old.expose().as_bytes());
+    stdin.push(b'\n');
+    Probe {
+        what: "a request with the token the rotation replaced, through Tailscale Serve (X-Forwarded-*)",
+        command: curl(port, fqdn, true),
+        stdin,
+        expect: 401,
+        credential: Credential::Retired,
+        forwarded: true,
+    }
+}
+
 /// Read curl's `-w %{http_code}` output.
 pub fn status_of(stdout: &str) -> Option<u16> {
     stdout.trim().parse().ok().filter(|s| *s != 0)
@@ -162,6 +181,10 @@ pub fn diagnose(probe: &Probe, got: u16) -> String {
         (Credential::None | Credential::Wrong, _, 200) => {
             "the gateway accepts requests without the right token: its auth is off"
         }
+        (Credential::Retired, _, 200) => {
+            "the gateway still takes the replaced token: it did not restart with the new env \
+             file, or the token also reaches it another way (openclaw.json, its own config)"
+        }
         (_, _, s) if starting(s) => "the gateway kept failing requests after it started",
         _ => "unexpected answer from the gateway",
     };
@@ -178,7 +201,23 @@ pub async fn check(
     fqdn: &str,
     token: &Secret,
 ) -> Result<usize, HostError> {
-    let all = probes(port, fqdn, token);
+    run(session, probes(port, fqdn, token)).await
+}
+
+/// [`check`], and the replaced token `old` refused.
+pub async fn check_rotated(
+    session: &Session,
+    port: u16,
+    fqdn: &str,
+    token: &Secret,
+    old: &Secret,
+) -> Result<usize, HostError> {
+    let mut all = probes(port, fqdn, token);
+    all.push(retired(port, fqdn, old));
+    run(session, all).await
+}
+
+async fn run(session: &Session, all: Vec<Probe>) -> Result<usize, HostError> {
     let settled_by = std::time::Instant::now() + SETTLE;
     for probe in &all {
         let got = loop {

@@ -187,6 +187,14 @@ fn user_data_reason(want: &DesiredServer, s: &Server) -> Option<String> {
     if have_fp.is_some() && have_fp == wanted {
         return None;
     }
+    // Labelled by this generation before the operator keys left the
+    // fingerprint: the same user-data then (`up` relabels it).
+    if generation == BOOTSTRAP_GENERATION
+        && have_fp.is_some()
+        && have_fp == want.keyed_user_data_fingerprint.as_deref()
+    {
+        return None;
+    }
     Some(format!(
         "user-data changed{under} (fingerprint {} -> {}); user-data cannot change after creation \
          (a new OpenClaw or Node version alone would not be one: the host phase applies that in place)",

@@ -79,6 +79,10 @@ pub struct DesiredServer {
     pub user_data_fingerprint: String,
     /// What the fingerprint was under the previous bootstrap generation.
     pub previous_user_data_fingerprint: Option<String>,
+    /// This generation's fingerprint as it was taken before the operator
+    /// keys were held fixed ([`crate::render::UserData::keyed_fingerprint`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keyed_user_data_fingerprint: Option<String>,
     pub openclaw_version: String,
     pub node_version: String,
     /// The release's lock (its hash).
@@ -130,6 +134,10 @@ pub struct Desired {
     pub server: DesiredServer,
     /// `https://<hostname>.<tailnet>/`: where the gateway will answer.
     pub tailnet_url: String,
+    /// How the env file the vault makes differs from the one the vault
+    /// records delivering (`None`: no record).
+    #[serde(skip)]
+    pub env: Option<super::env::EnvChange>,
 }
 
 impl Desired {
@@ -155,6 +163,7 @@ impl Desired {
                 image: h.image.clone(),
                 user_data_fingerprint: fingerprint.to_string(),
                 previous_user_data_fingerprint: None,
+                keyed_user_data_fingerprint: None,
                 openclaw_version: stack.openclaw.version.clone(),
                 node_version: stack.node.version.clone(),
                 lock: stack.openclaw.lock().map(|l| l.hash().to_string()),
@@ -170,6 +179,7 @@ impl Desired {
                 "https://{}.{}/",
                 stack.tailscale.hostname, stack.tailscale.tailnet
             ),
+            env: None,
         }
     }
 
@@ -182,9 +192,22 @@ impl Desired {
         self
     }
 
+    /// The same, recognising servers this generation labelled before the
+    /// operator keys left the fingerprint.
+    pub fn with_keyed_fingerprint(mut self, fingerprint: &str) -> Desired {
+        self.server.keyed_user_data_fingerprint = Some(fingerprint.to_string());
+        self
+    }
+
     /// The same, with clawprov's record of the lock it last installed.
     pub fn with_last_lock(mut self, lock: Option<crate::lock::Lock>) -> Desired {
         self.server.last_lock = lock.map(std::sync::Arc::new);
+        self
+    }
+
+    /// The same, with the env file's change since it was last delivered.
+    pub fn with_env(mut self, env: Option<super::env::EnvChange>) -> Desired {
+        self.env = env;
         self
     }
 

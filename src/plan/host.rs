@@ -12,7 +12,7 @@
 use serde::Serialize;
 
 use super::desired::{
-    Desired, BOOTSTRAP_LABEL, CONFIG_LABEL, LOCK_LABEL, NODE_LABEL, OPENCLAW_LABEL,
+    Desired, BOOTSTRAP_LABEL, CONFIG_LABEL, LOCK_LABEL, NODE_LABEL, OPENCLAW_LABEL, USER_DATA_LABEL,
 };
 use super::observed::Observed;
 use super::step::{Op, Resource, Step};
@@ -52,10 +52,27 @@ pub struct HostPlan {
     /// The gateway's configuration, when it changes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub config: Option<ConfigChange>,
+    /// The env file's secrets, when the vault's differ from the ones it
+    /// records delivering (which keys; never values).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub env: Option<EnvPlan>,
     /// The configuration's warnings (weaker than the hardened baseline, a
     /// model not in the catalog), whether or not it changes.
     pub warnings: Vec<String>,
 }
+
+/// A new env file for the running server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvPlan {
+    #[serde(flatten)]
+    pub keys: super::env::EnvChange,
+    pub reason: String,
+}
+
+/// How an env file change goes, for the plan's reader.
+pub const ENV_HOW: &str = "deliver the new env file (0600, as the service user), restart the \
+    gateway, probe it with the vault's token as up does, and put the previous file back if it \
+    does not come up";
 
 /// How a config change goes, for the plan's reader.
 pub const CONFIG_HOW: &str = "deliver the new openclaw.json and env file, restart the gateway, \
@@ -130,6 +147,33 @@ fn bootstrap_change(labels: &std::collections::BTreeMap<String, String>) -> Opti
     })
 }
 
+/// A server this generation labelled when the fingerprint still covered
+/// the operator keys: relabelled with the fingerprint that does not (only
+/// the label changes), so a later key rotation is not a replace.
+fn keyed_label_change(
+    desired: &Desired,
+    labels: &std::collections::BTreeMap<String, String>,
+) -> Option<HostChange> {
+    let want = &desired.server;
+    let have = labels.get(USER_DATA_LABEL)?;
+    if labels.get(BOOTSTRAP_LABEL) != Some(&BOOTSTRAP_GENERATION.to_string())
+        || *have == want.user_data_fingerprint
+        || Some(have) != want.keyed_user_data_fingerprint.as_ref()
+    {
+        return None;
+    }
+    Some(HostChange {
+        field: "user-data",
+        from: Some(have.clone()),
+        to: want.user_data_fingerprint.clone(),
+        reason: "labelled by an earlier clawprov whose user-data fingerprint covered the \
+                 operator keys (now the host phase keeps the admin's authorized_keys, so a \
+                 rotated key is not a new server): the same user-data, relabelled; nothing \
+                 changes on the server"
+            .into(),
+    })
+}
+
 /// How an upgrade goes, for the plan's reader.
 pub const HOW: &str = "install the new release beside the running one, switch the gateway's \
     unit to it, restart, probe as up does, and roll back to the running release if it does \
@@ -137,7 +181,7 @@ pub const HOW: &str = "install the new release beside the running one, switch th
 
 impl HostPlan {
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty() && self.config.is_none()
+        self.changes.is_empty() && self.config.is_none() && self.env.is_none()
     }
 }
 
@@ -189,6 +233,7 @@ pub fn plan(desired: &Desired, observed: &Observed, steps: &[Step]) -> HostPlan 
     .collect();
     changes.extend(lock_change(desired, &server.labels));
     changes.extend(bootstrap_change(&server.labels));
+    changes.extend(keyed_label_change(desired, &server.labels));
     let config = desired.config.as_ref().and_then(|c| {
         let from = server.labels.get(CONFIG_LABEL);
         if from == Some(&c.label) {
@@ -218,10 +263,19 @@ pub fn plan(desired: &Desired, observed: &Observed, steps: &[Step]) -> HostPlan 
             reason,
         })
     });
+    let env = desired
+        .env
+        .clone()
+        .filter(|e| !e.is_empty())
+        .map(|keys| EnvPlan {
+            reason: format!("the vault's secrets changed: {}; {ENV_HOW}", keys.summary()),
+            keys,
+        });
     HostPlan {
         server: Some(server.id),
         changes,
         config,
+        env,
         warnings,
     }
 }

@@ -9,6 +9,7 @@
 
 mod compute;
 mod desired;
+pub mod env;
 pub mod host;
 mod observed;
 mod step;

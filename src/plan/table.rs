@@ -47,7 +47,11 @@ pub(super) fn render(plan: &Plan) -> String {
     for c in &plan.host.changes {
         out.push_str(&format!(
             "  ~ {:<13} {:<16} {} {}\n",
-            "upgrade",
+            if c.field == "user-data" {
+                "relabel"
+            } else {
+                "upgrade"
+            },
             match &c.from {
                 Some(from) => format!("{} {from} -> {}", short(c.field), c.to),
                 None => format!("{} ? -> {}", short(c.field), c.to),
@@ -64,6 +68,12 @@ pub(super) fn render(plan: &Plan) -> String {
         for k in &c.keys {
             out.push_str(&format!("      {k}\n"));
         }
+    }
+    if let Some(e) = &plan.host.env {
+        out.push_str(&format!(
+            "  ~ {:<13} {:<16} {} {}\n",
+            "redeliver", "gateway.env", id, e.reason
+        ));
     }
     for w in &plan.host.warnings {
         out.push_str(&format!("  warning: {w}\n"));

@@ -134,7 +134,18 @@ pub fn render(templates: &Templates, inputs: &RenderInputs) -> Result<UserData, 
     boot_only.node.version = HOST_OWNED.into();
     boot_only.openclaw.version = HOST_OWNED.into();
     boot_only.openclaw.locked = None;
-    let basis = render_text(&env, &sources, &boot_only, inputs, REDACTED)?;
+    // The operator keys too: the host phase keeps the admin's
+    // authorized_keys (src/host/authorized_keys.rs), so a rotated or added
+    // key is not a new server.
+    let fixed_keys = [HOST_OWNED.to_string()];
+    let keys_fixed = RenderInputs {
+        operator_keys: &fixed_keys,
+        ..*inputs
+    };
+    let basis = render_text(&env, &sources, &boot_only, &keys_fixed, REDACTED)?;
+    // What this generation's fingerprint was before the keys were held
+    // fixed: how servers labelled then are recognised (and relabelled).
+    let keyed_basis = render_text(&env, &sources, &boot_only, inputs, REDACTED)?;
     // The same, with the previous generation's bootstrap (unless the
     // bootstrap is the user's own, the same in both).
     let previous_basis = match sources
@@ -157,7 +168,13 @@ pub fn render(templates: &Templates, inputs: &RenderInputs) -> Result<UserData, 
             limit: MAX_USER_DATA,
         });
     }
-    Ok(UserData::new(text, redacted, &basis, &previous_basis))
+    Ok(UserData::new(
+        text,
+        redacted,
+        &basis,
+        &keyed_basis,
+        &previous_basis,
+    ))
 }
 
 /// The cloud-config text for `stack` with `auth_key` in it.

@@ -21,6 +21,7 @@ pub struct UserData {
     text: Zeroizing<String>,
     redacted: String,
     fingerprint: String,
+    keyed_fingerprint: String,
     previous_fingerprint: String,
 }
 
@@ -30,7 +31,13 @@ impl UserData {
     /// phase owns held fixed ([`super::HOST_OWNED`]), `previous_basis`
     /// the same rendered by the previous bootstrap generation;
     /// [`super::render`] produces them from one template set.
-    pub(crate) fn new(text: String, redacted: String, basis: &str, previous_basis: &str) -> Self {
+    pub(crate) fn new(
+        text: String,
+        redacted: String,
+        basis: &str,
+        keyed_basis: &str,
+        previous_basis: &str,
+    ) -> Self {
         let hash = |text: &str| {
             let mut fingerprint = hex::encode(Sha256::digest(text.as_bytes()));
             fingerprint.truncate(FINGERPRINT_HEX_LEN);
@@ -40,6 +47,7 @@ impl UserData {
             text: Zeroizing::new(text),
             redacted,
             fingerprint: hash(basis),
+            keyed_fingerprint: hash(keyed_basis),
             previous_fingerprint: hash(previous_basis),
         }
     }
@@ -66,6 +74,13 @@ impl UserData {
     /// Hetzner label.
     pub fn fingerprint(&self) -> String {
         self.fingerprint.clone()
+    }
+
+    /// The [`fingerprint`](Self::fingerprint) as this generation took it
+    /// before the operator keys were held fixed: how `plan` recognises a
+    /// server labelled then (and `up` relabels it).
+    pub fn keyed_fingerprint(&self) -> String {
+        self.keyed_fingerprint.clone()
     }
 
     /// The [`fingerprint`](Self::fingerprint) this stack's user-data had

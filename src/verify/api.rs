@@ -81,7 +81,7 @@ pub fn judge(
         out.extend(
             dependent
                 .iter()
-                .map(|id| CheckResult::skip(id, "no server carries the stack's labels")),
+                .map(|id| CheckResult::skip(*id, "no server carries the stack's labels")),
         );
         return out;
     };
@@ -127,6 +127,15 @@ pub fn judge(
     let generation = s.labels.get(crate::plan::BOOTSTRAP_LABEL);
     match s.labels.get(USER_DATA_LABEL) {
         Some(fp) if *fp == want.user_data_fingerprint && generation.is_some() => {}
+        Some(fp)
+            if Some(fp) == want.keyed_user_data_fingerprint.as_ref() && generation.is_some() =>
+        {
+            labels.push(format!(
+                "{USER_DATA_LABEL} is {fp}, this user-data's fingerprint as an earlier clawprov \
+                 took it (with the operator keys): `clawprov up` relabels it {}",
+                want.user_data_fingerprint
+            ))
+        }
         Some(fp) if Some(fp) == want.previous_user_data_fingerprint.as_ref() && generation.is_none() => {
             labels.push(format!(
                 "the server was set up by an earlier clawprov (bootstrap generation 1, user-data {fp}): \

@@ -1,5 +1,6 @@
 //! One check's result, and the catalog of every check id.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::Serialize;
@@ -16,10 +17,23 @@ pub enum Vantage {
     Tailnet,
     /// The server itself, over SSH as the admin user.
     Host,
+    /// The vault: how old each credential is, against `rotation:`.
+    Secrets,
 }
 
 impl Vantage {
-    pub const ALL: [Vantage; 4] = [
+    pub const ALL: [Vantage; 5] = [
+        Vantage::Api,
+        Vantage::Outside,
+        Vantage::Tailnet,
+        Vantage::Host,
+        Vantage::Secrets,
+    ];
+
+    /// What `up` verifies by default: the deployment's lock-down. A
+    /// credential past its maximum age does not fail a deploy (`up` warns;
+    /// `verify` fails it).
+    pub const DEPLOYMENT: [Vantage; 4] = [
         Vantage::Api,
         Vantage::Outside,
         Vantage::Tailnet,
@@ -32,6 +46,7 @@ impl Vantage {
             Vantage::Outside => "outside",
             Vantage::Tailnet => "tailnet",
             Vantage::Host => "host",
+            Vantage::Secrets => "secrets",
         }
     }
 
@@ -62,40 +77,51 @@ pub enum Status {
 /// a secret), or why the check was skipped or could not run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CheckResult {
-    pub id: &'static str,
+    /// A catalog id; per-credential checks add the vault key
+    /// (`secrets.age.gateway_token`).
+    pub id: Cow<'static, str>,
     pub vantage: Vantage,
     pub status: Status,
     pub detail: String,
 }
 
 impl CheckResult {
-    pub fn new(id: &'static str, status: Status, detail: impl Into<String>) -> CheckResult {
+    pub fn new(
+        id: impl Into<Cow<'static, str>>,
+        status: Status,
+        detail: impl Into<String>,
+    ) -> CheckResult {
+        let id = id.into();
         CheckResult {
+            vantage: vantage_of(&id),
             id,
-            vantage: vantage_of(id),
             status,
             detail: detail.into(),
         }
     }
 
-    pub fn pass(id: &'static str, detail: impl Into<String>) -> CheckResult {
+    pub fn pass(id: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> CheckResult {
         CheckResult::new(id, Status::Pass, detail)
     }
 
-    pub fn fail(id: &'static str, detail: impl Into<String>) -> CheckResult {
+    pub fn fail(id: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> CheckResult {
         CheckResult::new(id, Status::Fail, detail)
     }
 
-    pub fn error(id: &'static str, detail: impl Into<String>) -> CheckResult {
+    pub fn error(id: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> CheckResult {
         CheckResult::new(id, Status::Error, detail)
     }
 
-    pub fn skip(id: &'static str, detail: impl Into<String>) -> CheckResult {
+    pub fn skip(id: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> CheckResult {
         CheckResult::new(id, Status::Skip, detail)
     }
 
     /// Pass with `ok`, fail with `bad`, decided by `passed`.
-    pub fn decide(id: &'static str, passed: bool, detail: impl Into<String>) -> CheckResult {
+    pub fn decide(
+        id: impl Into<Cow<'static, str>>,
+        passed: bool,
+        detail: impl Into<String>,
+    ) -> CheckResult {
         CheckResult::new(id, if passed { Status::Pass } else { Status::Fail }, detail)
     }
 }
@@ -111,6 +137,10 @@ pub struct Spec {
 fn vantage_of(id: &str) -> Vantage {
     Vantage::parse(id.split('.').next().unwrap_or("")).expect("check ids start with a vantage")
 }
+
+/// The catalog id of the per-credential age check; each result's id ends
+/// with the vault key instead of `<key>`.
+pub const SECRETS_AGE: &str = "secrets.age.<key>";
 
 pub const CATALOG: &[Spec] = &[
     Spec {
@@ -283,10 +313,21 @@ pub const CATALOG: &[Spec] = &[
         proves: "the OpenClaw tree installed on the host (`npm ls --all`, as the service user) is exactly the release's lock: no package added, removed or at another version",
         fix: "`clawprov up` installs the locked tree as a new release when the lock changed; a tree changed on the server is a compromise to investigate (`clawprov up --replace` rebuilds)",
     },
+    Spec {
+        id: SECRETS_AGE,
+        proves: "one check per credential in the vault (and the node's tailnet key): not older than its maximum age in the stack's `rotation:` (gateway_token 90d and ssh_private_key 365d unless set; `off` for none). A secret from before dates were recorded counts from the first time clawprov opened the vault, and says so",
+        fix: "the command in the evidence: `clawprov rotate gateway-token`, `ssh-key` or `tailscale-key` (or `clawprov rotate --due` for all of them); the others are made anew at their issuer, then `clawprov rotate hcloud-token` or `clawprov secrets set KEY` and `clawprov up`",
+    },
 ];
 
-/// The spec of `id` (every id a check reports is in the catalog).
+/// The spec of `id` (every id a check reports is in the catalog; the
+/// age checks under [`SECRETS_AGE`]).
 pub fn spec(id: &str) -> Option<&'static Spec> {
+    let id = if id.starts_with("secrets.age.") {
+        SECRETS_AGE
+    } else {
+        id
+    };
     CATALOG.iter().find(|s| s.id == id)
 }
 

@@ -227,7 +227,7 @@ pub fn judge(s: &BTreeMap<String, String>, e: &Expected) -> Vec<CheckResult> {
         .iter()
         .map(|(id, f, section)| match get(section) {
             Some(DUPLICATED) => CheckResult::error(
-                id,
+                *id,
                 format!("the probe's `{section}` section came twice: its output was tampered with"),
             ),
             Some(text) => {
@@ -237,7 +237,7 @@ pub fn judge(s: &BTreeMap<String, String>, e: &Expected) -> Vec<CheckResult> {
                 }
                 r
             }
-            None => CheckResult::error(id, format!("the probe printed no `{section}` section")),
+            None => CheckResult::error(*id, format!("the probe printed no `{section}` section")),
         })
         .collect()
 }
@@ -334,19 +334,15 @@ fn users(text: &str, e: &Expected) -> CheckResult {
 }
 
 fn users_with_keys(r: CheckResult, keys: &str, e: &Expected) -> CheckResult {
-    let key_of = |l: &str| {
-        let mut w = l.split_whitespace();
-        Some(format!("{} {}", w.next()?, w.next()?))
-    };
-    let mut have: Vec<String> = keys
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(key_of)
+    use crate::host::authorized_keys::{key_material, keys_in};
+    let have = keys_in(keys);
+    let mut want: Vec<String> = e
+        .authorized_keys
+        .iter()
+        .filter_map(|k| key_material(k))
         .collect();
-    let mut want: Vec<String> = e.authorized_keys.iter().filter_map(|k| key_of(k)).collect();
-    have.sort();
     want.sort();
+    want.dedup();
     if have == want {
         return r;
     }

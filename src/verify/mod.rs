@@ -1,10 +1,12 @@
-//! `verify`: prove a deployment's lock-down from four vantage points, each
+//! `verify`: prove a deployment's lock-down from four vantage points, and
+//! the age of its credentials from the vault, each
 //! check with a stable id (the [`check::CATALOG`], documented in the
 //! README), a result and its evidence:
 //! - [`api`]: the Hetzner API (labels, firewalls, protection, rescue);
 //! - [`outside`]: the public addresses from here (must time out);
 //! - [`tailnet`]: Serve's HTTPS and auth over the tailnet;
-//! - [`host`]: the server itself over SSH (one probe, read many ways).
+//! - [`host`]: the server itself over SSH (one probe, read many ways);
+//! - [`secrets`]: each credential's age against the stack's `rotation:`.
 //!
 //! A vantage point that cannot be reached makes its checks errors, never
 //! passes. Results come in catalog order, with no timestamps, so two runs
@@ -14,6 +16,7 @@ pub mod api;
 pub mod check;
 pub mod host;
 pub mod outside;
+pub mod secrets;
 mod ssh_login;
 pub mod tailnet;
 pub mod tailnet_api;
@@ -146,10 +149,17 @@ pub async fn verify(mut inputs: Inputs<'_>, options: &Options) -> Report {
     checks.extend(o);
     checks.extend(t);
     checks.extend(h);
+    if wants(Vantage::Secrets) {
+        checks.extend(secrets::check(
+            stack,
+            inputs.vault,
+            crate::secrets::record::now(),
+        ));
+    }
     let order = |c: &CheckResult| {
         CATALOG
             .iter()
-            .position(|s| s.id == c.id)
+            .position(|s| Some(s.id) == check::spec(&c.id).map(|x| x.id))
             .unwrap_or(usize::MAX)
     };
     checks.sort_by_key(order);

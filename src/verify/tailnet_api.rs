@@ -27,7 +27,7 @@ pub async fn check(
             node: None,
             checks: IDS
                 .iter()
-                .map(|id| CheckResult::skip(id, "no Tailscale API credentials in the vault (OAuth client or tailscale_api_token)"))
+                .map(|id| CheckResult::skip(*id, "no Tailscale API credentials in the vault (OAuth client or tailscale_api_token)"))
                 .collect(),
         };
     };
@@ -39,7 +39,7 @@ pub async fn check(
                 node: None,
                 checks: IDS
                     .iter()
-                    .map(|id| CheckResult::error(id, why.clone()))
+                    .map(|id| CheckResult::error(*id, why.clone()))
                     .collect(),
             };
         }

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::host_progress::UiProgress;
-use super::target::{stack_paths, Endpoint, Loaded};
-use crate::cli::{GlobalArgs, RotateCommand, RotateKeyArgs};
+use crate::cli::{GlobalArgs, RotateKeyArgs};
+use crate::commands::host_progress::UiProgress;
+use crate::commands::target::{self as target_mod, Endpoint, Loaded};
 use crate::converge::rotate::{self, Rotated};
 use crate::error::{Error, Result};
 use crate::host::{HostInputs, HostPaths, Target};
@@ -99,21 +99,16 @@ impl Report for Rotated {
     }
 }
 
-pub async fn run(cmd: RotateCommand, global: &GlobalArgs, ui: &Ui) -> Result<()> {
-    let RotateCommand::TailscaleKey(args) = cmd;
-    tailscale_key(args, global, ui).await
-}
-
-async fn tailscale_key(args: RotateKeyArgs, global: &GlobalArgs, ui: &Ui) -> Result<()> {
-    let mut paths = stack_paths(global)?;
-    if paths.len() != 1 {
-        return Err(Error::bad_input(
-            "rotate tailscale-key works on one stack at a time: name it with -s",
-        ));
-    }
+/// Rotate the node's tailnet key; `loaded` is the stack with its vault
+/// (`rotate --due` passes the one earlier rotations changed).
+pub async fn run(
+    args: &RotateKeyArgs,
+    loaded: &mut Loaded,
+    endpoint: &Endpoint,
+    global: &GlobalArgs,
+    ui: &Ui,
+) -> Result<Option<Rotated>> {
     let ssh_host = args.ssh_host.as_deref().map(Target::parse).transpose()?;
-    let endpoint = Endpoint::resolve(global, false, ui).await?;
-    let loaded = Loaded::load(paths.remove(0), global, false, ui)?;
     let stack = &loaded.stack;
     let hetzner = endpoint.client(Some(&loaded.vault))?;
     let ts = endpoint
@@ -164,7 +159,7 @@ async fn tailscale_key(args: RotateKeyArgs, global: &GlobalArgs, ui: &Ui) -> Res
     };
     if args.plan {
         ui.emit(&plan);
-        return Ok(());
+        return Ok(None);
     }
     if !ui.json() || ui.verbose() > 0 {
         for line in plan.human().lines() {
@@ -187,7 +182,7 @@ async fn tailscale_key(args: RotateKeyArgs, global: &GlobalArgs, ui: &Ui) -> Res
             .as_deref()
             .map(HostPaths::under)
             .unwrap_or_default(),
-        templates: super::target::templates(global),
+        templates: target_mod::templates(global),
     };
     let progress = UiProgress::new(ui, &stack.name);
     let rotated = rotate::rotate(&ts, inputs, node, ui, &progress).await?;
@@ -198,6 +193,10 @@ async fn tailscale_key(args: RotateKeyArgs, global: &GlobalArgs, ui: &Ui) -> Res
             k.sentence()
         ));
     }
-    ui.emit(&rotated);
-    Ok(())
+    // The node's key is new: its age starts now.
+    if let Some(file) = &loaded.vault_file {
+        loaded.vault.record_mut().tailscale_node_key = Some(crate::secrets::SetAt::now());
+        file.save(&loaded.vault)?;
+    }
+    Ok(Some(rotated))
 }
