@@ -338,6 +338,11 @@ pub struct SimServeArgs {
     #[arg(long = "readonly-token", value_name = "TOKEN")]
     pub readonly_tokens: Vec<String>,
 
+    /// Accept this token as one of another project: it sees a project of
+    /// its own, empty at first (repeatable; tries `rotate hcloud-token`).
+    #[arg(long = "other-project-token", value_name = "TOKEN")]
+    pub other_project_tokens: Vec<String>,
+
     /// How long each action runs, in milliseconds.
     #[arg(long, default_value_t = 2000, value_name = "MS")]
     pub action_ms: u64,

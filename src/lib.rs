@@ -14,6 +14,7 @@ pub mod error;
 pub mod gateway;
 pub mod hetzner;
 pub mod host;
+pub mod kill_point;
 pub mod lock;
 pub mod plan;
 pub mod preflight;

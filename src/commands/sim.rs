@@ -44,6 +44,7 @@ pub fn config_from_args(args: &SimServeArgs) -> Result<SimConfig> {
             args.tokens.clone()
         },
         readonly_tokens: args.readonly_tokens.clone(),
+        other_project_tokens: args.other_project_tokens.clone(),
         action_duration: Duration::from_millis(args.action_ms),
         latency: Duration::from_millis(args.latency_ms),
         faults: Faults {

@@ -67,6 +67,7 @@ pub async fn swap_token(
     let kept = deliver::keep_copy(&session, &account, &env_path).await?;
     let outcome = deliver::deliver(&session, &account, vec![env]).await?;
     let delivered = outcome.iter().any(|f| f.delivered);
+    crate::kill_point::after("gateway-token:delivered");
     progress.finished(
         HostStep::Deliver,
         if delivered {

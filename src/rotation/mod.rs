@@ -11,10 +11,9 @@
 pub mod ages;
 pub mod gateway_token;
 pub mod hcloud_token;
-mod kill;
 pub mod ssh_key;
 
-pub use kill::after as kill_point;
+pub use crate::kill_point::after as kill_point;
 
 use crate::hetzner::HetznerError;
 use crate::host::HostError;

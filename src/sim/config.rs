@@ -18,6 +18,10 @@ pub struct SimConfig {
     pub tokens: Vec<String>,
     /// Bearer tokens that may only read (`token_readonly` on any mutation).
     pub readonly_tokens: Vec<String>,
+    /// Read-write tokens of another project: they authenticate, and see
+    /// (and change) a project of their own, empty at first, as a token
+    /// made in another Hetzner project does.
+    pub other_project_tokens: Vec<String>,
     /// How long an action runs before it finishes (progress goes 0..100 over it).
     pub action_duration: Duration,
     /// Delay added before every response.
@@ -40,6 +44,7 @@ impl Default for SimConfig {
         SimConfig {
             tokens: vec![DEFAULT_TOKEN.to_string()],
             readonly_tokens: Vec::new(),
+            other_project_tokens: Vec::new(),
             action_duration: Duration::from_millis(100),
             latency: Duration::ZERO,
             faults: Faults::default(),

@@ -221,6 +221,18 @@ fn process(
     body: &Bytes,
 ) -> (Option<Verdict>, Outcome) {
     let token = bearer(headers).unwrap_or("").to_string();
+    if world.config.other_project_tokens.contains(&token) {
+        let config = SimConfig {
+            tokens: world.config.other_project_tokens.clone(),
+            readonly_tokens: vec![],
+            other_project_tokens: vec![],
+            ..world.config.clone()
+        };
+        let other = world
+            .other_project
+            .get_or_insert_with(|| Box::new(World::new(config)));
+        return process(other, method, path, raw_query, headers, body);
+    }
     let verdict = world.take_rate_limit(&token);
     if !verdict.allowed {
         return (

@@ -34,6 +34,9 @@ pub struct World {
     buckets: HashMap<String, Bucket>,
     /// The simulated tailnet (Tailscale API and control plane).
     pub tailscale: TailscaleWorld,
+    /// The project [`SimConfig::other_project_tokens`] see, made at their
+    /// first request.
+    pub other_project: Option<Box<World>>,
 }
 
 impl World {
@@ -53,6 +56,7 @@ impl World {
             ssh_keys: BTreeMap::new(),
             firewalls: BTreeMap::new(),
             servers: BTreeMap::new(),
+            other_project: None,
             actions: BTreeMap::new(),
             buckets: HashMap::new(),
         }

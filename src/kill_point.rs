@@ -1,7 +1,7 @@
-//! Named points between a rotation's steps where a test may SIGKILL the
-//! process (`CLAWPROV_TEST_KILL_AFTER=<point>`), to prove that a re-run
-//! after a kill -9 at each of them finishes the job. A real kill at a real
-//! point: nothing is cleaned up, no destructor runs.
+//! Named points between the steps of a multi-step command (the rotations)
+//! where a test may SIGKILL the process (`CLAWPROV_TEST_KILL_AFTER=<point>`),
+//! to prove that a re-run after a kill -9 at each of them finishes the job.
+//! A real kill at a real point: nothing is cleaned up, no destructor runs.
 
 /// The environment variable naming the point to die at.
 pub const ENV: &str = "CLAWPROV_TEST_KILL_AFTER";
