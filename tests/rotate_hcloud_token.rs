@@ -69,7 +69,7 @@ async fn a_new_token_replaces_the_old_only_for_the_same_project() {
     let h = home.path().to_path_buf();
     let e = endpoint.clone();
     let mut seen: Vec<String> = vec![];
-    let mut keep = |o: &Output, seen: &mut Vec<String>| {
+    let keep = |o: &Output, seen: &mut Vec<String>| {
         seen.push(String::from_utf8_lossy(&o.stdout).into_owned());
         seen.push(String::from_utf8_lossy(&o.stderr).into_owned());
     };
