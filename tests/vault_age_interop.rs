@@ -77,10 +77,20 @@ fn sample_vault() -> Vault {
     v
 }
 
+/// The plaintext map clawprov writes for `v`: its secrets, and its record
+/// of dates (`clawprov_record`, one line of JSON) when it has one.
 fn as_map(v: &Vault) -> BTreeMap<String, String> {
-    v.keys()
+    let mut map: BTreeMap<String, String> = v
+        .keys()
         .map(|k| (k.to_string(), v.get(k).unwrap().expose().to_string()))
-        .collect()
+        .collect();
+    if *v.record() != clawprov::secrets::Record::default() {
+        map.insert(
+            clawprov::secrets::record::RECORD_KEY.to_string(),
+            v.record().text(),
+        );
+    }
+    map
 }
 
 fn yaml_map(plaintext: &[u8]) -> BTreeMap<String, String> {
@@ -99,7 +109,8 @@ fn age_cli_decrypts_an_x25519_vault_clawprov_wrote() {
     let (id_path, recipient) = new_identity(dir.path());
     let vault_path = dir.path().join("s.secrets.age");
     let recipients = [Recipient::parse(&recipient).unwrap()];
-    secrets::write(&vault_path, &sample_vault(), &Lock::Recipients(&recipients)).unwrap();
+    let vault = sample_vault();
+    secrets::write(&vault_path, &vault, &Lock::Recipients(&recipients)).unwrap();
 
     let text = std::fs::read_to_string(&vault_path).unwrap();
     assert!(
@@ -112,7 +123,7 @@ fn age_cli_decrypts_an_x25519_vault_clawprov_wrote() {
         .arg("-i")
         .arg(&id_path)
         .arg(&vault_path));
-    assert_eq!(yaml_map(&out.stdout), as_map(&sample_vault()));
+    assert_eq!(yaml_map(&out.stdout), as_map(&vault));
 }
 
 #[test]
@@ -155,7 +166,8 @@ fn age_cli_decrypts_a_passphrase_vault_clawprov_wrote() {
     let dir = tempfile::tempdir().unwrap();
     let vault_path = dir.path().join("s.secrets.age");
     let pass = Secret::new("correct horse battery staple");
-    secrets::write(&vault_path, &sample_vault(), &Lock::Passphrase(&pass)).unwrap();
+    let vault = sample_vault();
+    secrets::write(&vault_path, &vault, &Lock::Passphrase(&pass)).unwrap();
     assert!(secrets::is_passphrase_vault(&vault_path).unwrap());
 
     let out_path = dir.path().join("out.yaml");
@@ -170,7 +182,7 @@ fn age_cli_decrypts_a_passphrase_vault_clawprov_wrote() {
         pass.expose(),
     );
     let plaintext = std::fs::read(&out_path).unwrap();
-    assert_eq!(yaml_map(&plaintext), as_map(&sample_vault()));
+    assert_eq!(yaml_map(&plaintext), as_map(&vault));
 }
 
 #[test]
@@ -224,14 +236,15 @@ fn age_cli_decrypts_with_an_ssh_key_a_vault_clawprov_wrote_to_it() {
     let (key, public) = ssh_keygen(dir.path(), "id_ed25519");
     let vault_path = dir.path().join("s.secrets.age");
     let recipients = [Recipient::parse(&public).unwrap()];
-    secrets::write(&vault_path, &sample_vault(), &Lock::Recipients(&recipients)).unwrap();
+    let vault = sample_vault();
+    secrets::write(&vault_path, &vault, &Lock::Recipients(&recipients)).unwrap();
 
     let out = run(Command::new(age())
         .arg("-d")
         .arg("-i")
         .arg(&key)
         .arg(&vault_path));
-    assert_eq!(yaml_map(&out.stdout), as_map(&sample_vault()));
+    assert_eq!(yaml_map(&out.stdout), as_map(&vault));
 }
 
 #[test]

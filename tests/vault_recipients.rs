@@ -62,9 +62,13 @@ fn each_recipient_decrypts_alone_and_outsiders_cannot() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        // The secret, and the record of when it was set (no secret in it).
         assert_eq!(
             String::from_utf8(out.stdout).unwrap(),
-            "hcloud_token: team-token\n"
+            format!(
+                "clawprov_record: '{}'\nhcloud_token: team-token\n",
+                v.record().text()
+            )
         );
     }
 
