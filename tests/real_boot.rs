@@ -1228,6 +1228,108 @@ fn full_up_second_up_outside_reboot() {
     // --- backup and restore: the state as an archive, the state damaged,
     // restored through the real user manager (stop, swap, host phase).
     backup_and_restore(&mut vm, &p);
+
+    // --- credential rotation on the real guest: the gateway token (the
+    // real OpenClaw restarted by its user manager, probed through Serve's
+    // headers), then the admin's SSH key, killed once after the new key
+    // became the vault's and run again; plan a no-op after each, and the
+    // host's checks (authorized_keys exactly the vault's key) pass.
+    rotate_credentials(&mut vm, &p);
+}
+
+/// `rotate gateway-token` and `rotate ssh-key` (one kill -9) on the guest.
+fn rotate_credentials(vm: &mut Vm, p: &Project) {
+    let scenario = "rotate credentials";
+    let plan_is_noop = |vm: &mut Vm, after: &str| {
+        let plan = plan_json(p);
+        let plan = &plan["plans"][0];
+        ensure!(
+            vm,
+            scenario,
+            plan["steps"]
+                .as_array()
+                .is_some_and(|s| s.iter().all(|x| x["op"] == "no_op"))
+                && plan["host"]["changes"] == serde_json::json!([])
+                && plan["host"]["config"].is_null()
+                && plan["host"]["env"].is_null(),
+            "plan after {after} is not a no-op: {plan}"
+        );
+    };
+    let started = Instant::now();
+    let (ok, stdout, stderr) = day_two(p, &["rotate", "gateway-token"]);
+    ensure!(vm, scenario, ok, "rotate gateway-token: {stdout}\n{stderr}");
+    let r: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    ensure!(
+        vm,
+        scenario,
+        r["rotated"]["probes"] == 5 && r["rotated"]["service"] == "restarted",
+        "rotate gateway-token: {stdout}"
+    );
+    no_canary_in(&stdout, "rotate gateway-token's stdout", &p.canaries);
+    no_canary_in(&stderr, "rotate gateway-token's stderr", &p.canaries);
+    eprintln!(
+        "real boot: rotate gateway-token took {} s",
+        started.elapsed().as_secs()
+    );
+    plan_is_noop(vm, "rotate gateway-token");
+
+    // The SSH key, killed after the new key became the vault's (the old
+    // one still on the node), then run again.
+    let started = Instant::now();
+    let out = support::clawprov(p.home.path())
+        .current_dir(p.home.path())
+        .arg("-s")
+        .arg(&p.stack)
+        .args(["--json", "--hcloud-endpoint", &p.sim.endpoint()])
+        .args(["--tailscale-endpoint", &p.sim.tailscale_endpoint()])
+        .args(["rotate", "ssh-key", "--reach-timeout", "120"])
+        .env("CLAWPROV_TEST_KILL_AFTER", "ssh-key:promoted")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    {
+        use std::os::unix::process::ExitStatusExt;
+        ensure!(
+            vm,
+            scenario,
+            out.status.signal() == Some(9),
+            "rotate ssh-key was not killed at ssh-key:promoted: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let keys = vm.check(
+        "keys",
+        &format!("grep -c '^ssh-ed25519 ' /home/{ADMIN}/.ssh/authorized_keys"),
+    );
+    ensure!(
+        vm,
+        scenario,
+        keys.trim() == "2",
+        "after the kill the node should hold the old and the new key: {keys}"
+    );
+    let (ok, stdout, stderr) = day_two(p, &["rotate", "ssh-key"]);
+    ensure!(vm, scenario, ok, "rotate ssh-key again: {stdout}\n{stderr}");
+    let r: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    ensure!(
+        vm,
+        scenario,
+        r["rotated"]["resumed"] == true && r["rotated"]["hetzner_ssh_key"].is_i64(),
+        "rotate ssh-key: {stdout}"
+    );
+    no_canary_in(&stdout, "rotate ssh-key's stdout", &p.canaries);
+    no_canary_in(&stderr, "rotate ssh-key's stderr", &p.canaries);
+    eprintln!(
+        "real boot: rotate ssh-key (killed once, run again) took {} s",
+        started.elapsed().as_secs()
+    );
+    plan_is_noop(vm, "rotate ssh-key");
+    let (code, checks) = verify_host(p);
+    ensure!(
+        vm,
+        scenario,
+        code == 0,
+        "verify --only host after the rotations: {checks:?}"
+    );
 }
 
 /// `clawprov ARGS` against the guest, the node reached over the forward.
