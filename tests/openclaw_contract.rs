@@ -19,6 +19,7 @@
 //!
 //! Under CI a missing npm or an unreachable registry fails the test.
 
+mod openclaw_support;
 mod render_fixture;
 mod support;
 
@@ -26,61 +27,19 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use clawprov::host::probe::{self, Probe};
-use clawprov::host::{desired_files, Account, CONFIG_FILE, ENV_FILE, LOG_FILE};
+use clawprov::host::probe;
+use clawprov::host::{Account, CONFIG_FILE, ENV_FILE, LOG_FILE};
 use clawprov::secrets::{Secret, Vault};
-use clawprov::stack::{Stack, DEFAULT_NODE_VERSION, DEFAULT_OPENCLAW_VERSION};
-
-const UNIT_PATH: &str = "/usr/local/share/clawprov/clawprov-gateway.service";
-
-/// The cached node directory, built once per test binary.
-fn node_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        support::require_tool("npm", "npm");
-        support::require_tool("flock", "util-linux");
-        let script = support::repo_dir().join("tests/contract/openclaw-setup.sh");
-        let out = Command::new("bash")
-            .arg(&script)
-            .args([DEFAULT_NODE_VERSION, DEFAULT_OPENCLAW_VERSION])
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run openclaw-setup.sh");
-        assert!(
-            out.status.success(),
-            "openclaw-setup.sh failed: the real Node {DEFAULT_NODE_VERSION} and OpenClaw \
-             {DEFAULT_OPENCLAW_VERSION} must come from the npm registry"
-        );
-        let dir = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .expect("setup prints the node directory")
-            .to_string();
-        PathBuf::from(dir)
-    })
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-fn id(flag: &str) -> u32 {
-    let out = Command::new("id").arg(flag).output().expect("id");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("numeric id")
-}
+use clawprov::stack::Stack;
+use openclaw_support::{
+    account, answer, canary, canary_vault, deliver, device_list, files_under, fqdn, free_port,
+    leaks, output_tail, probe_faults, process_tree, run_watched, server_layout, stop, temp_home,
+    wait_listening, ws_script, Unit,
+};
 
 /// A change to what clawprov renders, to show the contract catches it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,10 +62,10 @@ struct Gateway {
     token: Secret,
     fqdn: String,
     canaries: Vec<String>,
+    /// The rendered unit, as the service user's systemd runs it.
+    unit: Unit,
     /// The unit's environment plus its EnvironmentFile, as systemd passes it.
     env: BTreeMap<String, String>,
-    node: PathBuf,
-    openclaw: PathBuf,
     child: Child,
     /// A gateway with channels it cannot reach takes minutes to drain on
     /// SIGTERM (FACTS.md): after the checks it is killed outright.
@@ -115,61 +74,9 @@ struct Gateway {
 
 impl Drop for Gateway {
     fn drop(&mut self) {
-        // Stopped by its PID (and its process group: the gateway forks
-        // workers), the way systemd's KillMode=mixed would.
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", "--", &pid]).status();
-        let wait = if self.kill_outright { 0 } else { 20 };
-        let deadline = Instant::now() + Duration::from_secs(wait);
-        while Instant::now() < deadline {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let group = format!("-{pid}");
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &group])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.child.wait();
+        let grace = if self.kill_outright { 0 } else { 20 };
+        stop(&mut self.child, Duration::from_secs(grace));
     }
-}
-
-/// The rendered unit's `ExecStart` argv and `Environment=` pairs.
-fn unit_lines(stack: &Stack) -> (Vec<String>, Vec<(String, String)>, String) {
-    let doc = render_fixture::parse(render_fixture::render_embedded(stack).expose());
-    let unit = render_fixture::file(&doc, UNIT_PATH).content;
-    let mut exec = Vec::new();
-    let mut env = Vec::new();
-    let mut env_file = String::new();
-    for line in unit.lines() {
-        if let Some(rest) = line.strip_prefix("ExecStart=") {
-            // Our unit's words hold no quotes or spaces (the `word` filter).
-            exec = rest.split_whitespace().map(str::to_string).collect();
-        } else if let Some(rest) = line.strip_prefix("Environment=") {
-            let (k, v) = rest.split_once('=').expect("Environment=K=V");
-            env.push((k.to_string(), v.to_string()));
-        } else if let Some(rest) = line.strip_prefix("EnvironmentFile=") {
-            env_file = rest.to_string();
-        }
-    }
-    assert!(
-        !exec.is_empty(),
-        "no ExecStart in the rendered unit:\n{unit}"
-    );
-    (exec, env, env_file)
-}
-
-/// Reads a systemd EnvironmentFile the way clawprov writes it: `K='V'` lines.
-fn read_env_file(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (k, v) = l.split_once('=').expect("K=V");
-            (k.to_string(), v.trim_matches('\'').to_string())
-        })
-        .collect()
 }
 
 /// Rewrite the JSON file at `path` with `edit` applied.
@@ -177,10 +84,6 @@ fn edit_json(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
     let mut v: serde_json::Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
     edit(&mut v);
     fs::write(path, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
-}
-
-fn canary(name: &str) -> String {
-    format!("CANARY{name}{:016x}", rand::random::<u64>())
 }
 
 impl Gateway {
@@ -193,53 +96,16 @@ impl Gateway {
     /// command), then its env file and openclaw.json, every vault key the
     /// configuration names holding a canary.
     fn deploy_stack(mut stack: Stack, mutation: Mutation) -> Gateway {
-        let node_dir = node_dir();
         let port = free_port();
         stack.openclaw.port = port;
-        let service = stack.host.service_user.clone();
-        let home = tempfile::Builder::new()
-            .prefix("cpt-openclaw-")
-            .tempdir()
-            .expect("home");
-        fs::set_permissions(home.path(), fs::Permissions::from_mode(0o750)).unwrap();
+        let home = temp_home("cpt-openclaw-");
         let logs = tempfile::tempdir().expect("logs");
 
-        let mut vault = Vault::new();
         let token = hex::encode(rand::random::<[u8; 32]>());
-        vault
-            .set("gateway_token", Secret::new(token.as_str()))
-            .unwrap();
-        let mut canaries = vec![token.clone()];
-        let gateway = clawprov::gateway::build(&stack, &home.path().display().to_string())
-            .expect("the stack's gateway config");
-        let mut keys: Vec<String> = gateway
-            .env
-            .vault_keys()
-            .into_iter()
-            .map(String::from)
-            .collect();
-        // Both Anthropic credentials, as a vault may hold them.
-        keys.push("claude_setup_token".into());
-        for key in keys.iter().filter(|k| *k != "gateway_token") {
-            let value = canary(&key.replace('_', ""));
-            vault.set(key, Secret::new(value.as_str())).unwrap();
-            canaries.push(value);
-        }
-        let account = Account {
-            name: service.clone(),
-            uid: id("-u"),
-            gid: id("-g"),
-            home: home.path().display().to_string(),
-        };
+        let (vault, canaries) = canary_vault(&stack, &token);
+        let account = account(&stack.host.service_user, home.path());
         install_plugins(&stack, &account, home.path());
-        for file in desired_files(&stack, &vault, &account).expect("host files") {
-            for dir in &file.dirs {
-                fs::create_dir_all(dir).unwrap();
-                fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).unwrap();
-            }
-            fs::write(&file.path, file.expose_content()).unwrap();
-            fs::set_permissions(&file.path, fs::Permissions::from_mode(0o600)).unwrap();
-        }
+        deliver(&stack, &vault, &account);
         let config = home.path().join(CONFIG_FILE);
         let env_path = home.path().join(ENV_FILE);
         match mutation {
@@ -271,119 +137,45 @@ impl Gateway {
         }
 
         // The unit, with the server's nvm directory mapped onto the cache.
-        let (mut exec, unit_env, env_file) = unit_lines(&stack);
-        let server_node_dir = format!("/home/{service}/.nvm/versions/node/v{}", stack.node.version);
-        let server_release = clawprov::host::Release::of(&stack).dir(&format!("/home/{service}"));
-        let release = node_dir.parent().unwrap().join("release");
-        let map = |s: &str| {
-            s.replace(&server_node_dir, &node_dir.display().to_string())
-                .replace(&server_release, &release.display().to_string())
-        };
-        exec = exec.iter().map(|w| map(w)).collect();
+        let mut unit = Unit::of(&stack, home.path());
         if mutation == Mutation::BindLan {
-            let at = exec.iter().position(|w| w == "--bind").expect("--bind") + 1;
-            exec[at] = "lan".into();
+            let at = unit
+                .exec
+                .iter()
+                .position(|w| w == "--bind")
+                .expect("--bind")
+                + 1;
+            unit.exec[at] = "lan".into();
         }
-        assert_eq!(
-            env_file,
-            format!("%h/{ENV_FILE}"),
-            "the unit reads the env file the host phase delivers"
-        );
-        let mut env = BTreeMap::new();
-        for (k, v) in unit_env {
-            env.insert(k, map(&v));
-        }
-        for (k, v) in read_env_file(&fs::read_to_string(&env_path).unwrap()) {
-            env.insert(k, v);
-        }
-        // What a systemd user manager sets for every unit.
-        env.insert("HOME".into(), home.path().display().to_string());
-        env.insert("USER".into(), service.clone());
-        env.insert("LOGNAME".into(), service.clone());
-
-        let out = fs::File::create(logs.path().join("gateway.out")).unwrap();
-        let child = Command::new(&exec[0])
-            .args(&exec[1..])
-            .env_clear()
-            .envs(&env)
-            .current_dir(home.path())
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .process_group(0)
-            .spawn()
-            .expect("start the gateway");
+        let log = logs.path().join("gateway.out");
+        let child = unit.start(&log);
         let mut gateway = Gateway {
-            fqdn: format!("{}.{}", stack.tailscale.hostname, stack.tailscale.tailnet),
+            fqdn: fqdn(&stack),
             home,
             logs,
             port,
             token: Secret::new(token.as_str()),
             canaries,
-            env,
-            node: PathBuf::from(&exec[0]),
-            openclaw: PathBuf::from(&exec[1]),
+            env: unit.env_now(),
+            unit,
             child,
             kill_outright: !stack.openclaw.channels.declared().is_empty(),
         };
-        gateway.wait_listening();
+        wait_listening(port, &mut gateway.child, &log);
         gateway
     }
 
+    fn log(&self) -> std::path::PathBuf {
+        self.logs.path().join("gateway.out")
+    }
+
     fn output_tail(&self) -> String {
-        let text = fs::read_to_string(self.logs.path().join("gateway.out")).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-
-    fn wait_listening(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("the gateway exited ({status}):\n{}", self.output_tail());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the gateway did not listen on 127.0.0.1:{} within 120 s:\n{}",
-                self.port,
-                self.output_tail()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    /// PIDs of the gateway and every process it started.
-    fn process_tree(&self) -> Vec<u32> {
-        let mut tree = vec![self.child.id()];
-        let mut grew = true;
-        while grew {
-            grew = false;
-            for entry in fs::read_dir("/proc").unwrap().flatten() {
-                let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-                    continue;
-                };
-                let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
-                    continue;
-                };
-                let ppid = stat
-                    .rsplit_once(')')
-                    .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-                    .and_then(|p| p.parse::<u32>().ok());
-                if ppid.is_some_and(|p| tree.contains(&p)) && !tree.contains(&pid) {
-                    tree.push(pid);
-                    grew = true;
-                }
-            }
-        }
-        tree
+        output_tail(&self.log())
     }
 
     /// Every TCP listener of the gateway's processes.
     fn listeners(&self) -> Vec<String> {
-        let tree = self.process_tree();
+        let tree = process_tree(self.child.id());
         let out = Command::new(support::require_tool("ss", "iproute2"))
             .args(["-ltnpH"])
             .output()
@@ -393,34 +185,6 @@ impl Gateway {
             .filter(|l| tree.iter().any(|p| l.contains(&format!("pid={p},"))))
             .filter_map(|l| l.split_whitespace().nth(3).map(str::to_string))
             .collect()
-    }
-
-    /// A probe's answer once the gateway has settled (5xx while it starts),
-    /// as `probe::check` waits for it.
-    fn answer(&self, probe: &Probe) -> u16 {
-        let deadline = Instant::now() + probe::SETTLE;
-        loop {
-            let got = self.run_probe(probe);
-            if !probe::starting(got) || Instant::now() >= deadline {
-                return got;
-            }
-            std::thread::sleep(Duration::from_millis(500));
-        }
-    }
-
-    /// A probe's command, run here as the host phase runs it on the server
-    /// (the admin user's shell, the header on stdin).
-    fn run_probe(&self, probe: &Probe) -> u16 {
-        let line = probe.command.line().expect("probe line");
-        let mut child = Command::new("sh")
-            .args(["-c", &line])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("curl");
-        child.stdin.take().unwrap().write_all(&probe.stdin).unwrap();
-        let out = child.wait_with_output().unwrap();
-        probe::status_of(&String::from_utf8_lossy(&out.stdout)).unwrap_or(0)
     }
 
     /// The contract's core: loopback only, and the four auth probes. Each
@@ -442,20 +206,19 @@ impl Gateway {
                 faults.push(format!("listens beyond loopback on {l}"));
             }
         }
-        for p in probe::probes(self.port, &self.fqdn, &self.token) {
-            let got = self.answer(&p);
-            if got != p.expect {
-                faults.push(probe::diagnose(&p, got));
-            }
-        }
+        faults.extend(probe_faults(self.port, &self.fqdn, &self.token));
         faults
+    }
+
+    fn canaries(&self) -> Vec<&str> {
+        self.canaries.iter().map(String::as_str).collect()
     }
 
     /// `openclaw ARGS` as the service user would run it over SSH: the
     /// gateway's environment (unit + env file).
     fn openclaw(&self, args: &[&str]) -> std::process::Output {
-        let out = Command::new(&self.node)
-            .arg(&self.openclaw)
+        let out = Command::new(self.unit.node())
+            .arg(self.unit.openclaw())
             .args(args)
             .env_clear()
             .envs(&self.env)
@@ -471,32 +234,22 @@ impl Gateway {
     }
 
     fn ws(&self, url: &str, token: &str) -> serde_json::Value {
-        self.ws_script("openclaw_ws_probe.mjs", url, token)
+        ws_script(
+            self.unit.node(),
+            "openclaw_ws_probe.mjs",
+            url,
+            token.as_bytes(),
+        )
     }
 
     /// The handshake with a fresh device identity (openclaw_ws_device.mjs).
     fn ws_device(&self, url: &str, token: &str) -> serde_json::Value {
-        self.ws_script("openclaw_ws_device.mjs", url, token)
-    }
-
-    fn ws_script(&self, name: &str, url: &str, token: &str) -> serde_json::Value {
-        let script = support::repo_dir().join("tests/contract").join(name);
-        let mut child = Command::new(&self.node)
-            .arg(script)
-            .arg(url)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("ws probe");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(token.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("ws probe output: {e}: {:?}", out.stdout))
+        ws_script(
+            self.unit.node(),
+            "openclaw_ws_device.mjs",
+            url,
+            token.as_bytes(),
+        )
     }
 }
 
@@ -546,26 +299,6 @@ fn proxy_one(mut client: TcpStream, upstream: u16, headers: &str) -> std::io::Re
     Ok(())
 }
 
-/// Lay out the server's paths under `home` (nvm's node directory and the
-/// release, linked to the cached tree) so that the host phase's exact
-/// commands run here.
-fn server_layout(stack: &Stack, home: &Path) {
-    let node_dir = node_dir();
-    let nvm_node = home.join(format!(".nvm/versions/node/v{}", stack.node.version));
-    if nvm_node.exists() {
-        return;
-    }
-    fs::create_dir_all(nvm_node.parent().unwrap()).unwrap();
-    std::os::unix::fs::symlink(node_dir, &nvm_node).unwrap();
-    let release = home.join(
-        clawprov::host::Release::of(stack)
-            .dir("")
-            .trim_start_matches('/'),
-    );
-    fs::create_dir_all(release.parent().unwrap()).unwrap();
-    std::os::unix::fs::symlink(node_dir.parent().unwrap().join("release"), &release).unwrap();
-}
-
 /// A host-phase command (`RemoteCommand::argv`), run here in a clean
 /// environment from `home`; its stdout.
 fn run_remote(cmd: &clawprov::host::command::RemoteCommand, home: &Path) -> String {
@@ -601,17 +334,6 @@ fn install_plugins(stack: &Stack, account: &Account, home: &Path) {
     }
 }
 
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        match entry.file_type() {
-            Ok(t) if t.is_dir() => files_under(&path, out),
-            Ok(t) if t.is_file() => out.push(path),
-            _ => {}
-        }
-    }
-}
-
 #[test]
 fn the_real_gateway_keeps_the_contract() {
     let gw = Gateway::deploy(Mutation::None);
@@ -624,7 +346,7 @@ fn the_real_gateway_keeps_the_contract() {
         .iter()
         .filter(|p| !p.forwarded)
     {
-        assert_eq!(gw.answer(p), p.expect, "through the proxy: {}", p.what);
+        assert_eq!(answer(p), p.expect, "through the proxy: {}", p.what);
     }
 
     // WebSocket: no token, a wrong one, the vault's.
@@ -695,32 +417,13 @@ fn the_real_gateway_keeps_the_contract() {
     );
 
     // Canaries: no secret in any log, argv, or file but the env file.
-    let mut files = Vec::new();
-    files_under(gw.home.path(), &mut files);
-    files_under(gw.logs.path(), &mut files);
-    files_under(Path::new("/tmp/openclaw"), &mut files);
-    let env_file = gw.home.path().join(ENV_FILE);
-    let mut leaks = Vec::new();
-    for file in files.iter().filter(|f| **f != env_file) {
-        let bytes = fs::read(file).unwrap_or_default();
-        let text = String::from_utf8_lossy(&bytes);
-        for c in &gw.canaries {
-            if text.contains(c.as_str()) {
-                leaks.push(format!("{} holds a canary", file.display()));
-            }
-        }
-    }
-    for pid in gw.process_tree() {
-        let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        let text = String::from_utf8_lossy(&cmdline);
-        for c in &gw.canaries {
-            if text.contains(c.as_str()) {
-                leaks.push(format!("argv of pid {pid} holds a canary"));
-            }
-        }
-    }
+    let leaks = leaks(
+        gw.home.path(),
+        gw.logs.path(),
+        &process_tree(gw.child.id()),
+        &gw.canaries(),
+    );
     assert!(leaks.is_empty(), "{leaks:#?}");
-    assert!(files.len() > 3, "the scan saw files: {files:?}");
 }
 
 #[test]
@@ -754,20 +457,6 @@ fn bind_lan_is_caught() {
     );
 }
 
-/// Every process's argv right now, as `/proc/*/cmdline` has it.
-fn all_cmdlines() -> Vec<(u32, String)> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        if let Ok(bytes) = fs::read(entry.path().join("cmdline")) {
-            out.push((pid, String::from_utf8_lossy(&bytes).replace('\0', " ")));
-        }
-    }
-    out
-}
-
 /// `clawprov openclaw -- devices list` is the exact command it builds
 /// (`plugins::with_gateway_env`: the pinned Node as the service user, the
 /// env file sourced by the server's shell), run here as sudo would run it
@@ -789,77 +478,27 @@ fn clawprov_openclaw_lists_and_approves_devices_on_the_real_gateway_with_no_secr
     assert!(faults.is_empty(), "{faults:#?}\n{}", gw.output_tail());
     let mut stack = render_fixture::example();
     stack.openclaw.port = gw.port;
-    // Where the bootstrap's nvm puts Node under the service user's home.
-    let nvm_node = gw
-        .home
-        .path()
-        .join(format!(".nvm/versions/node/v{}", stack.node.version));
-    fs::create_dir_all(nvm_node.parent().unwrap()).unwrap();
-    std::os::unix::fs::symlink(node_dir(), &nvm_node).unwrap();
+    // Where the bootstrap's nvm puts Node under the service user's home,
     // and where it installs the release's OpenClaw.
-    let release = gw.home.path().join(
-        clawprov::host::Release::of(&stack)
-            .dir("")
-            .trim_start_matches('/'),
-    );
-    fs::create_dir_all(release.parent().unwrap()).unwrap();
-    std::os::unix::fs::symlink(node_dir().parent().unwrap().join("release"), &release).unwrap();
-    let account = Account {
-        name: stack.host.service_user.clone(),
-        uid: id("-u"),
-        gid: id("-g"),
-        home: gw.home.path().display().to_string(),
-    };
+    server_layout(&stack, gw.home.path());
+    let account = account(&stack.host.service_user, gw.home.path());
+    let canaries = gw.canaries();
     let run = |args: &[&str]| {
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         let cmd = plugins::with_gateway_env(&stack, &account, &args);
-        let argv = cmd.argv();
-        for c in &gw.canaries {
-            assert!(!argv.iter().any(|w| w.contains(c.as_str())), "{argv:?}");
-        }
-        let mut child = Command::new(&argv[0])
-            .args(&argv[1..])
-            .env_clear()
-            .current_dir(gw.home.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the openclaw command");
-        let mut samples = 0;
-        let mut leaks = Vec::new();
-        while child.try_wait().unwrap().is_none() {
-            for (pid, cmdline) in all_cmdlines() {
-                for c in &gw.canaries {
-                    if cmdline.contains(c.as_str()) {
-                        leaks.push(format!("pid {pid}: {cmdline}"));
-                    }
-                }
-            }
-            samples += 1;
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let out = child.wait_with_output().unwrap();
-        assert!(leaks.is_empty(), "a secret in argv: {leaks:#?}");
-        assert!(
-            samples > 3,
-            "the scan ran while the CLI did ({samples} samples)"
-        );
-        out
+        run_watched(&cmd, gw.home.path(), &canaries)
     };
 
     let out = run(&["devices", "list", "--json"]);
+    let v = device_list(&out);
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "devices list: {stdout}{stderr}");
-    let v: serde_json::Value = serde_json::from_str(&stdout[stdout.find('{').expect("JSON")..])
-        .unwrap_or_else(|e| panic!("devices list --json: {e}: {stdout}"));
     assert!(
         v["pending"].is_array() && v["paired"].is_array(),
         "the gateway's device list: {v}"
     );
-    for c in &gw.canaries {
-        assert!(!stdout.contains(c.as_str()) && !stderr.contains(c.as_str()));
+    for c in &canaries {
+        assert!(!stdout.contains(c) && !stderr.contains(c));
     }
 
     // A new device connecting through Serve (a proxy adding its headers,
@@ -873,12 +512,7 @@ fn clawprov_openclaw_lists_and_approves_devices_on_the_real_gateway_with_no_secr
         .as_str()
         .unwrap_or_else(|| panic!("a pairing request: {device}"))
         .to_string();
-    let list = |out: &std::process::Output| -> serde_json::Value {
-        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(out.status.success(), "devices list: {stdout}");
-        serde_json::from_str(&stdout[stdout.find('{').expect("JSON")..]).unwrap()
-    };
-    let before = list(&run(&["devices", "list", "--json"]));
+    let before = device_list(&run(&["devices", "list", "--json"]));
     assert!(
         before["pending"]
             .as_array()
@@ -894,7 +528,7 @@ fn clawprov_openclaw_lists_and_approves_devices_on_the_real_gateway_with_no_secr
         String::from_utf8_lossy(&approve.stdout),
         String::from_utf8_lossy(&approve.stderr)
     );
-    let after = list(&run(&["devices", "list", "--json"]));
+    let after = device_list(&run(&["devices", "list", "--json"]));
     assert!(
         after["pending"].as_array().unwrap().is_empty()
             && after["paired"]
@@ -971,14 +605,8 @@ fn the_discord_plugin_installs_at_the_pinned_version_and_the_config_loads_it() {
         .prefix("cpt-openclaw-discord-")
         .tempdir()
         .unwrap();
-    let account = Account {
-        name: String::from_utf8_lossy(&Command::new("id").arg("-un").output().unwrap().stdout)
-            .trim()
-            .to_string(),
-        uid: id("-u"),
-        gid: id("-g"),
-        home: home.path().display().to_string(),
-    };
+    let user = Command::new("id").arg("-un").output().unwrap().stdout;
+    let account = account(String::from_utf8_lossy(&user).trim(), home.path());
     let mut vault = Vault::new();
     let token = hex::encode(rand::random::<[u8; 32]>());
     vault
@@ -999,14 +627,7 @@ fn the_discord_plugin_installs_at_the_pinned_version_and_the_config_loads_it() {
     assert_eq!(plugins::wanted(&stack).len(), 1);
     install_plugins(&stack, &account, home.path());
     // Then the host phase delivers its files over whatever the install wrote.
-    for file in desired_files(&stack, &vault, &account).expect("host files") {
-        for dir in &file.dirs {
-            fs::create_dir_all(dir).unwrap();
-            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).unwrap();
-        }
-        fs::write(&file.path, file.expose_content()).unwrap();
-        fs::set_permissions(&file.path, fs::Permissions::from_mode(0o600)).unwrap();
-    }
+    deliver(&stack, &vault, &account);
     let listed = run(&plugins::openclaw(&stack, &account).args(["plugins", "list", "--json"]));
     assert_eq!(
         plugins::installed(&listed),

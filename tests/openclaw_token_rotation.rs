@@ -1,7 +1,8 @@
 //! What `clawprov rotate gateway-token` relies on, proven on the real
 //! OpenClaw package (the pinned version, installed and started exactly as
-//! tests/openclaw_contract.rs does it: `desired_files` for the env file and
-//! openclaw.json, the rendered unit's `ExecStart` argv and environment).
+//! tests/openclaw_contract.rs does it, by tests/openclaw_support:
+//! `desired_files` for the env file and openclaw.json, the rendered unit's
+//! `ExecStart` argv and environment).
 //!
 //! The rotation: a vault whose `gateway_token` is token B instead of A;
 //! only the env file (`clawprov::host::ENV_FILE`) is rendered again (every
@@ -37,166 +38,28 @@
 //!
 //! Under CI a missing npm or an unreachable registry fails the test.
 
+mod openclaw_support;
 mod render_fixture;
 mod support;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use clawprov::host::probe::{self, Probe};
-use clawprov::host::{desired_files, Account, CONFIG_FILE, ENV_FILE, LOG_FILE};
+use clawprov::host::probe;
+use clawprov::host::{desired_files, Account, CONFIG_FILE, ENV_FILE};
 use clawprov::secrets::{Secret, Vault};
-use clawprov::stack::{Stack, DEFAULT_NODE_VERSION, DEFAULT_OPENCLAW_VERSION};
-
-const UNIT_PATH: &str = "/usr/local/share/clawprov/clawprov-gateway.service";
-
-// ---- Copied from tests/openclaw_contract.rs (test files share no private
-// fns): node_dir, free_port, id, unit_lines, read_env_file, all_cmdlines,
-// files_under, and the probe runner (Gateway::answer/run_probe there).
-
-/// The cached node directory, built once per test binary.
-fn node_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        support::require_tool("npm", "npm");
-        support::require_tool("flock", "util-linux");
-        let script = support::repo_dir().join("tests/contract/openclaw-setup.sh");
-        let out = Command::new("bash")
-            .arg(&script)
-            .args([DEFAULT_NODE_VERSION, DEFAULT_OPENCLAW_VERSION])
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run openclaw-setup.sh");
-        assert!(
-            out.status.success(),
-            "openclaw-setup.sh failed: the real Node {DEFAULT_NODE_VERSION} and OpenClaw \
-             {DEFAULT_OPENCLAW_VERSION} must come from the npm registry"
-        );
-        let dir = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .expect("setup prints the node directory")
-            .to_string();
-        PathBuf::from(dir)
-    })
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-fn id(flag: &str) -> u32 {
-    let out = Command::new("id").arg(flag).output().expect("id");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("numeric id")
-}
-
-/// The rendered unit's `ExecStart` argv and `Environment=` pairs.
-fn unit_lines(stack: &Stack) -> (Vec<String>, Vec<(String, String)>, String) {
-    let doc = render_fixture::parse(render_fixture::render_embedded(stack).expose());
-    let unit = render_fixture::file(&doc, UNIT_PATH).content;
-    let mut exec = Vec::new();
-    let mut env = Vec::new();
-    let mut env_file = String::new();
-    for line in unit.lines() {
-        if let Some(rest) = line.strip_prefix("ExecStart=") {
-            exec = rest.split_whitespace().map(str::to_string).collect();
-        } else if let Some(rest) = line.strip_prefix("Environment=") {
-            let (k, v) = rest.split_once('=').expect("Environment=K=V");
-            env.push((k.to_string(), v.to_string()));
-        } else if let Some(rest) = line.strip_prefix("EnvironmentFile=") {
-            env_file = rest.to_string();
-        }
-    }
-    assert!(
-        !exec.is_empty(),
-        "no ExecStart in the rendered unit:\n{unit}"
-    );
-    (exec, env, env_file)
-}
-
-/// Reads a systemd EnvironmentFile the way clawprov writes it: `K='V'` lines.
-fn read_env_file(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (k, v) = l.split_once('=').expect("K=V");
-            (k.to_string(), v.trim_matches('\'').to_string())
-        })
-        .collect()
-}
-
-/// Every process's argv right now, as `/proc/*/cmdline` has it.
-fn all_cmdlines() -> Vec<(u32, String)> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        if let Ok(bytes) = fs::read(entry.path().join("cmdline")) {
-            out.push((pid, String::from_utf8_lossy(&bytes).replace('\0', " ")));
-        }
-    }
-    out
-}
-
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        match entry.file_type() {
-            Ok(t) if t.is_dir() => files_under(&path, out),
-            Ok(t) if t.is_file() => out.push(path),
-            _ => {}
-        }
-    }
-}
-
-/// A probe's command, run here as the host phase runs it on the server
-/// (the admin user's shell, the header on stdin).
-fn run_probe(probe: &Probe) -> u16 {
-    let line = probe.command.line().expect("probe line");
-    let mut child = Command::new("sh")
-        .args(["-c", &line])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("curl");
-    child.stdin.take().unwrap().write_all(&probe.stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
-    probe::status_of(&String::from_utf8_lossy(&out.stdout)).unwrap_or(0)
-}
-
-/// A probe's answer once the gateway has settled (5xx while it starts),
-/// as `probe::check` waits for it.
-fn answer(probe: &Probe) -> u16 {
-    let deadline = Instant::now() + probe::SETTLE;
-    loop {
-        let got = run_probe(probe);
-        if !probe::starting(got) || Instant::now() >= deadline {
-            return got;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
-// ---- End of the copy.
-
-fn canary(name: &str) -> String {
-    format!("CANARY{name}{:016x}", rand::random::<u64>())
-}
+use clawprov::stack::Stack;
+use openclaw_support::{
+    account, answer, canary, canary_vault, deliver, device_list, fqdn, free_port, leaks,
+    output_tail, probe_faults, process_tree, run_watched, server_layout, temp_home, wait_listening,
+    ws_script, Unit,
+};
 
 /// The gateway of `stacks/example.yaml` in a temporary home, started and
 /// restarted as its unit would be.
@@ -207,18 +70,14 @@ struct Gateway {
     account: Account,
     port: u16,
     fqdn: String,
-    /// The unit's ExecStart, the nvm path mapped onto the cache.
-    exec: Vec<String>,
-    /// The unit's `Environment=` lines plus what a systemd user manager
-    /// sets; the env file is added at each start.
-    unit_env: BTreeMap<String, String>,
+    /// The rendered unit, as the service user's systemd runs it.
+    unit: Unit,
     child: Option<Child>,
 }
 
 impl Gateway {
     /// Deliver every file `desired_files` renders for `vault`, each 0600.
     fn deploy(vault: &Vault) -> Gateway {
-        let node_dir = node_dir();
         let mut stack = render_fixture::example();
         assert!(
             stack.openclaw.channels.declared().is_empty(),
@@ -226,140 +85,45 @@ impl Gateway {
         );
         let port = free_port();
         stack.openclaw.port = port;
-        let service = stack.host.service_user.clone();
-        let home = tempfile::Builder::new()
-            .prefix("cpt-rotate-")
-            .tempdir()
-            .expect("home");
-        fs::set_permissions(home.path(), fs::Permissions::from_mode(0o750)).unwrap();
+        let home = temp_home("cpt-rotate-");
         let logs = tempfile::tempdir().expect("logs");
-        let account = Account {
-            name: service.clone(),
-            uid: id("-u"),
-            gid: id("-g"),
-            home: home.path().display().to_string(),
-        };
-        for file in desired_files(&stack, vault, &account).expect("host files") {
-            for dir in &file.dirs {
-                fs::create_dir_all(dir).unwrap();
-                fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).unwrap();
-            }
-            fs::write(&file.path, file.expose_content()).unwrap();
-            fs::set_permissions(&file.path, fs::Permissions::from_mode(0o600)).unwrap();
-        }
-
-        let (exec, env, env_file) = unit_lines(&stack);
-        assert_eq!(
-            env_file,
-            format!("%h/{ENV_FILE}"),
-            "the unit reads the env file the host phase delivers"
-        );
-        let server_node_dir = format!("/home/{service}/.nvm/versions/node/v{}", stack.node.version);
-        let server_release = clawprov::host::Release::of(&stack).dir(&format!("/home/{service}"));
-        let release = node_dir.parent().unwrap().join("release");
-        let map = |s: &str| {
-            s.replace(&server_node_dir, &node_dir.display().to_string())
-                .replace(&server_release, &release.display().to_string())
-        };
-        let exec = exec.iter().map(|w| map(w)).collect();
-        // systemd expands the `%h` specifier in Environment= lines.
-        let home_str = home.path().display().to_string();
-        let mut unit_env: BTreeMap<String, String> = env
-            .into_iter()
-            .map(|(k, v)| (k, map(&v).replace("%h", &home_str)))
-            .collect();
-        unit_env.insert("HOME".into(), home.path().display().to_string());
-        unit_env.insert("USER".into(), service.clone());
-        unit_env.insert("LOGNAME".into(), service.clone());
-
+        let account = account(&stack.host.service_user, home.path());
+        deliver(&stack, vault, &account);
         // The server's layout (nvm's node, the release) for clawprov's own
         // `openclaw` commands (`plugins::with_gateway_env`).
-        let nvm_node = home
-            .path()
-            .join(format!(".nvm/versions/node/v{}", stack.node.version));
-        fs::create_dir_all(nvm_node.parent().unwrap()).unwrap();
-        std::os::unix::fs::symlink(node_dir, &nvm_node).unwrap();
-        let release_link = home.path().join(
-            clawprov::host::Release::of(&stack)
-                .dir("")
-                .trim_start_matches('/'),
-        );
-        fs::create_dir_all(release_link.parent().unwrap()).unwrap();
-        std::os::unix::fs::symlink(&release, &release_link).unwrap();
-
+        server_layout(&stack, home.path());
         Gateway {
-            fqdn: format!("{}.{}", stack.tailscale.hostname, stack.tailscale.tailnet),
+            fqdn: fqdn(&stack),
+            unit: Unit::of(&stack, home.path()),
             home,
             logs,
             stack,
             account,
             port,
-            exec,
-            unit_env,
             child: None,
         }
+    }
+
+    fn log(&self) -> PathBuf {
+        self.logs.path().join("gateway.out")
     }
 
     /// `systemctl start`: the unit's argv, its environment and the env
     /// file as it is now; returns once it listens.
     fn start(&mut self) {
         assert!(self.child.is_none());
-        let mut env = self.unit_env.clone();
-        let text = fs::read_to_string(self.home.path().join(ENV_FILE)).unwrap();
-        env.extend(read_env_file(&text));
-        let out = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.logs.path().join("gateway.out"))
-            .unwrap();
-        let child = Command::new(&self.exec[0])
-            .args(&self.exec[1..])
-            .env_clear()
-            .envs(&env)
-            .current_dir(self.home.path())
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .process_group(0)
-            .spawn()
-            .expect("start the gateway");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            if let Ok(Some(status)) = self.child.as_mut().unwrap().try_wait() {
-                panic!("the gateway exited ({status}):\n{}", self.output_tail());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the gateway did not listen on 127.0.0.1:{} within 120 s:\n{}",
-                self.port,
-                self.output_tail()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        let log = self.log();
+        let child = self.child.insert(self.unit.start(&log));
+        wait_listening(self.port, child, &log);
     }
 
-    /// `systemctl stop` with KillMode=mixed: SIGTERM to the main process,
-    /// SIGKILL to what is left of its group.
+    /// `systemctl stop` with KillMode=mixed, and the port free again
+    /// before the next start.
     fn stop(&mut self) {
         let Some(mut child) = self.child.take() else {
             return;
         };
-        let pid = child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", "--", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if matches!(child.try_wait(), Ok(Some(_))) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{pid}")])
-            .stderr(Stdio::null())
-            .status();
-        let _ = child.wait();
-        // The port is free again before the next start.
+        openclaw_support::stop(&mut child, Duration::from_secs(30));
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
             assert!(Instant::now() < deadline, "the old gateway still listens");
@@ -368,46 +132,12 @@ impl Gateway {
     }
 
     fn output_tail(&self) -> String {
-        let text = fs::read_to_string(self.logs.path().join("gateway.out")).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
+        output_tail(&self.log())
     }
 
     /// The four host-phase probes with `token`, each fault named.
     fn probe_faults(&self, token: &Secret) -> Vec<String> {
-        probe::probes(self.port, &self.fqdn, token)
-            .iter()
-            .filter_map(|p| {
-                let got = answer(p);
-                (got != p.expect).then(|| probe::diagnose(p, got))
-            })
-            .collect()
-    }
-
-    /// PIDs of the gateway and every process it started.
-    fn process_tree(&self) -> Vec<u32> {
-        let mut tree = vec![self.child.as_ref().expect("running").id()];
-        let mut grew = true;
-        while grew {
-            grew = false;
-            for entry in fs::read_dir("/proc").unwrap().flatten() {
-                let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-                    continue;
-                };
-                let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
-                    continue;
-                };
-                let ppid = stat
-                    .rsplit_once(')')
-                    .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-                    .and_then(|p| p.parse::<u32>().ok());
-                if ppid.is_some_and(|p| tree.contains(&p)) && !tree.contains(&pid) {
-                    tree.push(pid);
-                    grew = true;
-                }
-            }
-        }
-        tree
+        probe_faults(self.port, &self.fqdn, token)
     }
 
     /// One WebSocket connect (tests/contract/openclaw_ws_rotation.mjs);
@@ -415,7 +145,7 @@ impl Gateway {
     /// UI carries the build id of the package that serves it.
     fn ws(&self, mut request: serde_json::Value) -> serde_json::Value {
         if request["kind"] == "control-ui" {
-            let package = fs::canonicalize(&self.exec[1]).expect("the openclaw entry point");
+            let package = fs::canonicalize(self.unit.openclaw()).expect("the openclaw entry point");
             let info = package.parent().unwrap().join("dist/build-info.json");
             let info: serde_json::Value = serde_json::from_slice(
                 &fs::read(&info).unwrap_or_else(|e| panic!("{}: {e}", info.display())),
@@ -423,23 +153,12 @@ impl Gateway {
             .unwrap();
             request["buildId"] = info["buildId"].clone();
         }
-        let script = support::repo_dir().join("tests/contract/openclaw_ws_rotation.mjs");
-        let mut child = Command::new(&self.exec[0])
-            .arg(script)
-            .arg(format!("ws://127.0.0.1:{}", self.port))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("ws client");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(request.to_string().as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("ws client output: {e}: {:?}", out.stdout))
+        ws_script(
+            self.unit.node(),
+            "openclaw_ws_rotation.mjs",
+            &format!("ws://127.0.0.1:{}", self.port),
+            request.to_string().as_bytes(),
+        )
     }
 
     /// Each paired device's operator-token issuer, as the gateway stores it
@@ -454,7 +173,7 @@ impl Gateway {
               [r.device_id, JSON.parse(r.tokens_json)?.operator?.issuer ?? null]))));
         "#;
         let db = self.home.path().join(".openclaw/state/openclaw.sqlite");
-        let out = Command::new(&self.exec[0])
+        let out = Command::new(self.unit.node())
             .args(["-e", READ])
             .arg(&db)
             .stdin(Stdio::null())
@@ -476,33 +195,7 @@ impl Gateway {
     fn openclaw(&self, args: &[&str], canaries: &[&str]) -> std::process::Output {
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         let cmd = clawprov::host::plugins::with_gateway_env(&self.stack, &self.account, &args);
-        let argv = cmd.argv();
-        let mut child = Command::new(&argv[0])
-            .args(&argv[1..])
-            .env_clear()
-            .current_dir(self.home.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the openclaw command");
-        let mut samples = 0;
-        let mut leaks = Vec::new();
-        while child.try_wait().unwrap().is_none() {
-            for (pid, cmdline) in all_cmdlines() {
-                if canaries.iter().any(|c| cmdline.contains(c)) {
-                    leaks.push(format!("pid {pid}: {cmdline}"));
-                }
-            }
-            samples += 1;
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let out = child.wait_with_output().unwrap();
-        assert!(leaks.is_empty(), "a secret in argv: {leaks:#?}");
-        assert!(
-            samples > 3,
-            "the scan ran while the CLI did ({samples} samples)"
-        );
+        let out = run_watched(&cmd, self.home.path(), canaries);
         let mut log =
             fs::File::create(self.logs.path().join(format!("cli-{}.out", args.join("-")))).unwrap();
         log.write_all(&out.stdout).unwrap();
@@ -513,30 +206,13 @@ impl Gateway {
     /// Files under the home (but the env file), the logs and OpenClaw's
     /// /tmp/openclaw, and the gateway's argv, that hold one of `canaries`.
     fn leaks(&self, canaries: &[&str]) -> Vec<String> {
-        let mut files = Vec::new();
-        files_under(self.home.path(), &mut files);
-        files_under(self.logs.path(), &mut files);
-        files_under(Path::new("/tmp/openclaw"), &mut files);
-        let env_file = self.home.path().join(ENV_FILE);
-        assert!(
-            files.len() > 3 && files.contains(&self.home.path().join(LOG_FILE)),
-            "the scan sees OpenClaw's log: {files:?}"
-        );
-        let mut leaks = Vec::new();
-        for file in files.iter().filter(|f| **f != env_file) {
-            let text = String::from_utf8_lossy(&fs::read(file).unwrap_or_default()).to_string();
-            if canaries.iter().any(|c| text.contains(c)) {
-                leaks.push(format!("{} holds a canary", file.display()));
-            }
-        }
-        for pid in self.process_tree() {
-            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let text = String::from_utf8_lossy(&cmdline);
-            if canaries.iter().any(|c| text.contains(c)) {
-                leaks.push(format!("argv of pid {pid} holds a canary"));
-            }
-        }
-        leaks
+        let gateway = self.child.as_ref().expect("running").id();
+        leaks(
+            self.home.path(),
+            self.logs.path(),
+            &process_tree(gateway),
+            canaries,
+        )
     }
 }
 
@@ -555,18 +231,6 @@ fn shared_generation(token: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
 }
 
-/// `devices list --json` as JSON (the CLI may print a banner first).
-fn device_list(out: &std::process::Output) -> serde_json::Value {
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "devices list: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&stdout[stdout.find('{').expect("JSON")..])
-        .unwrap_or_else(|e| panic!("devices list --json: {e}: {stdout}"))
-}
-
 fn paired_ids(list: &serde_json::Value) -> Vec<String> {
     list["paired"]
         .as_array()
@@ -583,27 +247,9 @@ fn rotating_the_gateway_token_keeps_cli_devices_and_revokes_control_ui_tokens() 
     // gateway_token, every value a canary.
     let token_a = canary("gatewaytokenA");
     let token_b = canary("gatewaytokenB");
-    let mut vault_a = Vault::new();
-    vault_a
-        .set("gateway_token", Secret::new(token_a.as_str()))
-        .unwrap();
-    let stack = render_fixture::example();
     // The vault keys the stack's gateway config names (as the contract test).
-    let gateway =
-        clawprov::gateway::build(&stack, "/home/openclaw").expect("the stack's gateway config");
-    let mut canaries = vec![token_a.clone(), token_b.clone()];
-    let mut keys: Vec<String> = gateway
-        .env
-        .vault_keys()
-        .into_iter()
-        .map(String::from)
-        .collect();
-    keys.push("claude_setup_token".into());
-    for key in keys.iter().filter(|k| *k != "gateway_token") {
-        let value = canary(&key.replace('_', ""));
-        vault_a.set(key, Secret::new(value.as_str())).unwrap();
-        canaries.push(value);
-    }
+    let (vault_a, mut canaries) = canary_vault(&render_fixture::example(), &token_a);
+    canaries.push(token_b.clone());
     let canaries: Vec<&str> = canaries.iter().map(String::as_str).collect();
     let mut vault_b = vault_a.clone();
     vault_b
