@@ -250,6 +250,39 @@ async fn rotate_gateway_token_survives_a_kill_at_every_step() {
     );
     plan_is_noop(&p, "after rotate gateway-token", &mut seen);
 
+    // A gateway that does not come up with the new token: the old env file
+    // goes back, the gateway runs with the old token again, the vault keeps
+    // the old token and the new one as pending; once the gateway would
+    // take it, the re-run finishes with that same pending token.
+    let current = read_vault(&fx, &p).get("gateway_token").unwrap().clone();
+    fx.state("only-token", current.expose());
+    let o = rotate(&fx, &p, &["gateway-token"]).output().unwrap();
+    let (out, err) = text(&o);
+    seen.push(out.clone());
+    seen.push(err.clone());
+    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    assert!(err.contains("rolled back"), "{err}");
+    let v = read_vault(&fx, &p);
+    values(&v, &mut canaries);
+    assert_eq!(v.get("gateway_token"), Some(&current));
+    let pending = v
+        .get("pending_gateway_token")
+        .expect("kept as pending")
+        .clone();
+    assert_eq!(gateway_status(&fx, current.expose()), 200);
+    assert_eq!(gateway_status(&fx, pending.expose()), 401);
+    std::fs::remove_file(fx.path("state/only-token")).unwrap();
+    let r = ok_json(
+        &mut rotate(&fx, &p, &["gateway-token"]),
+        "after the rollback",
+        &mut seen,
+    );
+    assert_eq!(r["rotated"]["resumed"], true, "{r}");
+    let v = read_vault(&fx, &p);
+    assert_eq!(v.get("gateway_token"), Some(&pending));
+    assert_eq!(gateway_status(&fx, pending.expose()), 200);
+    assert_eq!(gateway_status(&fx, current.expose()), 401);
+
     // kill -9 after each step, then run again.
     for point in [
         "gateway-token:pending",

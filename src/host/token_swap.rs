@@ -119,8 +119,13 @@ pub async fn swap_token(
         }
         Err(cause) => {
             // Back to the old file, when this run replaced it and the
-            // gateway ran before; otherwise there is nothing to go back to.
-            let Some(k) = kept.filter(|_| delivered && was_active) else {
+            // gateway ran before; otherwise there is nothing to go back to
+            // (and the copy, which holds a token, goes).
+            let Some(k) = kept.as_ref().filter(|_| delivered && was_active) else {
+                if let Some(k) = &kept {
+                    // Best effort: the error that stopped us is the one to report.
+                    let _ = k.discard(&session, &account).await;
+                }
                 return Err(cause);
             };
             progress.detail(

@@ -245,6 +245,11 @@ if os.path.exists(refusing) and version in open(refusing).read().split():
     token = None  # this release takes no token: every probe with one fails
 with open(os.path.join(state, "served-by"), "a") as f:
     f.write(version + "\n")
+only = os.path.join(state, "only-token")
+if os.path.exists(only) and token != open(only).read().strip():
+    # A gateway that cannot start with another token (a rotation's new one).
+    print("gateway: refusing to start with this configuration", flush=True)
+    sys.exit(1)
 if os.path.exists(os.path.join(state, "crash")):
     # A gateway that refuses to start, printing a secret as a careless one might.
     print("gateway: invalid config, refusing to start (token %s)" % token, flush=True)

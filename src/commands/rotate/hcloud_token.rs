@@ -53,9 +53,8 @@ pub async fn run(
         what: "rotate hcloud-token",
         steps: vec![
             "read the new token (stdin, or a hidden prompt on a terminal)".into(),
-            format!(
-                "list the stack's labelled resources with it and with the old token: the same ids"
-            ),
+            "list the stack's labelled resources with it and with the old token: the same ids"
+                .into(),
             "put the server's labels back unchanged with it (proves it may write)".into(),
             "replace hcloud_token in the vault; say where to delete the old token".into(),
         ],
