@@ -305,3 +305,61 @@ fn a_config_change_is_configured_in_place_key_by_key() {
     let p = Plan::converge(&with(None), &o);
     assert!(p.host.config.is_none() && p.is_noop(), "{}", p.table());
 }
+
+#[test]
+fn a_server_labelled_with_the_keyed_fingerprint_is_kept_and_relabelled() {
+    // Labelled by a clawprov whose fingerprint still covered the operator
+    // keys: the same user-data, so no replace; the host plan relabels it.
+    let d = desired().with_keyed_fingerprint("fedcba9876543210fedcba9876543210");
+    let mut o = matching(&d);
+    o.servers[0].labels.insert(
+        USER_DATA_LABEL.into(),
+        "fedcba9876543210fedcba9876543210".into(),
+    );
+    let p = Plan::converge(&d, &o);
+    assert!(
+        ops(&p).iter().all(|(_, op)| *op == Op::NoOp),
+        "{:?}",
+        ops(&p)
+    );
+    let relabel = &p.host.changes;
+    assert_eq!(relabel.len(), 1, "{relabel:?}");
+    assert_eq!(relabel[0].field, "user-data");
+    assert_eq!(relabel[0].to, d.server.user_data_fingerprint);
+    // Any other label is still a replace.
+    o.servers[0].labels.insert(
+        USER_DATA_LABEL.into(),
+        "00000000000000000000000000000000".into(),
+    );
+    let p = Plan::converge(&d, &o);
+    assert!(ops(&p).contains(&(Resource::Server, Op::Replace)));
+    // And a server of the previous generation is not matched by it.
+    o.servers[0].labels.insert(
+        USER_DATA_LABEL.into(),
+        "fedcba9876543210fedcba9876543210".into(),
+    );
+    o.servers[0].labels.remove(BOOTSTRAP_LABEL);
+    let p = Plan::converge(&d, &o);
+    assert!(ops(&p).contains(&(Resource::Server, Op::Replace)));
+}
+
+#[test]
+fn an_env_change_is_a_host_change_naming_keys_only() {
+    let d = desired().with_env(Some(env::EnvChange {
+        changed: vec!["anthropic_api_key".into()],
+        added: vec![],
+        removed: vec![],
+    }));
+    let p = Plan::converge(&d, &matching(&d));
+    let e = p.host.env.as_ref().expect("env change planned");
+    assert!(
+        e.reason.contains("anthropic_api_key changed"),
+        "{}",
+        e.reason
+    );
+    assert!(e.reason.contains("restart the gateway"), "{}", e.reason);
+    assert!(!p.host.is_empty());
+    // Nothing changed: nothing planned.
+    let d = desired().with_env(Some(env::EnvChange::default()));
+    assert!(Plan::converge(&d, &matching(&d)).host.env.is_none());
+}
