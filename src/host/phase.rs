@@ -447,29 +447,7 @@ async fn start_and_probe(
     progress: &dyn Progress,
 ) -> Result<(ServiceAction, usize, bool), HostError> {
     let stack = inputs.stack;
-    progress.started(HostStep::Service);
-    let service = service::ensure_running(
-        session,
-        account,
-        stack.openclaw.port,
-        reload,
-        inputs.step_deadline,
-        inputs.vault,
-        progress,
-    )
-    .await?;
-    progress.finished(
-        HostStep::Service,
-        &format!(
-            "{} on 127.0.0.1:{}",
-            match service {
-                ServiceAction::AlreadyRunning => "running",
-                ServiceAction::Started => "started",
-                ServiceAction::Restarted => "restarted",
-            },
-            stack.openclaw.port
-        ),
-    );
+    let service = start_service(session, account, inputs, reload, progress).await?;
 
     progress.started(HostStep::Probe);
     let fqdn = format!("{}.{}", stack.tailscale.hostname, stack.tailscale.tailnet);
@@ -484,16 +462,7 @@ async fn start_and_probe(
                 "the running gateway does not take the vault's token although its files are \
                  the vault's (an earlier run died before restarting it?); restarting it",
             );
-            let service = service::ensure_running(
-                session,
-                account,
-                stack.openclaw.port,
-                true,
-                inputs.step_deadline,
-                inputs.vault,
-                progress,
-            )
-            .await?;
+            let service = start_service(session, account, inputs, true, progress).await?;
             let n = probe::check(session, stack.openclaw.port, &fqdn, token).await?;
             (service, n)
         }
@@ -524,6 +493,36 @@ async fn start_and_probe(
         }
     }
     Ok((service, probes, config_rewritten))
+}
+
+/// The service step: (re)start the gateway (`reload`: its files changed)
+/// and wait until it listens on loopback only, telling `progress`.
+pub(super) async fn start_service(
+    session: &Session,
+    account: &Account,
+    inputs: &HostInputs<'_>,
+    reload: bool,
+    progress: &dyn Progress,
+) -> Result<ServiceAction, HostError> {
+    let port = inputs.stack.openclaw.port;
+    progress.started(HostStep::Service);
+    let action = service::ensure_running(
+        session,
+        account,
+        port,
+        reload,
+        inputs.step_deadline,
+        inputs.vault,
+        progress,
+    )
+    .await?;
+    let done = match action {
+        ServiceAction::AlreadyRunning => "running",
+        ServiceAction::Started => "started",
+        ServiceAction::Restarted => "restarted",
+    };
+    progress.finished(HostStep::Service, &format!("{done} on 127.0.0.1:{port}"));
+    Ok(action)
 }
 
 /// Put `files` (what ran before) back, reload the user manager, restart

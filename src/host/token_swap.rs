@@ -14,11 +14,10 @@ use serde::Serialize;
 
 use super::account::Account;
 use super::deliver::{self, ENV_FILE};
-use super::phase::{login, HostInputs};
+use super::phase::{login, start_service, HostInputs};
 use super::probe;
 use super::progress::{HostStep, Progress};
 use super::service::{self, ServiceAction};
-use super::session::Session;
 use super::HostError;
 use crate::secrets::Secret;
 
@@ -79,7 +78,7 @@ pub async fn swap_token(
 
     let fqdn = format!("{}.{}", stack.tailscale.hostname, stack.tailscale.tailnet);
     let proven = async {
-        let mut service = restart(&session, &account, inputs, delivered, progress).await?;
+        let mut service = start_service(&session, &account, inputs, delivered, progress).await?;
         progress.started(HostStep::Probe);
         let probes =
             match probe::check_rotated(&session, stack.openclaw.port, &fqdn, new, old).await {
@@ -91,7 +90,7 @@ pub async fn swap_token(
                         HostStep::Probe,
                         "the running gateway does not take the new token yet; restarting it",
                     );
-                    service = restart(&session, &account, inputs, true, progress).await?;
+                    service = start_service(&session, &account, inputs, true, progress).await?;
                     probe::check_rotated(&session, stack.openclaw.port, &fqdn, new, old).await?
                 }
                 Err(e) => return Err(e),
@@ -134,7 +133,7 @@ pub async fn swap_token(
             );
             let back = async {
                 k.restore(&session, &account).await?;
-                restart(&session, &account, inputs, true, progress).await?;
+                start_service(&session, &account, inputs, true, progress).await?;
                 probe::check(&session, stack.openclaw.port, &fqdn, old).await
             }
             .await;
@@ -155,35 +154,4 @@ pub async fn swap_token(
             })
         }
     }
-}
-
-/// (Re)start the gateway (`reload`: its env file changed) and wait until
-/// it listens.
-async fn restart(
-    session: &Session,
-    account: &Account,
-    inputs: &HostInputs<'_>,
-    reload: bool,
-    progress: &dyn Progress,
-) -> Result<ServiceAction, HostError> {
-    progress.started(HostStep::Service);
-    let action = service::ensure_running(
-        session,
-        account,
-        inputs.stack.openclaw.port,
-        reload,
-        inputs.step_deadline,
-        inputs.vault,
-        progress,
-    )
-    .await?;
-    progress.finished(
-        HostStep::Service,
-        match action {
-            ServiceAction::AlreadyRunning => "running",
-            ServiceAction::Started => "started",
-            ServiceAction::Restarted => "restarted",
-        },
-    );
-    Ok(action)
 }
