@@ -149,6 +149,16 @@ async fn logs_in(fx: &HostFixture, key: &Secret) -> bool {
         .is_ok()
 }
 
+/// What the fixture's node recorded: every command line, sudo's log and
+/// the shims' log (scanned for canaries with clawprov's own output).
+fn fixture_logs(fx: &HostFixture) -> [String; 3] {
+    [
+        fx.read("commands.log"),
+        fx.read("sudo.log"),
+        fx.read("shim.log"),
+    ]
+}
+
 fn no_canary(seen: &[String], canaries: &[String]) {
     for c in canaries {
         for s in seen {
@@ -341,13 +351,7 @@ async fn rotate_gateway_token_survives_a_kill_at_every_step() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, ["gateway.env"], "{names:?}");
-    for s in [
-        fx.read("commands.log"),
-        fx.read("sudo.log"),
-        fx.read("shim.log"),
-    ] {
-        seen.push(s);
-    }
+    seen.extend(fixture_logs(&fx));
     no_canary(&seen, &canaries);
 }
 
@@ -468,13 +472,7 @@ async fn rotate_ssh_key_never_locks_out_and_hetzner_follows() {
     seen.push(err.clone());
     assert_eq!(code, 0, "up after the rotations: {out}\n{err}");
     converged(&fx, &p, "after up");
-    for s in [
-        fx.read("commands.log"),
-        fx.read("sudo.log"),
-        fx.read("shim.log"),
-    ] {
-        seen.push(s);
-    }
+    seen.extend(fixture_logs(&fx));
     no_canary(&seen, &canaries);
 }
 
